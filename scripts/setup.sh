@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Set up a fresh Debian 12 machine (as root) for ecs-image-repair: system packages, a virtualenv
+# in .venv with the project and its test tools. Idempotent and quick when everything is there.
+#   scripts/setup.sh          runtime + test tools
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Tools the agent drives on a disk (mount, partition tables, filesystems, LVM), the ones that
+# build and boot test guests (debootstrap, qemu, OVMF), and Python's venv.
+APT_PACKAGES=(
+  python3 python3-venv python3-pip
+  util-linux mount e2fsprogs xfsprogs btrfs-progs dosfstools fdisk gdisk parted lvm2 kmod
+  qemu-utils qemu-system-x86 ovmf debootstrap busybox-static zstd xz-utils cpio
+  curl ca-certificates
+)
+
+missing=()
+for package in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+stamp=.venv/.requirements.sha
+want=$(cat requirements.txt requirements-dev.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+  .venv/bin/python -m pip install -q -r requirements-dev.txt
+  .venv/bin/python -m pip install -q --no-deps -e .
+  echo "$want" > "$stamp"
+fi

@@ -1,0 +1,1 @@
+"""Facts about the mounted guest and the regenerations items share (initramfs, boot config)."""

@@ -1,0 +1,37 @@
+"""``image-repair``: the project's command line.
+
+Local disk commands (``check-disk``, ``repair-disk``) are the agent's own, run in-process; the
+control-plane commands are registered by their modules as they are built. Imports are deferred to
+the subcommand that needs them, so ``image-repair check-disk`` never loads the cloud SDKs.
+"""
+import sys
+
+AGENT_COMMANDS = ("check-disk", "repair-disk")
+
+USAGE = """usage: image-repair COMMAND [options]
+
+local disks:
+  check-disk PATH         inspect a disk image or block device read-only, like the ECS image check
+  repair-disk PATH        repair it in place or into a copy (--output), or show changes (--dry-run)
+
+agent:
+  build-agent [-o FILE]   build the agent zipapp delivered to repair hosts
+
+Run 'image-repair COMMAND --help' for a command's options.
+"""
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        sys.stdout.write(USAGE)
+        return 0 if argv else 2
+    command = argv[0]
+    if command in AGENT_COMMANDS:
+        from .agent.cli import main as agent_main
+        return agent_main(argv)
+    if command == "build-agent":
+        from .agent_build import main as build_main
+        return build_main(argv[1:])
+    sys.stderr.write("image-repair: unknown command %r\n\n%s" % (command, USAGE))
+    return 2
