@@ -93,11 +93,6 @@ def _raise_on_signal(signum, frame):
 
 def run_command(args):
     """Carry out check-disk / repair-disk; returns the Report (never raises AgentError)."""
-    from .disk.session import open_guest, resolve_target
-    from .guest.context import Guest, RepairOptions
-    from .guest.facts import detect_facts
-    from .guestfs import GuestFS
-
     checking = args.command == "check-disk"
     dry_run = bool(getattr(args, "dry_run", False))
     report = Report("check" if checking else ("dry-run" if dry_run else "repair"))
@@ -107,6 +102,12 @@ def run_command(args):
         names, _auto = parse_item_list(args.items if args.items is not None else ("all" if checking else "auto"))
         if bool(args.path) == bool(args.serial):
             raise BadInput("give exactly one of a disk PATH or --serial")
+        # Imported once the parameters are known to be good: bad input needs none of this.
+        from .disk.session import open_guest, resolve_target
+        from .guest.context import Guest, RepairOptions
+        from .guest.facts import detect_facts
+        from .guestfs import GuestFS
+
         options = None if checking else RepairOptions(args.mirror_url, args.assist_package_url, args.aegis_package_url)
         target = resolve_target(path=args.path, serial=args.serial, output=getattr(args, "output", None),
                                 read_only=checking or dry_run)
