@@ -87,3 +87,16 @@ def test_remove_backs_up_files_and_reports_missing_ones(guest_root):
     assert not (guest_root / "etc" / "fstab").exists()
     assert (guest_root / BACKUP_DIR.lstrip("/") / "etc" / "fstab").exists()
     assert fs.remove("/etc/fstab") is False
+
+
+def test_which_in_the_guest_never_finds_host_tools(guest_root):
+    from image_repair.agent.runner import which
+    # An absolute /sbin -> /usr/sbin link is followed inside the guest: the host's tools don't count.
+    (guest_root / "usr" / "sbin").mkdir(parents=True)
+    os.symlink("/usr/sbin", str(guest_root / "sbin"))
+    assert which("losetup", root=str(guest_root)) is None
+    tool = guest_root / "usr" / "sbin" / "grub-mkconfig"
+    tool.write_text("#!/bin/sh\n")
+    os.chmod(str(tool), 0o755)
+    assert which("grub-mkconfig", root=str(guest_root)) == "/usr/sbin/grub-mkconfig"
+    assert which("sh") is not None

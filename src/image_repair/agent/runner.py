@@ -77,9 +77,20 @@ def run_in_chroot(root, argv, check=True, input_text=None, label=None, timeout=N
 
 
 def which(name, root=None):
-    """Path of ``name`` on the PATH of the host, or of the guest at ``root`` (guest-absolute)."""
-    for directory in CHROOT_ENV["PATH"].split(":") if root else os.environ.get("PATH", "").split(":"):
-        candidate = os.path.join(root + directory if root else directory, name)
-        if os.path.isfile(candidate) and os.access(candidate, os.X_OK) or os.path.islink(candidate):
-            return os.path.join(directory, name)
+    """Path of ``name`` on the PATH of the host, or of the guest at ``root`` (a guest path then).
+
+    Guest paths are resolved inside the guest (an absolute symlink such as ``/sbin -> /usr/sbin``
+    must not lead to the host's own tools)."""
+    if root is None:
+        for directory in os.environ.get("PATH", "").split(os.pathsep):
+            candidate = os.path.join(directory, name)
+            if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+                return candidate
+        return None
+    from .guestfs import GuestFS
+    fs = GuestFS(root)
+    for directory in CHROOT_ENV["PATH"].split(":"):
+        candidate = fs.host_path(directory + "/" + name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return directory + "/" + name
     return None
