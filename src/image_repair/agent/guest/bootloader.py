@@ -1,0 +1,313 @@
+"""The kernel command line: what is in effect (``read_kernel_args``) and one shared rewrite (``BootPlan``).
+
+Items never regenerate the bootloader configuration themselves: they ask
+``guest.boot.require_args(item, add=[...], remove=[...])`` and the engine calls ``apply`` once,
+after every fix, so several items cost one ``grub-mkconfig`` (or one ``grubby``) per run.
+
+Per bootloader (``facts.bootloader``):
+* GRUB2: ``/etc/default/grub`` (+ ``grub.d/*.cfg``) rewritten, then ``grub2-mkconfig -o <cfg>`` /
+  ``grub-mkconfig -o <cfg>`` in the chroot for each real grub.cfg (EFI wrappers that only load the
+  real file are left alone); the generated linux lines are then checked: the root must be
+  ``root=UUID=`` (or ``/dev/mapper/<vg>-<lv>`` for LVM). grub-mkconfig falls back to the device
+  name when ``/dev/disk/by-uuid`` lacks the link, which in a chroot on a repair host gives
+  ``root=/dev/loop4``: fixed in the cfg, and said in a note;
+* GRUB2_BLS: ``grubby --update-kernel=ALL --args=... --remove-args=...`` (entries and grubenv),
+  plus ``/etc/default/grub`` and ``/etc/kernel/cmdline`` for kernels installed later;
+* GRUB_LEGACY: the kernel lines of menu.lst/grub.conf edited directly.
+``root=`` is never added to ``/etc/default/grub``: grub-mkconfig writes the root itself.
+"""
+import os
+
+from .. import log
+from ..errors import AgentError
+from . import boot_entries, grub_defaults
+from .facts import GRUB2, GRUB2_BLS, GRUB_LEGACY
+from .kernel_args import arg_name, matches, split_args
+
+DEFAULT_GRUB = "/etc/default/grub"
+DEFAULT_GRUB_D = "/etc/default/grub.d"
+KERNEL_CMDLINE = "/etc/kernel/cmdline"
+BLS_DIR = "/boot/loader/entries"
+GRUBENVS = ("/boot/grub2/grubenv", "/boot/grub/grubenv")
+KNOWN_GRUB_CFGS = ("/boot/grub2/grub.cfg", "/boot/grub/grub.cfg")
+LEGACY_MENUS = ("/boot/grub/menu.lst", "/boot/grub/grub.conf", "/boot/grub2/menu.lst")
+
+
+# -- reading ------------------------------------------------------------------------------------
+def default_grub_files(fs):
+    """Guest paths of /etc/default/grub and grub.d/*.cfg, in the order grub-mkconfig sources them."""
+    paths = [DEFAULT_GRUB] if fs.isfile(DEFAULT_GRUB) else []
+    return paths + [DEFAULT_GRUB_D + "/" + n for n in fs.listdir(DEFAULT_GRUB_D) if n.endswith(".cfg")]
+
+
+def grub_cfg_paths(guest):
+    """The guest's grub.cfg files: facts.grub_cfg, else the well-known places that exist."""
+    listed = list(getattr(guest.facts, "grub_cfg", None) or [])
+    return listed or [p for p in KNOWN_GRUB_CFGS if guest.fs.isfile(p)]
+
+
+def bls_entry_paths(fs):
+    return [BLS_DIR + "/" + n for n in fs.listdir(BLS_DIR) if n.endswith(".conf")]
+
+
+def legacy_menu_paths(fs):
+    """menu.lst / grub.conf files, one per real file (menu.lst is often a link to grub.conf)."""
+    seen = set()
+    paths = []
+    for path in LEGACY_MENUS:
+        if fs.isfile(path):
+            real = os.path.realpath(fs.host_path(path))
+            if real not in seen:
+                seen.add(real)
+                paths.append(path)
+    return paths
+
+
+def kernel_arg_sources(guest):
+    """[(label, [args])] for every place the guest keeps a kernel command line.
+
+    Each generated entry is its own source (a grub.cfg with three linux lines gives three), so a
+    caller can tell "missing somewhere" from "present everywhere"."""
+    fs = guest.fs
+    sources = []
+    defaults = default_grub_files(fs)
+    if defaults:
+        texts = [fs.read_text(p, "") for p in defaults]
+        try:
+            sources.append((DEFAULT_GRUB, grub_defaults.effective_args(texts)))
+        except ValueError as error:
+            log.warn("%s cannot be read: %s", DEFAULT_GRUB, error)
+    for path in grub_cfg_paths(guest):
+        for number, words in enumerate(boot_entries.grub_cfg_linux_args(fs.read_text(path, "")), 1):
+            sources.append(("%s linux line %d" % (path, number), words))
+    kernelopts = []
+    for path in GRUBENVS:
+        if fs.isfile(path):
+            kernelopts = boot_entries.grubenv_kernelopts(fs.read_text(path, ""))
+            if kernelopts:
+                sources.append((path + " kernelopts", kernelopts))
+                break
+    for path in bls_entry_paths(fs):
+        words = boot_entries.bls_options(fs.read_text(path, ""))
+        sources.append((path, boot_entries.resolve_kernelopts(words, kernelopts)))
+    if fs.isfile(KERNEL_CMDLINE):
+        sources.append((KERNEL_CMDLINE, split_args(fs.read_text(KERNEL_CMDLINE, ""))))
+    for path in legacy_menu_paths(fs):
+        for number, words in enumerate(boot_entries.legacy_kernel_args(fs.read_text(path, "")), 1):
+            sources.append(("%s kernel line %d" % (path, number), words))
+    return sources
+
+
+def read_kernel_args(guest):
+    """Every kernel argument in effect anywhere in the guest (union of the sources, in order)."""
+    args = []
+    for _label, words in kernel_arg_sources(guest):
+        for word in words:
+            if word not in args and not word.startswith("$"):
+                args.append(word)
+    return args
+
+
+def missing_kernel_args(guest, wanted):
+    """Findings for the sources that lack one of ``wanted`` (boot entries and /etc/default/grub).
+
+    An empty list when every source has every wanted argument."""
+    findings = []
+    for label, words in kernel_arg_sources(guest):
+        missing = [arg for arg in wanted if arg not in words and not (label == DEFAULT_GRUB and arg_name(arg) == "root")]
+        if missing:
+            findings.append("%s lacks %s" % (label, " ".join(missing)))
+    return findings
+
+
+def expected_root(layout):
+    """What ``root=`` must say for the guest's root filesystem, from the disk layout (or None)."""
+    for fs in (layout or {}).get("filesystems", []):
+        if fs.get("mountpoint") != "/":
+            continue
+        if fs.get("lvm"):
+            vg, lv = fs["lvm"].split("/", 1)
+            return "/dev/mapper/%s-%s" % (vg.replace("-", "--"), lv.replace("-", "--"))
+        if fs.get("uuid"):
+            return "UUID=" + fs["uuid"]
+    return None
+
+
+# -- the shared rewrite -------------------------------------------------------------------------
+class BootPlan(object):
+    """Kernel arguments the items need, applied once per run."""
+
+    def __init__(self):
+        self._requests = []   # (item, add, remove, notes list or None)
+        self._settings = {}   # /etc/default/grub variables (GRUB_TERMINAL...): value
+        self._applied = False
+
+    def require_args(self, item, add=(), remove=(), notes=None):
+        """Ask for ``add`` to be on, and ``remove`` off, every kernel command line.
+
+        remove entries: ``"arg=value"`` (exact), ``"name="`` (any value of name) or a bare flag.
+        ``notes``: a list (e.g. the item's Detection.findings) that receives what the
+        regeneration had to correct, so the item's report says it."""
+        self._requests.append((item, list(add), list(remove), notes))
+
+    def require_defaults(self, item, settings, notes=None):
+        """Ask for /etc/default/grub variables (GRUB2 only), e.g. a serial grub menu."""
+        self._settings.update(settings)
+        self._requests.append((item, [], [], notes))
+
+    def requested_by(self):
+        names = []
+        for item, _add, _remove, _notes in self._requests:
+            if item not in names:
+                names.append(item)
+        return names
+
+    def merged(self):
+        """(add, remove) of every request; an argument one item adds is never removed for another."""
+        add, remove = [], []
+        for _item, item_add, item_remove, _notes in self._requests:
+            add.extend(a for a in item_add if a not in add)
+            remove.extend(r for r in item_remove if r not in remove)
+        return add, [r for r in remove if r not in add]
+
+    def _note(self, text):
+        log.warn("bootloader: %s", text)
+        for _item, _add, _remove, notes in self._requests:
+            if notes is not None and text not in notes:
+                notes.append(text)
+
+    def apply(self, guest):
+        """Rewrite and regenerate once. Returns {item: error} for the items whose request failed."""
+        if self._applied or not self._requests:
+            return {}
+        self._applied = True
+        bootloader = guest.facts.bootloader
+        try:
+            if bootloader == GRUB2:
+                self._apply_grub2(guest)
+            elif bootloader == GRUB2_BLS:
+                self._apply_bls(guest)
+            elif bootloader == GRUB_LEGACY:
+                self._apply_legacy(guest)
+            else:
+                raise AgentError("no supported bootloader found in the guest (GRUB 2, BLS or GRUB legacy)")
+        except AgentError as error:
+            return dict((item, str(error)) for item in self.requested_by())
+        return {}
+
+    # -- per bootloader -------------------------------------------------------------------------
+    def _rewrite_defaults(self, guest, create):
+        """Edit /etc/default/grub (+ grub.d) for future regenerations. ``create``: write the file
+        when the guest has none (grub-mkconfig works without it, but then ignores our arguments)."""
+        add, remove = self.merged()
+        add = [a for a in add if arg_name(a) != "root"]
+        paths = default_grub_files(guest.fs)
+        if not paths:
+            if not create:
+                return
+            paths = [DEFAULT_GRUB]
+        texts = [guest.fs.read_text(p, "") for p in paths]
+        try:
+            new_texts, notes = grub_defaults.rewrite(texts, add, remove, self._settings)
+        except ValueError as error:
+            raise AgentError("%s is malformed, not rewritten: %s" % (" or ".join(paths), error))
+        for path, old, new in zip(paths, texts, new_texts):
+            if new != old:
+                guest.fs.write_text(path, new)
+        for note in notes:
+            self._note(note)
+
+    def _apply_grub2(self, guest):
+        self._rewrite_defaults(guest, create=True)
+        tool = _mkconfig_tool(guest)
+        targets = []
+        for path in grub_cfg_paths(guest):
+            text = guest.fs.read_text(path, "")
+            if boot_entries.is_wrapper_cfg(text):
+                continue
+            targets.append(path)
+        if not targets:
+            targets = ["/boot/grub2/grub.cfg" if "grub2" in tool else "/boot/grub/grub.cfg"]
+            self._note("no grub.cfg found: generating %s" % targets[0])
+        for path in targets:
+            guest.run([tool, "-o", path], label=tool)
+        if guest.dry_run or guest.read_only:
+            return
+        root = expected_root(guest.layout)
+        if root is None:
+            return
+        for path in targets:
+            text = guest.fs.read_text(path, "")
+            wrong = boot_entries.root_device_problems(text, root)
+            if wrong:
+                guest.fs.write_text(path, boot_entries.fix_root(text, root))
+                self._note("%s named the root %s after %s: corrected to root=%s"
+                           % (path, ", ".join(wrong), tool, root))
+
+    def _apply_bls(self, guest):
+        add, remove = self.merged()
+        fs = guest.fs
+        sources = kernel_arg_sources(guest)
+        entry_words = [w for label, words in sources if label.startswith(BLS_DIR) or "kernelopts" in label
+                       for w in words]
+        # grubby wants concrete arguments: "name=" specs become the values present in the entries
+        concrete = []
+        for spec in remove:
+            concrete.extend(w for w in entry_words if matches(w, spec) and w not in concrete)
+        needed_add = [a for a in add if any(a not in words for label, words in sources
+                                            if label.startswith(BLS_DIR))]
+        if needed_add or concrete:
+            if guest.has_command("grubby"):
+                argv = ["grubby", "--update-kernel=ALL"]
+                if needed_add:
+                    argv.append("--args=" + " ".join(needed_add))
+                if concrete:
+                    argv.append("--remove-args=" + " ".join(concrete))
+                guest.run(argv, label="grubby")
+            else:
+                self._note("grubby not found in the guest: BLS entries edited directly")
+                _edit_bls_directly(fs, add, remove)
+        if fs.isfile(KERNEL_CMDLINE):
+            text = fs.read_text(KERNEL_CMDLINE, "")
+            fs.write_text(KERNEL_CMDLINE, boot_entries.edit_cmdline_file(text, add, remove))
+        self._rewrite_defaults(guest, create=False)
+
+    def _apply_legacy(self, guest):
+        add, remove = self.merged()
+        paths = legacy_menu_paths(guest.fs)
+        if not paths:
+            raise AgentError("GRUB legacy: no menu.lst or grub.conf in /boot/grub")
+        for path in paths:
+            text = guest.fs.read_text(path, "")
+            guest.fs.write_text(path, boot_entries.edit_legacy_menu(text, add, remove))
+
+
+def _edit_bls_directly(fs, add, remove):
+    """What grubby does: grubenv's kernelopts, then each entry (an entry that says
+    ``$kernelopts`` gets only what kernelopts does not already give it)."""
+    kernelopts = []
+    for path in GRUBENVS:
+        if fs.isfile(path):
+            text = fs.read_text(path, "")
+            if boot_entries.grubenv_kernelopts(text):
+                fs.write_text(path, boot_entries.edit_grubenv_kernelopts(text, add, remove))
+                kernelopts = boot_entries.grubenv_kernelopts(fs.read_text(path, ""))
+                break
+    for path in bls_entry_paths(fs):
+        text = fs.read_text(path, "")
+        words = boot_entries.bls_options(text)
+        own_add = add
+        if "$kernelopts" in words or "${kernelopts}" in words:
+            own_add = [a for a in add if a not in kernelopts]
+        fs.write_text(path, boot_entries.edit_bls_entry(text, own_add, remove))
+
+
+def _mkconfig_tool(guest):
+    """The guest's grub-mkconfig (its name, run from the chroot's PATH)."""
+    configured = getattr(guest.facts, "grub_mkconfig", None)
+    if configured:
+        return os.path.basename(configured)
+    for name in ("grub2-mkconfig", "grub-mkconfig"):
+        if guest.has_command(name):
+            return name
+    raise AgentError("GRUB 2 guest without grub-mkconfig or grub2-mkconfig: cannot regenerate grub.cfg")
