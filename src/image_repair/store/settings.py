@@ -1,0 +1,80 @@
+"""Which store to use, read from the environment when asked (never at import time).
+
+    IMAGE_REPAIR_STORE=sqlite:///var/lib/image-repair/state.db    (the path is what follows "sqlite://")
+    IMAGE_REPAIR_STORE=tablestore://<instance>/<table>
+
+Unset: SQLite at ``$XDG_STATE_HOME/image-repair/state.db`` (``~/.local/state/...``).
+Tablestore's endpoint is ``TABLESTORE_ENDPOINT`` or, by default, the instance's VPC endpoint in
+``FC_REGION`` (``https://<instance>.<region>.vpc.tablestore.aliyuncs.com``, what a function in a
+VPC reaches); credentials are Function Compute's: ``ALIBABA_CLOUD_ACCESS_KEY_ID``,
+``ALIBABA_CLOUD_ACCESS_KEY_SECRET`` and ``ALIBABA_CLOUD_SECURITY_TOKEN`` (STS, optional).
+"""
+import os
+from typing import Callable, Literal, Mapping, Optional
+
+from pydantic import BaseModel
+
+from .base import StateStore
+from .models import StoreConfigError
+
+
+class StoreSettings(BaseModel):
+    backend: Literal["sqlite", "tablestore"]
+    sqlite_path: Optional[str] = None
+    instance: Optional[str] = None
+    table: Optional[str] = None
+    endpoint: Optional[str] = None
+    access_key_id: Optional[str] = None
+    access_key_secret: Optional[str] = None
+    security_token: Optional[str] = None
+
+
+def default_sqlite_path(env: Mapping[str, str]) -> str:
+    base = env.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return os.path.join(base, "image-repair", "state.db")
+
+
+def store_settings_from_env(env: Optional[Mapping[str, str]] = None) -> StoreSettings:
+    env = os.environ if env is None else env
+    url = env.get("IMAGE_REPAIR_STORE", "").strip()
+    if not url:
+        return StoreSettings(backend="sqlite", sqlite_path=default_sqlite_path(env))
+    if url.startswith("sqlite://"):
+        path = url[len("sqlite://"):]
+        if not path or path.endswith("/"):
+            raise StoreConfigError("IMAGE_REPAIR_STORE=%s: expected sqlite:///path/to/file.db" % url)
+        return StoreSettings(backend="sqlite", sqlite_path=path)
+    if url.startswith("tablestore://"):
+        parts = url[len("tablestore://"):].split("/")
+        if len(parts) != 2 or not all(parts):
+            raise StoreConfigError("IMAGE_REPAIR_STORE=%s: expected tablestore://<instance>/<table>" % url)
+        instance, table = parts
+        endpoint = env.get("TABLESTORE_ENDPOINT")
+        if not endpoint:
+            region = env.get("FC_REGION")
+            if not region:
+                raise StoreConfigError("Tablestore needs TABLESTORE_ENDPOINT or FC_REGION to find instance %s" % instance)
+            endpoint = "https://%s.%s.vpc.tablestore.aliyuncs.com" % (instance, region)
+        key_id, secret = env.get("ALIBABA_CLOUD_ACCESS_KEY_ID"), env.get("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
+        if not key_id or not secret:
+            raise StoreConfigError("Tablestore needs ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET")
+        return StoreSettings(backend="tablestore", instance=instance, table=table, endpoint=endpoint,
+                             access_key_id=key_id, access_key_secret=secret,
+                             security_token=env.get("ALIBABA_CLOUD_SECURITY_TOKEN") or None)
+    raise StoreConfigError("IMAGE_REPAIR_STORE=%s: expected sqlite:///path or tablestore://instance/table" % url)
+
+
+def open_store(settings: Optional[StoreSettings] = None, clock: Optional[Callable[[], float]] = None,
+               ots_client=None) -> StateStore:
+    """Build the configured store. ``ots_client`` replaces the real OTSClient (tests, local cloud)."""
+    settings = store_settings_from_env() if settings is None else settings
+    extra = {} if clock is None else {"clock": clock}
+    if settings.backend == "sqlite":
+        from .sqlite import SQLiteStore
+        return SQLiteStore(settings.sqlite_path, **extra)
+    from .tablestore import TablestoreStore
+    if ots_client is None:
+        from tablestore import OTSClient
+        ots_client = OTSClient(settings.endpoint, settings.access_key_id, settings.access_key_secret,
+                               settings.instance, sts_token=settings.security_token)
+    return TablestoreStore(ots_client, settings.table, **extra)

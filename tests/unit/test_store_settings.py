@@ -1,0 +1,48 @@
+import pytest
+
+from image_repair.store import StoreConfigError, StoreSettings, open_store, store_settings_from_env
+from image_repair.store.sqlite import SQLiteStore
+
+FC_ENV = {"ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAI-id", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "secret",
+          "ALIBABA_CLOUD_SECURITY_TOKEN": "sts", "FC_REGION": "cn-hangzhou"}
+
+
+def test_default_is_sqlite_under_the_state_home():
+    settings = store_settings_from_env({"XDG_STATE_HOME": "/srv/state"})
+    assert settings == StoreSettings(backend="sqlite", sqlite_path="/srv/state/image-repair/state.db")
+
+
+def test_sqlite_url_is_a_path():
+    assert store_settings_from_env({"IMAGE_REPAIR_STORE": "sqlite:///var/lib/x/state.db"}).sqlite_path \
+        == "/var/lib/x/state.db"
+
+
+def test_tablestore_url_with_fc_credentials_and_vpc_endpoint():
+    settings = store_settings_from_env({"IMAGE_REPAIR_STORE": "tablestore://repairs/state", **FC_ENV})
+    assert (settings.instance, settings.table) == ("repairs", "state")
+    assert settings.endpoint == "https://repairs.cn-hangzhou.vpc.tablestore.aliyuncs.com"
+    assert (settings.access_key_id, settings.security_token) == ("LTAI-id", "sts")
+    explicit = store_settings_from_env({"IMAGE_REPAIR_STORE": "tablestore://repairs/state",
+                                        "TABLESTORE_ENDPOINT": "https://repairs.cn-hangzhou.ots.aliyuncs.com", **FC_ENV})
+    assert explicit.endpoint == "https://repairs.cn-hangzhou.ots.aliyuncs.com"
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"IMAGE_REPAIR_STORE": "mysql://x"}, "expected sqlite:///path or tablestore://instance/table"),
+    ({"IMAGE_REPAIR_STORE": "sqlite://"}, "expected sqlite:///path/to/file.db"),
+    ({"IMAGE_REPAIR_STORE": "tablestore://only-instance", **FC_ENV}, "expected tablestore://<instance>/<table>"),
+    ({"IMAGE_REPAIR_STORE": "tablestore://i/t", "ALIBABA_CLOUD_ACCESS_KEY_ID": "k",
+      "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "s"}, "needs TABLESTORE_ENDPOINT or FC_REGION"),
+    ({"IMAGE_REPAIR_STORE": "tablestore://i/t", "FC_REGION": "cn-hangzhou"}, "needs ALIBABA_CLOUD_ACCESS_KEY_ID"),
+])
+def test_bad_configuration_is_a_clear_error(env, message):
+    with pytest.raises(StoreConfigError, match=message.replace("(", r"\(")):
+        store_settings_from_env(env)
+
+
+def test_open_store_reads_the_environment_only_when_called(tmp_path, monkeypatch):
+    monkeypatch.setenv("IMAGE_REPAIR_STORE", "sqlite://%s" % (tmp_path / "sub" / "state.db"))
+    store = open_store()
+    assert isinstance(store, SQLiteStore)
+    store.create_execution("exec-1", "m-1")
+    assert (tmp_path / "sub" / "state.db").exists()
