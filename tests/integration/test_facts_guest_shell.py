@@ -1,0 +1,43 @@
+"""Fixture guests really work as chroots: busybox shell, logging stubs, argv round trip."""
+import os
+import subprocess
+
+import pytest
+
+from tests.fixtures.guests import GUESTS, build_guest, install_stub, read_stub_calls
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="chroot needs root")
+
+ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"}
+
+
+def chroot_sh(tree, script):
+    return subprocess.run(["chroot", str(tree), "/bin/sh", "-c", script], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True, env=ENV, timeout=30)
+
+
+@pytest.mark.parametrize("name", sorted(GUESTS))
+def test_every_guest_has_a_working_shell_and_logging_tools(tmp_path, name):
+    tree = build_guest(tmp_path, name)
+    tool = {"yum": "yum", "dnf": "dnf", "apt": "apt-get", "zypper": "zypper"}[GUESTS[name].package_manager]
+    result = chroot_sh(tree, "cat /etc/hostname && %s install -y cloud-init && echo done" % tool)
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.splitlines() == ["fixture-%s" % name, "done"]
+    assert read_stub_calls(tree) == [[tool, "install", "-y", "cloud-init"]]
+
+
+def test_stub_arguments_round_trip_exactly_and_the_body_runs(tmp_path):
+    tree = build_guest(tmp_path, "centos7")
+    install_stub(tree, "/usr/bin/dracut", 'touch "/boot/made-by-$1"\nexit 3\n')
+    odd = ["-f", "--add-drivers", " virtio_blk virtio_pci ", "it's", "", "a\"b$c`d", "/boot/x.img"]
+    result = subprocess.run(["chroot", str(tree), "/usr/bin/dracut"] + odd, env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    assert result.returncode == 3, result.stdout
+    assert (tree / "boot" / "made-by--f").exists()
+    assert read_stub_calls(tree) == [["dracut"] + odd]
+
+
+def test_a_stub_called_through_a_symlink_logs_the_name_it_was_called_by(tmp_path):
+    tree = build_guest(tmp_path, "centos8")   # /usr/bin/yum -> dnf, as on EL8
+    assert chroot_sh(tree, "yum -q makecache && dnf -q makecache").returncode == 0
+    assert read_stub_calls(tree) == [["yum", "-q", "makecache"], ["dnf", "-q", "makecache"]]
