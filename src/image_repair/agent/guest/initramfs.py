@@ -159,6 +159,12 @@ def module_status(guest, kernel, modules):
     return status
 
 
+def has_modules_dir(guest, kernel):
+    """False for kernels without /lib/modules/<version> (a dracut rescue kernel: its generic,
+    non-hostonly image already carries every driver, and there is nothing to rebuild it from)."""
+    return guest.fs.isdir("/lib/modules/%s" % kernel.version)
+
+
 def missing_modules(guest, kernel, modules):
     """The ``modules`` the kernel ships that its initramfs lacks (built-in ones count as present)."""
     return module_status(guest, kernel, modules).missing
@@ -194,6 +200,8 @@ class InitramfsPlan(object):
             return {}
         rebuilds = []
         for kernel in guest.facts.kernels:
+            if not has_modules_dir(guest, kernel):
+                continue
             status = module_status(guest, kernel, wanted)
             if not status.missing:
                 continue
@@ -316,3 +324,25 @@ class _Mkinitrd(object):
 
 
 BUILDERS = {DRACUT: _Dracut(), INITRAMFS_TOOLS: _InitramfsTools(), MKINITRD: _Mkinitrd()}
+
+
+def drivers_detection(guest, required, optional=()):
+    """Where ``required`` (+ ``optional``, needed only where the kernel ships them as modules)
+    stand in every kernel's initramfs: ``(at_risk, findings, blocked)``.
+
+    ``blocked`` lists kernels that do not ship a required driver at all: a rebuild cannot help."""
+    if not guest.facts.kernels:
+        return True, ["no installed kernel found in /boot"], ["(none)"]
+    at_risk, findings, blocked = False, [], []
+    for kernel in guest.facts.kernels:
+        if not has_modules_dir(guest, kernel):
+            findings.append("kernel %s: no /lib/modules/%s (rescue kernel): skipped" % (kernel.version, kernel.version))
+            continue
+        status = module_status(guest, kernel, list(required) + list(optional))
+        status.unavailable = [m for m in status.unavailable if m not in optional]
+        if status.missing or status.unavailable:
+            at_risk = True
+        if status.unavailable:
+            blocked.append(kernel.version)
+        findings.extend(status.findings())
+    return at_risk, findings, blocked

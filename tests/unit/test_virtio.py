@@ -1,0 +1,134 @@
+"""virtio on fixture guests: the guest's own (stub) tool in a chroot, real images verified by listing."""
+import hashlib
+import os
+
+import pytest
+
+from image_repair.agent import engine
+from image_repair.agent.guest import cpio
+from image_repair.agent.items import virtio
+from tests.fixtures.guests import build_guest, install_stub, read_stub_calls
+from tests.fixtures.guest_files import VIRTIO_MODULES
+from tests.fixtures.stubs_initramfs import BROKEN_REBUILD, install_initramfs_stubs, make_guest
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="fixture guests run their stubs in a chroot")
+
+WANTED = " ".join(virtio.REQUIRED + virtio.OPTIONAL)
+
+
+def tree_digest(tree):
+    """Hash of every file, link and directory in the tree (content, mode, target)."""
+    digest = hashlib.sha256()
+    for folder, dirs, files in sorted(os.walk(str(tree))):
+        dirs.sort()
+        for name in sorted(files + dirs):
+            path = os.path.join(folder, name)
+            digest.update(path.encode())
+            if os.path.islink(path):
+                digest.update(os.readlink(path).encode())
+            elif os.path.isfile(path):
+                digest.update(open(path, "rb").read())
+                digest.update(str(os.stat(path).st_mode).encode())
+    return digest.hexdigest()
+
+
+def image_modules(tree, path):
+    return cpio.module_names(cpio.list_file(str(tree) + path))
+
+
+def test_dracut_guest_repaired_once_per_kernel_then_ok(tmp_path):
+    tree = build_guest(tmp_path, "centos-stream9")
+    install_initramfs_stubs(tree, "centos-stream9")
+    guest = make_guest(tree, "centos-stream9")
+    detection = virtio.ITEM.detect(guest)
+    assert detection.at_risk and "virtio_blk" in detection.findings[0]
+
+    [result] = engine.repair(guest, ["virtio"])
+    assert result.status == "repaired", result.to_dict()
+    assert read_stub_calls(tree) == [
+        ["dracut", "-f", "--no-hostonly", "--add-drivers", WANTED, "/boot/initramfs-%s.img" % k, k]
+        for k in ("5.14.0-362.el9.x86_64", "5.14.0-391.el9.x86_64")]
+    for kver in ("5.14.0-362.el9.x86_64", "5.14.0-391.el9.x86_64"):
+        assert set(VIRTIO_MODULES) <= image_modules(tree, "/boot/initramfs-%s.img" % kver)
+        assert not os.path.exists(str(tree) + "/boot/initramfs-%s.img.image-repair-old" % kver)
+    conf = (tree / "etc/dracut.conf.d/image-repair.conf").read_text()
+    assert 'add_drivers+=" %s "' % WANTED in conf and 'hostonly="no"' in conf
+    assert "/etc/dracut.conf.d/image-repair.conf" in result.changes.files
+
+    # Second run: nothing to do, nothing run, nothing changed.
+    before = tree_digest(tree)
+    [again] = engine.repair(make_guest(tree, "centos-stream9"), ["virtio"])
+    assert again.status == "ok" and again.changes.is_empty()
+    assert len(read_stub_calls(tree)) == 2
+    assert tree_digest(tree) == before
+
+
+def test_dry_run_records_commands_and_writes_nothing(tmp_path):
+    tree = build_guest(tmp_path, "centos-stream9")
+    install_initramfs_stubs(tree, "centos-stream9")
+    before = tree_digest(tree)
+    [result] = engine.repair(make_guest(tree, "centos-stream9", dry_run=True), ["virtio"])
+    assert result.status == "skipped"
+    assert result.changes.commands == [
+        "dracut -f --no-hostonly --add-drivers %s /boot/initramfs-%s.img %s" % (WANTED, k, k)
+        for k in ("5.14.0-362.el9.x86_64", "5.14.0-391.el9.x86_64")]
+    assert read_stub_calls(tree) == []
+    assert tree_digest(tree) == before
+
+
+def test_failed_rebuild_puts_the_old_image_back(tmp_path):
+    tree = build_guest(tmp_path, "rocky9")
+    install_stub(tree, "/usr/bin/dracut", BROKEN_REBUILD)
+    image = tree / "boot/initramfs-5.14.0-362.8.1.el9_3.x86_64.img"
+    original = image.read_bytes()
+    [result] = engine.repair(make_guest(tree, "rocky9"), ["virtio"])
+    assert result.status == "failed"
+    assert "no space left on device" in result.error
+    assert image.read_bytes() == original
+    assert not os.path.exists(str(image) + ".image-repair-old")
+
+
+def test_rebuild_without_the_modules_is_refused_and_rolled_back(tmp_path):
+    tree = build_guest(tmp_path, "rocky9")
+    # A tool that "succeeds" but packs nothing useful: verification must catch it.
+    install_stub(tree, "/usr/bin/dracut",
+                 "for a; do case $a in /boot/*) cd / && echo etc/hostname | cpio -o -H newc 2>/dev/null | gzip > $a ;; esac; done\n")
+    image = tree / "boot/initramfs-5.14.0-362.8.1.el9_3.x86_64.img"
+    original = image.read_bytes()
+    [result] = engine.repair(make_guest(tree, "rocky9"), ["virtio"])
+    assert result.status == "failed"
+    assert "still lacks virtio_blk" in result.error
+    assert image.read_bytes() == original
+
+
+def test_builtin_virtio_is_healthy(tmp_path):
+    tree = build_guest(tmp_path, "ubuntu2204")
+    detection = virtio.ITEM.detect(make_guest(tree, "ubuntu2204"))
+    assert not detection.at_risk, detection.findings
+    assert "built in" in detection.findings[0]
+
+
+def test_initramfs_tools_guest(tmp_path):
+    tree = build_guest(tmp_path, "debian12")
+    install_initramfs_stubs(tree, "debian12")
+    [result] = engine.repair(make_guest(tree, "debian12"), ["virtio"])
+    assert result.status == "repaired", result.to_dict()
+    assert read_stub_calls(tree) == [["update-initramfs", "-u", "-k", "6.1.0-13-amd64"],
+                                     ["update-initramfs", "-u", "-k", "6.1.0-17-amd64"]]
+    modules = (tree / "etc/initramfs-tools/modules").read_text()
+    assert all(modules.count("\n%s\n" % m) == 1 for m in virtio.REQUIRED)
+    assert (tree / "etc/initramfs-tools/initramfs.conf").read_text().startswith("MODULES=most\n")
+    backup = tree / "var/lib/image-repair/backup/etc/initramfs-tools/initramfs.conf"
+    assert backup.read_text().startswith("MODULES=dep\n")
+    [again] = engine.repair(make_guest(tree, "debian12"), ["virtio"])
+    assert again.status == "ok" and len(read_stub_calls(tree)) == 2
+
+
+def test_suse_mkinitrd_guest(tmp_path):
+    tree = build_guest(tmp_path, "sles11")
+    install_initramfs_stubs(tree, "sles11")
+    [result] = engine.repair(make_guest(tree, "sles11"), ["virtio"])
+    assert result.status == "repaired", result.to_dict()
+    assert read_stub_calls(tree) == [["mkinitrd", "-m", WANTED, "-k", "/boot/vmlinuz-3.0.101-108.13-default",
+                                      "-i", "/boot/initrd-3.0.101-108.13-default"]]
+    assert (tree / "etc/sysconfig/kernel").read_text() == 'INITRD_MODULES="ata_piix mptspi %s"\n' % WANTED
