@@ -1,0 +1,104 @@
+"""ECS API errors as the real service returns them: a code, a message and an HTTP status.
+
+Codes and statuses come from the ECS API reference error tables. Where the reference was not at
+hand the entry says "unverified": it is the emulator's documented assumption, kept in this one
+table so a correction is a one-line change.
+"""
+from typing import Optional
+
+
+class ApiError(Exception):
+    """An error response: ``{"RequestId", "HostId", "Code", "Message"}`` with an HTTP status."""
+
+    def __init__(self, code: str, message: str, status: int = 400):
+        super().__init__("%s: %s" % (code, message))
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+# code -> (HTTP status, message)
+CATALOG = {
+    # Signature and routing (POP gateway)
+    "IncompleteSignature": (400, "The request signature does not conform to Aliyun standards."),
+    "SignatureDoesNotMatch": (400, "Specified signature is not matched with our calculation."),
+    "InvalidAccessKeyId.NotFound": (404, "Specified access key is not found."),
+    "InvalidAction.NotFound": (404, "Specified api is not found, please check your url and method."),
+    "InvalidTimeStamp.Expired": (400, "Specified time stamp or date value is expired."),
+    "SignatureNonceUsed": (400, "Specified signature nonce was used already."),
+    "InvalidVersion": (400, "Specified parameter Version is not valid."),  # unverified
+    "UnsupportedSignatureMethod": (400, "Specified signature method is not supported."),  # unverified
+    # Generic
+    "MissingParameter": (400, "The input parameter \"%s\" that is mandatory for processing this request is not supplied."),
+    "InvalidParameter": (400, "The specified parameter \"%s\" is not valid."),
+    "DryRunOperation": (400, "Request validation has been passed with DryRun flag set."),
+    "IdempotentParameterMismatch": (400, "The specified parameter has changed while using an already used clientToken."),
+    "InvalidRegionId.NotFound": (404, "The specified RegionId does not exist."),  # unverified
+    # Injected service-side faults
+    "Throttling.User": (400, "Request was denied due to user flow control."),
+    "Throttling": (400, "Request was denied due to request throttling."),
+    "ServiceUnavailable": (503, "The request has failed due to a temporary failure of the server."),
+    "InternalError": (500, "The request processing has failed due to some unknown error, exception or failure."),
+    "QuotaExceed.ElasticQuota": (403, "The total number of specified instance types exceeds the quota."),
+    "QuotaExceed.Snapshot": (403, "The snapshot quota is exceeded."),  # unverified
+    "QuotaExceed.Image": (403, "The custom image quota is exceeded."),  # unverified
+    # Resources
+    "InvalidImageId.NotFound": (404, "The specified ImageId does not exist."),
+    "InvalidInstanceId.NotFound": (404, "The specified InstanceId does not exist."),
+    "InvalidDiskId.NotFound": (404, "The specified disk does not exist."),
+    "InvalidSnapshotId.NotFound": (404, "The specified SnapshotId does not exist."),
+    "InvalidSnapshotId.NotReady": (403, "The specified snapshot has not completed yet."),  # unverified
+    "InvalidVSwitchId.NotFound": (404, "The specified VSwitchId does not exist."),
+    "InvalidSecurityGroupId.NotFound": (404, "The specified SecurityGroupId does not exist."),
+    "InvalidInstanceType.NotFound": (404, "The specified InstanceType does not exist."),  # unverified
+    "InvalidZoneId.NotFound": (404, "The specified ZoneId does not exist."),
+    "InvalidResourceId.NotFound": (404, "The specified ResourceIds are not found in our records."),
+    "InvalidResourceType.NotFound": (404, "The ResourceType provided does not exist in our records."),
+    "IncorrectInstanceStatus": (403, "The current status of the resource does not support this operation."),
+    "IncorrectInstanceStatus.Initializing": (403, "The specified instance is in initializing status."),
+    "IncorrectDiskStatus": (403, "The current disk status does not support this operation."),
+    "IncorrectDiskStatus.CreatingSnapshot": (400, "A previous snapshot creation is in process."),
+    "IncorrectImageStatus": (403, "The current status of the image does not support this operation."),  # unverified
+    "InvalidImageName.Duplicated": (400, "The specified custom image name is already in use."),
+    "InvalidPlatform.ValueNotSupported": (400, "The specified Platform is not supported."),  # unverified
+    "InvalidArchitecture.ValueNotSupported": (400, "The specified Architecture is not supported."),  # unverified
+    "SnapshotCreatedImage": (403, "The snapshot has been used to create user defined image(s)."),
+    "SnapshotCreatedDisk": (403, "The snapshot has been used to create disk(s)."),
+    "InvalidRetentionDays": (400, "The specified RetentionDays is not valid, it must be 1-65536."),  # unverified
+    # Limits
+    "InvalidClientToken.Malformed": (400, "The specified ClientToken is not valid: ASCII, at most 64 characters."),  # unverified
+    "InvalidTagCount": (400, "The specified tags are beyond the permitted range (at most 20)."),  # unverified
+    "InvalidTagKey.Malformed": (400, "The specified Tag.n.Key is not valid."),
+    "InvalidAutoReleaseTime.Malformed": (400, "The specified AutoReleaseTime is not valid: UTC yyyy-MM-ddTHH:mm:ssZ at least 30 minutes ahead."),  # unverified
+    # Cloud Assistant
+    "InvalidInstance.NotFound": (404, "The specified instance does not exist."),  # unverified
+    "InvalidInstance.NotRunning": (403, "The specified instance is not running."),
+    "InvalidCommandId.NotFound": (404, "The specified command does not exist."),  # unverified
+    "InvalidInvokeId.NotFound": (404, "The specified invocation does not exist."),  # unverified
+    "CmdContent.ExceedLimit": (403, "The maximum length of a command is exceeded."),
+    "ParameterCount.ExceedLimit": (403, "The maximum number of parameters is exceeded."),
+    "Parameter.NotMatched": (403, "The passed-in parameters do not match the parameters defined when you created the command."),
+    "FileContent.ExceedLimit": (403, "The maximum size of the file content is exceeded."),  # unverified
+    "InvalidTimeout": (400, "The specified Timeout is not valid."),  # unverified
+}
+
+
+def error(code: str, detail: Optional[str] = None) -> ApiError:
+    """The catalogued error ``code``; ``detail`` fills a %s in its message or is appended."""
+    status, message = CATALOG.get(code, (400, code))
+    if "%s" in message:
+        message = message % (detail or "")
+    elif detail:
+        message = "%s %s" % (message, detail)
+    return ApiError(code, message, status)
+
+
+def missing(name: str) -> ApiError:
+    return error("MissingParameter", name)
+
+
+def invalid(name: str, why: str = "") -> ApiError:
+    err = error("InvalidParameter", name)
+    if why:
+        err.message = "%s %s" % (err.message, why)
+    return err

@@ -1,0 +1,225 @@
+"""The emulator's resource models. Statuses live in a ``Progress`` (clock.py) so that every
+change is a scheduled step; wire shapes are rendered by the action modules."""
+import time
+import uuid
+import random
+import string
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+from .clock import Progress
+
+_ALNUM = string.ascii_lowercase + string.digits
+
+
+def new_id(prefix: str, rng: random.Random) -> str:
+    """IDs shaped like ECS's: region-ish letters then random lowercase alphanumerics."""
+    return prefix + "bp1" + "".join(rng.choice(_ALNUM) for _ in range(17))
+
+
+def request_id() -> str:
+    return str(uuid.uuid4()).upper()
+
+
+def iso(epoch: float) -> str:
+    """ECS timestamps: UTC, minute or second precision, ``Z`` suffix."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def tag_shape(tags: Dict[str, str]) -> dict:
+    return {"Tag": [{"TagKey": k, "TagValue": v} for k, v in tags.items()]}
+
+
+@dataclass
+class CheckItem:
+    """One DetectionOptions item: Name, Value, and RiskLevel/RiskCode only when at risk."""
+    name: str
+    value: str
+    risk_level: Optional[str] = None
+    risk_code: Optional[str] = None
+
+    def shape(self) -> dict:
+        out = {"Name": self.name, "Value": self.value}
+        if self.risk_level:
+            out["RiskLevel"] = self.risk_level
+        if self.risk_code:
+            out["RiskCode"] = self.risk_code
+        return out
+
+
+@dataclass
+class DiskMapping:
+    type: str  # system | data
+    size: int  # GiB
+    snapshot_id: Optional[str]
+    device: str
+
+
+@dataclass
+class Image:
+    id: str
+    name: str
+    owner: str  # system | self | others | marketplace
+    platform: str
+    os_name: str
+    architecture: str
+    boot_mode: str
+    size: int
+    progress: Progress
+    created: float
+    mappings: List[DiskMapping] = field(default_factory=list)
+    check: Progress = field(default_factory=lambda: Progress("", 0.0))
+    check_items: List[CheckItem] = field(default_factory=list)
+    detection_strategy: Optional[str] = None
+    description: str = ""
+    family: str = ""
+    nvme_support: str = "unsupported"
+    cloud_assistant: bool = True
+    tags: Dict[str, str] = field(default_factory=dict)
+    deprecated: bool = False
+
+    @property
+    def status(self) -> str:
+        return self.progress.status
+
+
+@dataclass
+class Disk:
+    id: str
+    name: str
+    type: str  # system | data
+    category: str
+    size: int
+    zone: str
+    progress: Progress
+    created: float
+    instance_id: Optional[str] = None
+    device: str = ""
+    source_snapshot_id: Optional[str] = None
+    image_id: Optional[str] = None
+    delete_with_instance: bool = True
+    tags: Dict[str, str] = field(default_factory=dict)
+    backing_file: Optional[str] = None  # disk-backed mode
+
+    @property
+    def status(self) -> str:
+        return self.progress.status
+
+    @property
+    def serial(self) -> str:
+        # What the guest sees in /sys/block/vdX/serial: the disk ID without its "d-" prefix.
+        return self.id[2:]
+
+
+@dataclass
+class Snapshot:
+    id: str
+    name: str
+    disk_id: Optional[str]
+    disk_type: str  # System | Data
+    size: int
+    progress: Progress
+    created: float
+    retention_days: Optional[int] = None
+    description: str = ""
+    tags: Dict[str, str] = field(default_factory=dict)
+    backing_file: Optional[str] = None
+
+    @property
+    def status(self) -> str:
+        return self.progress.status
+
+
+@dataclass
+class Instance:
+    id: str
+    name: str
+    image_id: str
+    instance_type: str
+    zone: str
+    vswitch_id: str
+    vpc_id: str
+    security_group_ids: List[str]
+    private_ip: str
+    progress: Progress
+    created: float
+    charge_type: str = "PostPaid"
+    auto_release_time: Optional[str] = None
+    cloud_assistant: bool = True
+    tags: Dict[str, str] = field(default_factory=dict)
+    files: Dict[str, bytes] = field(default_factory=dict)  # SendFile deliveries
+
+    @property
+    def status(self) -> str:
+        return self.progress.status
+
+
+@dataclass
+class Command:
+    id: str  # c-... or the public command's name
+    name: str
+    type: str
+    content: str  # plain text
+    public: bool = False
+    parameter_names: List[str] = field(default_factory=list)
+    enable_parameter: bool = False
+    timeout: int = 60
+    # Seeded behaviour: what the command "does" when run without disk backing.
+    exit_code: int = 0
+    output: str = ""
+    seconds: Optional[float] = None
+
+
+@dataclass
+class InvocationRecord:
+    """One instance's execution of an invocation."""
+    instance_id: str
+    progress: Progress
+    exit_code: Optional[int] = None
+    output: str = ""
+    error_code: str = ""
+    error_info: str = ""
+    final_status: str = "Success"  # what "Finished" means for this record: Success|Failed|Timeout
+    start: Optional[float] = None
+    finish: Optional[float] = None
+
+    @property
+    def invocation_status(self) -> str:
+        status = self.progress.status
+        return self.final_status if status == "Finished" else status
+
+
+@dataclass
+class Invocation:
+    id: str
+    command_id: str
+    command_name: str
+    command_type: str
+    content: str
+    parameters: dict
+    timeout: int
+    created: float
+    records: List[InvocationRecord] = field(default_factory=list)
+    kind: str = "command"  # command | file
+    tags: Dict[str, str] = field(default_factory=dict)
+
+    def status(self) -> str:
+        """The overall InvocationStatus over the instances' records."""
+        statuses = {r.invocation_status for r in self.records}
+        for pending in ("Running", "Pending"):
+            if pending in statuses:
+                return pending
+        if statuses == {"Success"}:
+            return "Success"
+        if "Success" in statuses:
+            return "PartialFailed"
+        return "Failed"
+
+
+@dataclass
+class Network:
+    """The seeded network the account owns: zones, VPCs' vSwitches, security groups, types."""
+    zones: List[str]
+    vswitches: Dict[str, dict]  # id -> {"zone":..., "vpc":..., "cidr":...}
+    security_groups: Dict[str, dict]  # id -> {"vpc":...}
+    instance_types: List[str]

@@ -1,0 +1,123 @@
+"""Seeding the emulated account: keys, region, network, images (with their disk mappings and
+check results) and public commands, from a YAML or JSON file (docs/emulator.md) or the
+built-in ``DEFAULT_SEED``."""
+import json
+from typing import Optional
+
+from .backend import Account, EcsBackend
+from .clock import LatencyModel, Progress
+from .resources import CheckItem, Command, DiskMapping, Image, Network, Snapshot
+
+DEFAULT_ACCESS_KEY_ID = "LTAIemulatorTestKey01"
+DEFAULT_ACCESS_KEY_SECRET = "emulatorTestSecret0000000000001"
+
+REPAIR_SCRIPT = """#!/bin/bash
+# Stand-in for the unpublished public command ACS-ECS-ImageRepair-for-linux.sh
+echo "repair items: {{repairitems}} on disk serial {{disk_serial}}"
+"""
+
+DEFAULT_SEED = {
+    "region": "cn-hangzhou",
+    "accounts": [{"access_key_id": DEFAULT_ACCESS_KEY_ID, "access_key_secret": DEFAULT_ACCESS_KEY_SECRET,
+                  "account_id": "1234567890123456"}],
+    "zones": ["cn-hangzhou-h", "cn-hangzhou-i"],
+    "vswitches": [{"id": "vsw-bp1emulator00000000h", "zone": "cn-hangzhou-h", "vpc": "vpc-bp1emulator000000000"},
+                  {"id": "vsw-bp1emulator00000000i", "zone": "cn-hangzhou-i", "vpc": "vpc-bp1emulator000000000"}],
+    "security_groups": [{"id": "sg-bp1emulator0000000000", "vpc": "vpc-bp1emulator000000000"}],
+    "instance_types": ["ecs.g7.large", "ecs.g8i.large", "ecs.c7.large", "ecs.g6r.large"],
+    "images": [
+        {"id": "aliyun_3_x64_20G_alibase_20250629.vhd", "name": "aliyun_3_x64_20G_alibase_20250629.vhd",
+         "owner": "system", "platform": "Aliyun", "os_name": "Alibaba Cloud Linux 3.2104 LTS 64 bit",
+         "architecture": "x86_64", "boot_mode": "UEFI-Preferred", "nvme_support": "supported",
+         "disks": [{"type": "system", "size": 20, "snapshot_id": "s-bp1emulatorbasesys0001"}],
+         "detection": {"status": "Finished", "items": []}},
+        {"id": "aliyun_3_arm64_20G_alibase_20250629.vhd", "name": "aliyun_3_arm64_20G_alibase_20250629.vhd",
+         "owner": "system", "platform": "Aliyun", "os_name": "Alibaba Cloud Linux 3.2104 LTS 64 bit ARM",
+         "architecture": "arm64", "boot_mode": "UEFI", "nvme_support": "supported",
+         "disks": [{"type": "system", "size": 20, "snapshot_id": "s-bp1emulatorbasearm0001"}],
+         "detection": {"status": "Finished", "items": []}},
+        {"id": "m-bp1emulatorbrokenimg01", "name": "imported-centos7", "owner": "self",
+         "platform": "CentOS", "os_name": "CentOS 7.9 64 bit", "architecture": "x86_64",
+         "boot_mode": "BIOS", "disks": [{"type": "system", "size": 20, "snapshot_id": "s-bp1emulatorbroken0001"},
+                                        {"type": "data", "size": 40, "snapshot_id": "s-bp1emulatorbrokendata1"}],
+         "detection": {"status": "Finished", "items": [
+             {"name": "GUESTOS.Virtio", "value": "UnSupported", "risk_level": "High", "risk_code": "Virtio.NotInstalled"},
+             {"name": "GUESTOS.Nvme", "value": "UnSupported", "risk_level": "High", "risk_code": "NVMe.NotInstallded"},
+             {"name": "GUESTOS.Fstab", "value": "Invalid", "risk_level": "High", "risk_code": "Fstab.InvalidDevice"},
+             {"name": "GUESTOS.CloudInit", "value": "UnSupported", "risk_level": "Medium", "risk_code": "CloudInit.NotInstalled"},
+             {"name": "SystemImage", "value": "Supported"},
+             {"name": "Platform", "value": "CentOS"}]}},
+    ],
+    "commands": [
+        {"name": "ACS-ECS-ImageRepair-for-linux.sh", "public": True, "type": "RunShellScript",
+         "content": REPAIR_SCRIPT, "parameters": ["repairitems", "disk_serial"], "timeout": 3600,
+         "exit_code": 0, "output": "repair finished\n", "seconds": 120},
+    ],
+}
+
+
+def load_seed_file(path: str) -> dict:
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    if path.endswith(".json"):
+        return json.loads(text)
+    import yaml  # control-plane dependency, loaded only for YAML seeds
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise ValueError("%s: a seed is a mapping (see docs/emulator.md)" % path)
+    return data
+
+
+def build_backend(seed: Optional[dict] = None, latency: Optional[LatencyModel] = None) -> EcsBackend:
+    seed = DEFAULT_SEED if seed is None else seed
+    backend = EcsBackend(region=seed.get("region", "cn-hangzhou"), latency=latency)
+    apply_seed(backend, seed)
+    return backend
+
+
+def apply_seed(backend: EcsBackend, seed: dict) -> None:
+    unknown = set(seed) - {"region", "accounts", "zones", "vswitches", "security_groups",
+                           "instance_types", "images", "commands"}
+    if unknown:
+        raise ValueError("unknown seed keys: %s" % ", ".join(sorted(unknown)))
+    for acc in seed.get("accounts", []):
+        backend.accounts[acc["access_key_id"]] = Account(acc["access_key_id"], acc["access_key_secret"],
+                                                         str(acc.get("account_id", "1234567890123456")))
+    backend.network = Network(
+        zones=list(seed.get("zones", [])),
+        vswitches={v["id"]: {"zone": v["zone"], "vpc": v["vpc"]} for v in seed.get("vswitches", [])},
+        security_groups={g["id"]: {"vpc": g.get("vpc", "")} for g in seed.get("security_groups", [])},
+        instance_types=list(seed.get("instance_types", [])))
+    now = backend.clock.now()
+    for spec in seed.get("images", []):
+        mappings = []
+        for index, disk in enumerate(spec.get("disks", [])):
+            snapshot_id = disk.get("snapshot_id")
+            mappings.append(DiskMapping(disk.get("type", "system"), int(disk["size"]), snapshot_id,
+                                        disk.get("device", "/dev/xvd" + "abcdefghij"[index])))
+            if snapshot_id and snapshot_id not in backend.snapshots:
+                backend.snapshots[snapshot_id] = Snapshot(
+                    id=snapshot_id, name="", disk_id=None,
+                    disk_type="System" if disk.get("type", "system") == "system" else "Data",
+                    size=int(disk["size"]), progress=Progress("accomplished", now), created=now,
+                    backing_file=disk.get("file"))
+        detection = spec.get("detection") or {}
+        items = [CheckItem(i["name"], i["value"], i.get("risk_level"), i.get("risk_code"))
+                 for i in detection.get("items", [])]
+        system = mappings[0] if mappings else DiskMapping("system", 20, None, "/dev/xvda")
+        backend.images[spec["id"]] = Image(
+            id=spec["id"], name=spec.get("name", spec["id"]), owner=spec.get("owner", "self"),
+            platform=spec.get("platform", "Others Linux"), os_name=spec.get("os_name", ""),
+            architecture=spec.get("architecture", "x86_64"), boot_mode=spec.get("boot_mode", "BIOS"),
+            size=system.size, progress=Progress("Available", now), created=now, mappings=mappings,
+            check=Progress(detection.get("status", ""), now), check_items=items,
+            nvme_support=spec.get("nvme_support", "unsupported"),
+            cloud_assistant=spec.get("cloud_assistant", True), tags=dict(spec.get("tags", {})))
+    for spec in seed.get("commands", []):
+        command_id = spec["name"] if spec.get("public") else spec.get("id") or backend.new_id("c-")
+        backend.commands[command_id] = Command(
+            id=command_id, name=spec["name"], type=spec.get("type", "RunShellScript"),
+            content=spec.get("content", ""), public=bool(spec.get("public")),
+            parameter_names=list(spec.get("parameters", [])), enable_parameter=bool(spec.get("parameters")),
+            timeout=int(spec.get("timeout", 60)), exit_code=int(spec.get("exit_code", 0)),
+            output=spec.get("output", ""), seconds=spec.get("seconds"))
