@@ -1,0 +1,43 @@
+"""``python -m image_repair.testimages build [--suite ...] [--break NAME ...] [--copy-to FILE]``"""
+import argparse
+import sys
+import time
+
+from . import BREAKAGES, Recipe, broken_image, copy_image
+from .recipe import FIRMWARES, INITRAMFS_TOOLS, KERNELS, LAYOUTS, ROOT_FSTYPES, SUITES
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m image_repair.testimages",
+                                     description="Build (or reuse from the cache) a Debian test disk image.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    build = sub.add_parser("build", help="build or reuse an image; prints its path")
+    build.add_argument("--suite", choices=sorted(SUITES), default="bookworm")
+    build.add_argument("--firmware", choices=FIRMWARES, default="bios")
+    build.add_argument("--initramfs", choices=INITRAMFS_TOOLS, default="initramfs-tools")
+    build.add_argument("--rootfs", choices=ROOT_FSTYPES, default="ext4")
+    build.add_argument("--layout", choices=LAYOUTS, default="plain")
+    build.add_argument("--kernel", choices=KERNELS, default="linux-image-cloud-amd64")
+    build.add_argument("--package", action="append", default=[], help="extra Debian package (repeatable)")
+    build.add_argument("--break", dest="breakages", action="append", default=[], choices=sorted(BREAKAGES),
+                       help="apply a named breakage (repeatable, in order)")
+    build.add_argument("--copy-to", metavar="FILE", help="also make a sparse copy to FILE (to modify)")
+    sub.add_parser("breakages", help="list the named breakages")
+    args = parser.parse_args(argv)
+    if args.command == "breakages":
+        for name, function in BREAKAGES.items():
+            print("%-22s %s" % (name, " ".join((function.__doc__ or "").split())))
+        return 0
+    recipe = Recipe(suite=args.suite, firmware=args.firmware, initramfs=args.initramfs, rootfs=args.rootfs,
+                    layout=args.layout, kernel=args.kernel, extra_packages=tuple(args.package))
+    started = time.time()
+    image = broken_image(recipe, args.breakages)
+    print(image.path)
+    if args.copy_to:
+        print(copy_image(image.path, args.copy_to))
+    sys.stderr.write("ready in %.0f s\n" % (time.time() - started))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
