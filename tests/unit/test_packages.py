@@ -99,6 +99,8 @@ def test_apt_install_from_mirror_restores_the_sources_exactly(tmp_path):
                                      ["apt-get", "install", "-y", "--no-install-recommends", "cloud-guest-utils"]]
     during = (tree / REPO_LOG.lstrip("/")).read_text()
     assert "deb http://127.0.0.1:9/debian bookworm main" in during and "example.com" not in during
+    assert "policy-rc.d: 101" in during  # no daemon started in the chroot during the install
+    assert not os.path.lexists(str(tree / "usr/sbin/policy-rc.d"))
     assert snapshot(tree, "/etc/apt") == before
     assert (tree / "usr/bin/growpart").exists()
     assert guest.fs.record.commands == ["apt-get update", "apt-get install -y --no-install-recommends cloud-guest-utils"]

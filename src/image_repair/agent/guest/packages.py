@@ -175,6 +175,37 @@ class RepositorySwitch(object):
         return False
 
 
+class NoServiceStarts(object):
+    """Context manager: Debian's /usr/sbin/policy-rc.d answering 101 ("action forbidden") while
+    packages install, so no maintainer script starts a daemon inside the chroot (a daemon left
+    running there would keep the guest's filesystems busy). A policy the guest has is kept."""
+
+    PATH = "/usr/sbin/policy-rc.d"
+    TEXT = "#!/bin/sh\n# image-repair: no service starts while packages install offline.\nexit 101\n"
+
+    def __init__(self, guest):
+        self.guest = guest
+        self.host = None
+
+    def __enter__(self):
+        if self.guest.dry_run or self.guest.read_only or self.guest.facts.family != DEBIAN:
+            return self
+        host = self.guest.fs.host_path(self.PATH, follow_last=False)
+        if os.path.lexists(host) or not os.path.isdir(os.path.dirname(host)):
+            return self
+        with open(host, "w") as handle:
+            handle.write(self.TEXT)
+        os.chmod(host, 0o755)
+        self.host = host
+        return self
+
+    def __exit__(self, *exc):
+        if self.host and os.path.lexists(self.host):
+            os.unlink(self.host)
+        self.host = None
+        return False
+
+
 def install(guest, packages, label=None):
     """Install ``packages`` with the guest's own manager (from the mirror when one is given)."""
     commands = install_commands(guest.facts.package_manager, packages)
@@ -182,8 +213,9 @@ def install(guest, packages, label=None):
     label = label or "installing %s" % " ".join(packages)
 
     def run_all():
-        for argv in commands:
-            guest.run(argv, label=label)
+        with NoServiceStarts(guest):
+            for argv in commands:
+                guest.run(argv, label=label)
 
     if urls:
         with RepositorySwitch(guest, urls):
@@ -244,7 +276,8 @@ def install_package_file(guest, url, label=None, installer_args=()):
     log.info("%s: downloading %s", label, url)
     _download(url, host)
     try:
-        guest.run(argv, label=label)
+        with NoServiceStarts(guest):
+            guest.run(argv, label=label)
     finally:
         if os.path.lexists(host):
             os.unlink(host)

@@ -62,8 +62,9 @@ class NvmeItem(RepairItem):
     def fix(self, guest, detection):
         from ..guest.bootloader import missing_kernel_args
 
-        _at_risk, _findings, blocked = drivers_detection(guest, REQUIRED, OPTIONAL)
-        guest.initramfs.require(self.name, REQUIRED + OPTIONAL)
+        drivers_at_risk, _findings, blocked = drivers_detection(guest, REQUIRED, OPTIONAL)
+        if drivers_at_risk:
+            guest.initramfs.require(self.name, REQUIRED + OPTIONAL)
         if missing_kernel_args(guest, wanted_args(guest)):
             guest.boot.require_args(self.name, add=wanted_args(guest),
                                     remove=["%s=" % name for name in PARAMETERS],

@@ -21,8 +21,9 @@ class VirtioItem(RepairItem):
         return Detection.risky(findings, risk="High") if at_risk else Detection.healthy(*findings)
 
     def fix(self, guest, detection):
-        _at_risk, _findings, blocked = drivers_detection(guest, REQUIRED, OPTIONAL)
-        guest.initramfs.require(self.name, REQUIRED + OPTIONAL)
+        drivers_at_risk, _findings, blocked = drivers_detection(guest, REQUIRED, OPTIONAL)
+        if drivers_at_risk:
+            guest.initramfs.require(self.name, REQUIRED + OPTIONAL)
         if blocked:
             raise AgentError("kernel %s ships no virtio driver for some devices (see findings): "
                              "install a kernel with virtio support" % ", ".join(blocked))
