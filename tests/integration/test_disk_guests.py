@@ -1,0 +1,243 @@
+"""open_guest on small real disks: each layout mounts the right root and filesystems, the layout
+dict is right, and afterwards no mount, loop device or temporary folder is left, also when the
+body raises."""
+import os
+import subprocess
+import tempfile
+
+import pytest
+
+from image_repair.agent.disk import imagefile, session
+from image_repair.agent.errors import BadInput
+from . import diskbuild
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounts filesystems and attaches loop devices")
+
+
+class Fixtures(object):
+    """Fixture disks built once per module, on first use."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        self._built = {}
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name not in self._built:
+            self._built[name] = getattr(diskbuild, "build_" + name)(self.folder)
+        return self._built[name]
+
+    def copy(self, name, folder):
+        """A private copy to repair (the module's disk stays pristine)."""
+        source = getattr(self, name).path
+        return diskbuild.sparse_copy(source, os.path.join(str(folder), os.path.basename(source)))
+
+
+@pytest.fixture(scope="module")
+def disks(tmp_path_factory):
+    return Fixtures(str(tmp_path_factory.mktemp("disk-fixtures")))
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_behind(tmp_path, monkeypatch, disks):
+    """Temporary folders of the code under test go to a private folder that must end up empty;
+    no mount or loop device on the test's files may survive the test."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    yield
+    assert os.listdir(str(scratch)) == []
+    assert diskbuild.mounts_under(str(tmp_path)) == []
+    assert diskbuild.loops_backed_by(str(tmp_path)) == []
+    assert diskbuild.loops_backed_by(disks.folder) == []
+
+
+def mount_options_of(path):
+    with open("/proc/self/mountinfo") as handle:
+        for line in handle:
+            fields = line.split()
+            if fields[4] == path:
+                return fields[5].split(",") + line.split(" - ")[1].split()[2].split(",")
+    return None
+
+
+def by_mountpoint(layout):
+    return dict((fs["mountpoint"], fs) for fs in layout["filesystems"])
+
+
+def test_mbr_ext4_root_with_logical_partitions(disks, tmp_path):
+    built = disks.mbr_ext4
+    path = disks.copy("mbr_ext4", tmp_path)
+    target = session.resolve_target(path=path)
+    assert target.describe() == {"kind": "image", "path": path, "serial": None, "format": "raw",
+                                 "size_bytes": 64 * diskbuild.MiB, "output": None}
+    with session.open_guest(target) as guest:
+        layout = guest.layout
+        assert open(os.path.join(guest.root, "etc/marker")).read() == "mbr\n"
+        assert os.path.ismount(os.path.join(guest.root, "var"))
+        assert os.path.isdir(os.path.join(guest.root, "var/lib/dpkg"))
+        assert "rw" in mount_options_of(guest.root)
+        with open(os.path.join(guest.root, "etc/written"), "w") as handle:
+            handle.write("by the test\n")
+    assert layout["summary"] == "mbr; / ext4 on partition 1; /var ext4 on partition 6"
+    assert layout["table"] == "mbr" and layout["boot_mode_hint"] == "BIOS"
+    assert layout["disk_device"].startswith("/dev/loop")
+    mounts = by_mountpoint(layout)
+    assert sorted(mounts, key=str) == ["/", "/var", None]
+    root = mounts["/"]
+    assert (root["partition"], root["fstype"], root["uuid"], root["label"], root["lvm"], root["subvol"]) == (
+        1, "ext4", built.root_uuid, "rootfs", None, None)
+    assert (mounts["/var"]["partition"], mounts["/var"]["uuid"]) == (6, built.var_uuid)
+    assert (mounts[None]["partition"], mounts[None]["fstype"], mounts[None]["uuid"]) == (5, "swap", built.swap_uuid)
+    assert root["partuuid"].endswith("-01")
+    # the write went to the disk: read it back read-only
+    with session.open_guest(session.resolve_target(path=path, read_only=True)) as guest:
+        assert open(os.path.join(guest.root, "etc/written")).read() == "by the test\n"
+
+
+def test_read_only_mode_mounts_read_only_and_changes_no_byte(disks):
+    path = disks.mbr_ext4.path
+    before = diskbuild.file_hash(path)
+    with session.open_guest(session.resolve_target(path=path, read_only=True)) as guest:
+        for mountpoint in ("", "/var"):
+            assert "ro" in mount_options_of(guest.root + mountpoint)
+        assert "norecovery" in mount_options_of(guest.root)   # ext4 shows noload as norecovery
+        with pytest.raises(OSError):
+            open(os.path.join(guest.root, "etc/new"), "w")
+        guest.prepare_chroot(type("Facts", (), {"boot_mode": "BIOS"})())
+        assert os.path.ismount(os.path.join(guest.root, "proc"))
+    assert diskbuild.file_hash(path) == before
+
+
+def test_gpt_with_boot_and_esp_is_uefi(disks, tmp_path):
+    built = disks.gpt_uefi
+    with session.open_guest(session.resolve_target(path=built.path, read_only=True)) as guest:
+        layout = guest.layout
+        assert os.path.ismount(os.path.join(guest.root, "boot"))
+        assert open(os.path.join(guest.root, "boot/grub/grub.cfg")).read() == "# boot partition\n"
+        esp_mounted = os.path.ismount(os.path.join(guest.root, "boot/efi"))
+    assert layout["summary"] == "gpt; / ext4 on partition 2; /boot ext4 on partition 1; /boot/efi vfat on partition 15"
+    assert layout["table"] == "gpt" and layout["boot_mode_hint"] == "UEFI"
+    mounts = by_mountpoint(layout)
+    assert (mounts["/"]["partition"], mounts["/"]["uuid"]) == (2, built.root_uuid)
+    assert (mounts["/boot"]["partition"], mounts["/boot"]["uuid"]) == (1, built.boot_uuid)
+    esp = mounts["/boot/efi"]
+    assert (esp["partition"], esp["fstype"], esp["uuid"], esp["partuuid"]) == (15, "vfat", "1234-ABCD", built.esp_partuuid)
+    # this host's kernel may lack vfat; then the layout says the ESP is not mounted
+    assert esp["mounted"] == esp_mounted == ("vfat" in open("/proc/filesystems").read())
+
+
+def test_lvm_root_on_a_single_linear_lv(disks):
+    built = disks.lvm
+    with session.open_guest(session.resolve_target(path=built.path, read_only=True)) as guest:
+        layout = guest.layout
+        assert open(os.path.join(guest.root, "etc/marker")).read() == "guest\n"
+        assert os.path.ismount(os.path.join(guest.root, "boot"))
+    assert layout["summary"] == "mbr; / ext4 on LV imgrepairvg/root; /boot ext4 on partition 1"
+    mounts = by_mountpoint(layout)
+    assert (mounts["/"]["lvm"], mounts["/"]["partition"], mounts["/"]["uuid"]) == ("imgrepairvg/root", None,
+                                                                                 built.root_uuid)
+    assert mounts["/boot"]["uuid"] == built.boot_uuid
+
+
+def test_xfs_root_mounts_while_an_identical_clone_is_mounted(disks, tmp_path):
+    built = disks.xfs
+    path = disks.copy("xfs", tmp_path)
+    clone = diskbuild.sparse_copy(built.path, str(tmp_path / "clone.img"))
+    start, size = built.parts[1]
+    with diskbuild.loop(clone, start, size) as device, diskbuild.mounted(device) as point:
+        assert os.path.isfile(os.path.join(point, "etc/redhat-release"))
+        # the same UUID cannot be mounted twice without nouuid: the test's premise holds
+        with diskbuild.loop(path, start, size, read_only=True) as second:
+            probe_point = str(tmp_path / "probe")
+            os.mkdir(probe_point)
+            assert subprocess.run(["mount", "-o", "ro,norecovery", second, probe_point],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT).returncode != 0
+            os.rmdir(probe_point)
+        with session.open_guest(session.resolve_target(path=path)) as guest:
+            assert "nouuid" in mount_options_of(guest.root)
+            assert os.path.isfile(os.path.join(guest.root, "etc/redhat-release"))
+            layout = guest.layout
+    assert layout["summary"] == "mbr; / xfs on partition 1"
+    assert by_mountpoint(layout)["/"]["uuid"] == built.root_uuid
+
+
+def test_btrfs_root_in_subvolume_at(disks):
+    built = disks.btrfs
+    with session.open_guest(session.resolve_target(path=built.path, read_only=True)) as guest:
+        assert "subvol=/@" in mount_options_of(guest.root)
+        assert "openSUSE" in open(os.path.join(guest.root, "etc/os-release")).read()
+        layout = guest.layout
+    assert layout["summary"] == "gpt; / btrfs (subvolume @) on partition 1; /home btrfs (subvolume @home) on partition 1"
+    mounts = by_mountpoint(layout)
+    assert (mounts["/"]["subvol"], mounts["/"]["uuid"]) == ("@", built.fs_uuid)
+    assert (mounts["/home"]["subvol"], mounts["/home"]["mounted"]) == ("@home", False)
+
+
+def test_qcow2_source_repaired_into_a_qcow2_output(disks, tmp_path):
+    source = str(tmp_path / "guest.qcow2")
+    subprocess.run(["qemu-img", "convert", "-O", "qcow2", disks.mbr_ext4.path, source], check=True)
+    before = diskbuild.file_hash(source)
+    output = str(tmp_path / "repaired.img")   # the output's format follows the source's
+    target = session.resolve_target(path=source, output=output)
+    assert target.describe()["format"] == "qcow2" and target.describe()["output"] == output
+    with session.open_guest(target) as guest:
+        with open(os.path.join(guest.root, "etc/repaired"), "w") as handle:
+            handle.write("yes\n")
+    assert diskbuild.file_hash(source) == before
+    assert imagefile.detect_format(output) == "qcow2"
+    with session.open_guest(session.resolve_target(path=output, read_only=True)) as guest:
+        assert open(os.path.join(guest.root, "etc/repaired")).read() == "yes\n"
+    assert [n for n in os.listdir(str(tmp_path)) if n.startswith(".image-repair")] == []
+
+
+def test_qcow2_repaired_in_place_stays_qcow2(disks, tmp_path):
+    source = str(tmp_path / "guest.qcow2")
+    subprocess.run(["qemu-img", "convert", "-O", "qcow2", disks.mbr_ext4.path, source], check=True)
+    os.chmod(source, 0o640)
+    with session.open_guest(session.resolve_target(path=source)) as guest:
+        with open(os.path.join(guest.root, "etc/repaired"), "w") as handle:
+            handle.write("in place\n")
+    assert imagefile.detect_format(source) == "qcow2"
+    assert os.stat(source).st_mode & 0o777 == 0o640
+    with session.open_guest(session.resolve_target(path=source, read_only=True)) as guest:
+        assert open(os.path.join(guest.root, "etc/repaired")).read() == "in place\n"
+
+
+def test_raw_output_is_a_sparse_copy_and_the_source_is_untouched(disks, tmp_path):
+    source = disks.mbr_ext4.path
+    before = diskbuild.file_hash(source)
+    output = str(tmp_path / "copy.img")
+    with session.open_guest(session.resolve_target(path=source, output=output)) as guest:
+        with open(os.path.join(guest.root, "etc/repaired"), "w") as handle:
+            handle.write("copy\n")
+    assert diskbuild.file_hash(source) == before
+    assert os.path.getsize(output) == os.path.getsize(source)
+    assert os.stat(output).st_blocks * 512 < os.path.getsize(output) // 2   # still sparse
+    with session.open_guest(session.resolve_target(path=output, read_only=True)) as guest:
+        assert os.path.isfile(os.path.join(guest.root, "etc/repaired"))
+
+
+@pytest.mark.parametrize("error", [RuntimeError("boom"), SystemExit(143), BadInput("bad")])
+def test_everything_is_undone_when_the_body_raises(disks, tmp_path, error):
+    path = disks.copy("gpt_uefi", tmp_path)
+    output = str(tmp_path / "out.img")
+    with pytest.raises(type(error)):
+        with session.open_guest(session.resolve_target(path=path, output=output)) as guest:
+            guest.prepare_chroot(type("Facts", (), {"boot_mode": "UEFI"})())
+            assert os.path.ismount(os.path.join(guest.root, "dev/pts"))
+            raise error
+    assert not os.path.exists(output)   # an incomplete copy is not left as if it were repaired
+    # (the autouse fixture checks mounts, loop devices and temporary folders)
+
+
+def test_a_disk_without_a_linux_root_is_a_clear_error(tmp_path):
+    path = str(tmp_path / "data.img")
+    parts = diskbuild.partition(path, 16, "label: dos\nstart=1MiB, type=83\n")
+    data = diskbuild.tmp_tree(str(tmp_path), "data")
+    open(os.path.join(data, "README"), "w").close()
+    diskbuild.fs_on_partition(path, parts, 1, "ext4", tree=data)
+    with pytest.raises(Exception, match="no root filesystem .* looked at: partition 1 \\(ext4\\)"):
+        with session.open_guest(session.resolve_target(path=path, read_only=True)):
+            pass
