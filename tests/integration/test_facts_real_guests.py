@@ -1,0 +1,46 @@
+"""detect_facts on real Debian guests built with debootstrap (image_repair.testimages), mounted
+read-only from their disk images: the fixture trees' assumptions checked against the real thing."""
+import os
+
+import pytest
+
+from image_repair.agent.guest.facts import detect_facts
+from image_repair.agent.guestfs import GuestFS
+
+testimages = pytest.importorskip("image_repair.testimages.builder")
+from image_repair.testimages.recipe import Recipe  # noqa: E402
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounts loop devices: needs root")
+
+RECIPES = {
+    # the demo's guest (cached by every run of scripts/demo.sh)
+    "bios-initramfs-tools": Recipe(suite="bookworm", firmware="bios", initramfs="initramfs-tools", rootfs="ext4",
+                                   layout="plain"),
+    # GPT + ESP + separate /boot, dracut: the other half of every rule
+    "uefi-dracut": Recipe(suite="bookworm", firmware="uefi", initramfs="dracut", rootfs="xfs",
+                          layout="separate_boot"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_facts_of_a_real_debian_guest(name):
+    recipe = RECIPES[name]
+    built = testimages.build_image(recipe)
+    with testimages.open_image(built, read_only=True) as root:
+        facts = detect_facts(GuestFS(str(root)))
+        initramfs_exists = [os.path.isfile(str(root) + k.initramfs) for k in facts.kernels]
+    uefi = recipe.firmware == "uefi"
+    assert (facts.family, facts.distro_id, facts.version_id, facts.platform, facts.codename) == (
+        "debian", "debian", "12", "Debian", "bookworm")
+    assert facts.pretty_name == "Debian GNU/Linux 12 (bookworm)"
+    assert facts.package_manager == "apt"
+    assert facts.initramfs_tool == recipe.initramfs
+    assert facts.bootloader == "grub2"
+    assert facts.grub_mkconfig == "/usr/sbin/grub-mkconfig"
+    assert facts.grub_cfg == ["/boot/grub/grub.cfg"]       # on UEFI, the ESP's grub.cfg is a wrapper
+    assert facts.boot_mode == ("UEFI" if uefi else "BIOS")
+    assert facts.architecture == "x86_64"                   # from /bin/sh -> dash's ELF header
+    assert [k.version for k in facts.kernels] == built.manifest["kernels"]
+    assert [k.initramfs for k in facts.kernels] == ["/boot/initrd.img-" + v for v in built.manifest["kernels"]]
+    assert all(initramfs_exists)
+    assert facts.network_stacks == ["ifupdown"]                  # the recipes install ifupdown
