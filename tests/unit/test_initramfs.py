@@ -46,7 +46,7 @@ def make_guest(tmp_path, kernels, tool=DRACUT, family="rhel", dry_run=True, comm
     for command in commands:
         stub = root / "usr/sbin" / command
         stub.parent.mkdir(parents=True, exist_ok=True)
-        stub.write_text("#!/bin/sh\nexit 0\n")
+        stub.write_text("#!/bin/sh\n# options: --no-hostonly --add-drivers\nexit 0\n")
         stub.chmod(0o755)
     return Guest(str(root), facts, dry_run=dry_run)
 
@@ -106,7 +106,7 @@ def test_initramfs_tools_and_mkinitrd_commands(tmp_path):
     suse.initramfs.require("virtio", ["virtio_blk", "virtio_pci"])
     suse.initramfs.apply(suse)
     assert suse.fs.record.commands == [
-        "mkinitrd -m virtio_blk virtio_pci -k /boot/vmlinuz-3.0.101 -i /boot/initramfs-3.0.101.img"]
+        "mkinitrd -m virtio_blk virtio_pci -b /boot -k vmlinuz-3.0.101 -i initramfs-3.0.101.img"]
     assert suse.fs.record.files == ["/etc/sysconfig/kernel"]
 
     rhel5 = make_guest(tmp_path / "c", {"2.6.18": {"ko": ["virtio_blk", "virtio_pci"], "initrd": []}},
@@ -147,3 +147,14 @@ def test_shell_list_adds_once():
     assert out == 'A=1\nINITRD_MODULES="ata_piix ext3 virtio_blk"\n'
     assert initramfs_tools.shell_list_text(out, "INITRD_MODULES", ["virtio_blk"]) == out
     assert initramfs_tools.shell_list_text("", "INITRD_MODULES", ["x"]) == 'INITRD_MODULES="x"\n'
+
+
+def test_old_dracut_without_no_hostonly_gets_the_configuration_only(tmp_path):
+    guest = make_guest(tmp_path, {"2.6.32-754.el6.x86_64": {"ko": VIRTIO, "initrd": []}})
+    # dracut 004 (RHEL 6) parses -H/--hostonly only; its default is generic.
+    (tmp_path / "root/usr/sbin/dracut").write_text("#!/bin/bash\ncase $1 in -H|--hostonly) hostonly=yes;; esac\n")
+    guest.initramfs.require("virtio", VIRTIO)
+    guest.initramfs.apply(guest)
+    assert guest.fs.record.commands == [
+        "dracut -f --add-drivers %s /boot/initramfs-2.6.32-754.el6.x86_64.img 2.6.32-754.el6.x86_64" % " ".join(VIRTIO)]
+    assert 'hostonly="no"' in guest.fs.record.diffs[0]

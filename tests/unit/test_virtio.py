@@ -129,6 +129,6 @@ def test_suse_mkinitrd_guest(tmp_path):
     install_initramfs_stubs(tree, "sles11")
     [result] = engine.repair(make_guest(tree, "sles11"), ["virtio"])
     assert result.status == "repaired", result.to_dict()
-    assert read_stub_calls(tree) == [["mkinitrd", "-m", WANTED, "-k", "/boot/vmlinuz-3.0.101-108.13-default",
-                                      "-i", "/boot/initrd-3.0.101-108.13-default"]]
+    assert read_stub_calls(tree) == [["mkinitrd", "-m", WANTED, "-b", "/boot", "-k", "vmlinuz-3.0.101-108.13-default",
+                                      "-i", "initrd-3.0.101-108.13-default"]]
     assert (tree / "etc/sysconfig/kernel").read_text() == 'INITRD_MODULES="ata_piix mptspi %s"\n' % WANTED

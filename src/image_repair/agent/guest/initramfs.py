@@ -17,7 +17,7 @@ import os
 import shutil
 from collections import OrderedDict
 
-from .. import log
+from .. import log, runner
 from ..errors import AgentError
 from . import cpio
 from . import initramfs_tools
@@ -291,8 +291,21 @@ class _Dracut(object):
             'add_drivers+=" %s "\nhostonly="no"\n') % " ".join(drivers))
 
     def commands(self, guest, kernel, modules):
-        return [["dracut", "-f", "--no-hostonly", "--add-drivers", " ".join(modules),
-                 kernel.initramfs, kernel.version]]
+        argv = ["dracut", "-f", "--no-hostonly", "--add-drivers", " ".join(modules), kernel.initramfs, kernel.version]
+        if not _dracut_knows_no_hostonly(guest):
+            argv.remove("--no-hostonly")
+        return [argv]
+
+
+def _dracut_knows_no_hostonly(guest):
+    """dracut is a shell script: old ones (RHEL 6's dracut 004) have no --no-hostonly and exit
+    on unknown options; their default is already generic, and the configuration written by
+    persist() says hostonly="no" to any dracut that reads it."""
+    path = runner.which("dracut", root=guest.root)
+    text = guest.fs.read_text(path) if path else None
+    if text is None or "\0" in text[:4096]:
+        return True  # not a readable script: assume a current dracut
+    return "no-hostonly" in text
 
 
 class _InitramfsTools(object):
@@ -319,6 +332,11 @@ class _Mkinitrd(object):
 
     def commands(self, guest, kernel, modules):
         if guest.facts.family == "suse":
+            # SUSE's mkinitrd documents -k and -i as names relative to the boot directory (-b).
+            boot_dir = os.path.dirname(kernel.initramfs)
+            if kernel.image and os.path.dirname(kernel.image) == boot_dir:
+                return [["mkinitrd", "-m", " ".join(modules), "-b", boot_dir, "-k", os.path.basename(kernel.image),
+                         "-i", os.path.basename(kernel.initramfs)]]
             return [["mkinitrd", "-m", " ".join(modules), "-k", kernel.image, "-i", kernel.initramfs]]
         return [["mkinitrd", "-f"] + ["--with=%s" % m for m in modules] + [kernel.initramfs, kernel.version]]
 
