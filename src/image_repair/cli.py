@@ -17,6 +17,10 @@ local disks:
 agent:
   build-agent [-o FILE]   build the agent zipapp delivered to repair hosts
 
+emulator:
+  emulator serve --port PORT [--seed FILE] [--latency MODEL]
+                          the ECS OpenAPI emulator on 127.0.0.1 (docs/emulator.md)
+
 Run 'image-repair COMMAND --help' for a command's options.
 """
 
@@ -33,5 +37,8 @@ def main(argv=None):
     if command == "build-agent":
         from .agent_build import main as build_main
         return build_main(argv[1:])
+    if command == "emulator":
+        from .emulator.server import main as emulator_main
+        return emulator_main(argv[1:])
     sys.stderr.write("image-repair: unknown command %r\n\n%s" % (command, USAGE))
     return 2
