@@ -6,27 +6,20 @@ import pytest
 
 from image_repair.agent.guest.facts import detect_facts
 from image_repair.agent.guestfs import GuestFS
+from image_repair.testimages import builder
 
-testimages = pytest.importorskip("image_repair.testimages.builder")
-from image_repair.testimages.recipe import Recipe  # noqa: E402
+from .realguests import GUESTS
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounts loop devices: needs root")
 
-RECIPES = {
-    # the demo's guest (cached by every run of scripts/demo.sh)
-    "bios-initramfs-tools": Recipe(suite="bookworm", firmware="bios", initramfs="initramfs-tools", rootfs="ext4",
-                                   layout="plain"),
-    # GPT + ESP + separate /boot, dracut: the other half of every rule
-    "uefi-dracut": Recipe(suite="bookworm", firmware="uefi", initramfs="dracut", rootfs="xfs",
-                          layout="separate_boot"),
-}
 
-
-@pytest.mark.parametrize("name", sorted(RECIPES))
+# The real-guest tests' guests (MBR/GPT+UEFI, separate /boot, LVM, xfs, initramfs-tools/dracut),
+# broken as they break them: the images are built once and shared through the cache.
+@pytest.mark.parametrize("name", sorted(GUESTS))
 def test_facts_of_a_real_debian_guest(name):
-    recipe = RECIPES[name]
-    built = testimages.build_image(recipe)
-    with testimages.open_image(built, read_only=True) as root:
+    recipe, breakages = GUESTS[name]
+    built = builder.broken_image(recipe, breakages)
+    with builder.open_image(built, read_only=True) as root:
         facts = detect_facts(GuestFS(str(root)))
         initramfs_exists = [os.path.isfile(str(root) + k.initramfs) for k in facts.kernels]
     uefi = recipe.firmware == "uefi"
