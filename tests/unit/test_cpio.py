@@ -107,3 +107,35 @@ def test_module_names_normalise():
     assert cpio.module_name("lib/modules/x/modules.dep") is None
     assert cpio.module_name("etc/foo.ko.bak") is None
     assert cpio.module_name(".ko") is None
+
+
+def copy_binary_with_libraries(binary, root):
+    """Copy a host binary and the shared libraries ldd lists into ``root`` (a minimal guest)."""
+    paths = [binary] + [word for line in subprocess.run(["ldd", binary], stdout=subprocess.PIPE,
+                                                         universal_newlines=True, check=True).stdout.splitlines()
+                        for word in line.split() if word.startswith("/")]
+    for path in paths:
+        target = os.path.join(str(root), path.lstrip("/"))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copy2(os.path.realpath(path), target)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("zstd"), reason="needs root (chroot) and zstd")
+def test_zstd_from_the_guest_when_the_host_has_none(tmp_path, monkeypatch):
+    guest = tmp_path / "guest"
+    copy_binary_with_libraries(shutil.which("zstd"), guest)
+    packed = subprocess.run(["zstd", "-q", "-c"], input=build_cpio(tmp_path, MODULES),
+                            stdout=subprocess.PIPE, check=True).stdout
+    real_which = cpio.runner.which
+    monkeypatch.setattr(cpio.runner, "which", lambda name, root=None: real_which(name, root) if root else None)
+    assert "virtio_blk" in cpio.module_names(cpio.list_bytes(packed + b"\0" * 16, guest_root=str(guest)))
+
+
+def test_multiple_zstd_frames(tmp_path):
+    if not shutil.which("zstd"):
+        pytest.skip("zstd not installed")
+    main = build_cpio(tmp_path, MODULES)
+    half = len(main) // 2
+    frames = b"".join(subprocess.run(["zstd", "-q", "-c"], input=part, stdout=subprocess.PIPE, check=True).stdout
+                      for part in (main[:half], main[half:]))
+    assert "nvme_core" in cpio.module_names(cpio.list_bytes(frames + b"\0" * 100))
