@@ -67,7 +67,8 @@ class EmulatorServer:
         return "127.0.0.1:%d" % self.port
 
     def start(self) -> "EmulatorServer":
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="ecs-emulator", daemon=True)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="ecs-emulator", daemon=True)
         self._thread.start()
         return self
 
