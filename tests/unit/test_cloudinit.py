@@ -4,13 +4,14 @@ import os
 import pytest
 
 from image_repair.agent import engine
-from image_repair.agent.guest import cloudcfg
+from image_repair.agent.guest import cloudcfg, packages
 from image_repair.agent.items import cloudinit
-from tests.fixtures.guests import build_guest, install_stub, read_stub_calls
+from tests.fixtures.guests import build_guest, install_stub
 from tests.fixtures.stubs_grub import install_mkconfig
-from tests.fixtures.stubs_initramfs import make_guest
+from tests.fixtures.stubs_initramfs import calls_of, make_guest
 from tests.fixtures.stubs_packages import install_package_stubs
 
+KEEP = " ".join(packages.APT_KEEP_CONFIG)
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="fixture guests run their stubs in a chroot")
 UNITS = ["cloud-init-local.service", "cloud-init.service", "cloud-config.service", "cloud-final.service",
          "cloud-init.target"]
@@ -55,8 +56,8 @@ def test_debian_guest_gets_cloud_init_enabled(tmp_path):
                                   "kernel argument cloud-init=disabled"]
     [result] = engine.repair(guest, ["cloudinit"])
     assert result.status == "repaired", result.to_dict()
-    assert read_stub_calls(tree) == [
-        ["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", "cloud-init"],
+    assert calls_of(tree, "apt-get", "systemctl") == [
+        ["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", *packages.APT_KEEP_CONFIG, "cloud-init"],
         ["systemctl", "enable"] + UNITS]
     assert (tree / "etc/cloud/cloud.cfg.d/90_image_repair_aliyun.cfg").read_text() == cloudinit.ALIYUN_CFG_TEXT
     assert not os.path.lexists(str(tree / "etc/cloud/cloud-init.disabled"))
@@ -67,7 +68,7 @@ def test_debian_guest_gets_cloud_init_enabled(tmp_path):
 
     [again] = engine.repair(make_guest(tree, "debian12"), ["cloudinit"])
     assert again.status == "ok", again.to_dict()
-    assert len(read_stub_calls(tree)) == 3
+    assert len(calls_of(tree, "apt-get", "systemctl")) == 3
 
 
 @root_only
@@ -96,7 +97,7 @@ def test_dry_run_changes_nothing(tmp_path):
     (tree / "etc/cloud/cloud-init.disabled").write_text("")
     [result] = engine.repair(make_guest(tree, "debian12", dry_run=True), ["cloudinit"])
     assert result.status == "skipped"
-    assert result.changes.commands == ["apt-get update", "apt-get install -y --no-install-recommends cloud-init"]
+    assert result.changes.commands == ["apt-get update", "apt-get install -y --no-install-recommends " + KEEP + " cloud-init"]
     assert os.path.exists(str(tree / "etc/cloud/cloud-init.disabled"))
     assert not os.path.exists(str(tree / "etc/cloud/cloud.cfg.d"))
-    assert read_stub_calls(tree) == []
+    assert calls_of(tree, "apt-get", "systemctl") == []

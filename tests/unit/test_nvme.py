@@ -7,9 +7,9 @@ from image_repair.agent import engine
 from image_repair.agent.guest import cpio
 from image_repair.agent.guest.facts import Kernel
 from image_repair.agent.items import nvme, virtio
-from tests.fixtures.guests import build_guest, read_stub_calls
+from tests.fixtures.guests import build_guest
 from tests.fixtures.stubs_grub import install_mkconfig, read_grub_calls
-from tests.fixtures.stubs_initramfs import install_initramfs_stubs, make_guest
+from tests.fixtures.stubs_initramfs import calls_of, install_initramfs_stubs, make_guest
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="fixture guests run their stubs in a chroot")
 
@@ -36,7 +36,7 @@ def test_virtio_and_nvme_share_one_rebuild_per_kernel(tmp_path):
     drivers = " ".join(virtio.REQUIRED + virtio.OPTIONAL + nvme.REQUIRED + nvme.OPTIONAL)
     kernels = ("3.10.0-1160.el7.x86_64", "3.10.0-1160.105.1.el7.x86_64")
     # Once per kernel (the rescue kernel has no modules of its own: skipped), both items' drivers.
-    assert read_stub_calls(tree) == [
+    assert calls_of(tree, "dracut") == [
         ["dracut", "-f", "--no-hostonly", "--add-drivers", drivers, "/boot/initramfs-%s.img" % k, k] for k in kernels]
     for kver in kernels:
         names = cpio.module_names(cpio.list_file(str(tree) + "/boot/initramfs-%s.img" % kver))
@@ -47,11 +47,11 @@ def test_virtio_and_nvme_share_one_rebuild_per_kernel(tmp_path):
     assert any("grub2-mkconfig" in c for c in read_grub_calls(tree))
     assert "nvme_core.io_timeout=255" in (tree / "boot/grub2/grub.cfg").read_text()
     # Both items list the shared rebuild.
-    assert results[1].changes.commands[:2] == results[0].changes.commands == [" ".join(c) for c in read_stub_calls(tree)]
+    assert results[1].changes.commands[:2] == results[0].changes.commands == [" ".join(c) for c in calls_of(tree, "dracut")]
 
     again = engine.repair(make_guest(tree, "centos7"), ["virtio", "nvme"])
     assert [r.status for r in again] == ["ok", "ok"], [r.to_dict() for r in again]
-    assert len(read_stub_calls(tree)) == 2
+    assert len(calls_of(tree, "dracut")) == 2
 
 
 @root_only

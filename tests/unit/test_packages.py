@@ -15,6 +15,7 @@ from tests.fixtures.guests import build_guest, read_stub_calls
 from tests.fixtures.stubs_initramfs import make_guest
 from tests.fixtures.stubs_packages import REPO_LOG, install_package_stubs
 
+KEEP = " ".join(packages.APT_KEEP_CONFIG)
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="fixture guests run their stubs in a chroot")
 
 
@@ -36,7 +37,7 @@ def snapshot(tree, *folders):
 
 def test_install_commands():
     assert packages.install_commands("apt", ["cloud-init"]) == [
-        ["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", "cloud-init"]]
+        ["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", *packages.APT_KEEP_CONFIG, "cloud-init"]]
     assert packages.install_commands("dnf", ["a", "b"]) == [["dnf", "-y", "install", "a", "b"]]
     assert packages.install_commands("yum", ["a"]) == [["yum", "-y", "install", "a"]]
     assert packages.install_commands("zypper", ["a"]) == [["zypper", "--non-interactive", "install", "a"]]
@@ -96,14 +97,14 @@ def test_apt_install_from_mirror_restores_the_sources_exactly(tmp_path):
     guest = make_guest(tree, "debian12", mirror_url="http://127.0.0.1:9/debian")
     packages.install(guest, ["cloud-guest-utils"])
     assert read_stub_calls(tree) == [["apt-get", "update"],
-                                     ["apt-get", "install", "-y", "--no-install-recommends", "cloud-guest-utils"]]
+                                     ["apt-get", "install", "-y", "--no-install-recommends", *packages.APT_KEEP_CONFIG, "cloud-guest-utils"]]
     during = (tree / REPO_LOG.lstrip("/")).read_text()
     assert "deb http://127.0.0.1:9/debian bookworm main" in during and "example.com" not in during
     assert "policy-rc.d: 101" in during  # no daemon started in the chroot during the install
     assert not os.path.lexists(str(tree / "usr/sbin/policy-rc.d"))
     assert snapshot(tree, "/etc/apt") == before
     assert (tree / "usr/bin/growpart").exists()
-    assert guest.fs.record.commands == ["apt-get update", "apt-get install -y --no-install-recommends cloud-guest-utils"]
+    assert guest.fs.record.commands == ["apt-get update", "apt-get install -y --no-install-recommends " + KEEP + " cloud-guest-utils"]
 
 
 @root_only
@@ -143,7 +144,7 @@ def test_dry_run_records_only(tmp_path):
     packages.install(guest, ["cloud-init"])
     packages.install_package_file(guest, "http://127.0.0.1:9/aliyun_assist_latest.deb")
     assert guest.fs.record.commands == [
-        "apt-get update", "apt-get install -y --no-install-recommends cloud-init",
+        "apt-get update", "apt-get install -y --no-install-recommends " + KEEP + " cloud-init",
         "download http://127.0.0.1:9/aliyun_assist_latest.deb to /var/tmp/image-repair-aliyun_assist_latest.deb",
         "dpkg -i /var/tmp/image-repair-aliyun_assist_latest.deb"]
     assert "temporary (restored afterwards) /etc/apt/sources.list" in guest.fs.record.diffs[0]

@@ -23,6 +23,7 @@ ASIDE_SUFFIX = ".image-repair-orig"
 DOWNLOAD_DIR = "/var/tmp"
 DOWNLOAD_TIMEOUT = 120
 MIRROR_REPO_NAME = "image-repair-mirror"
+APT_KEEP_CONFIG = ["-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold"]
 
 # Debian releases whose os-release may lack VERSION_CODENAME (read from /etc/debian_version).
 DEBIAN_CODENAMES = {"8": "jessie", "9": "stretch", "10": "buster", "11": "bullseye",
@@ -33,7 +34,9 @@ def install_commands(manager, packages):
     """The argv lists installing ``packages`` with ``manager``."""
     packages = list(packages)
     if manager == "apt":
-        return [["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends"] + packages]
+        # Keep the guest's own edited configuration files when a package brings new ones (dpkg
+        # would otherwise ask, and there is nobody to answer).
+        return [["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends"] + APT_KEEP_CONFIG + packages]
     if manager in ("yum", "dnf"):
         return [[manager, "-y", "install"] + packages]
     if manager == "zypper":
