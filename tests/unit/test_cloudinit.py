@@ -6,7 +6,7 @@ import pytest
 from image_repair.agent import engine
 from image_repair.agent.guest import cloudcfg, packages
 from image_repair.agent.items import cloudinit
-from tests.fixtures.guests import build_guest, install_stub
+from tests.fixtures.guests import build_guest
 from tests.fixtures.stubs_grub import install_mkconfig
 from tests.fixtures.stubs_initramfs import calls_of, make_guest
 from tests.fixtures.stubs_packages import install_package_stubs
