@@ -3,6 +3,7 @@ dict is right, and afterwards no mount, loop device or temporary folder is left,
 body raises."""
 import os
 import subprocess
+import sys
 import tempfile
 
 import pytest
@@ -241,3 +242,62 @@ def test_a_disk_without_a_linux_root_is_a_clear_error(tmp_path):
     with pytest.raises(Exception, match="no root filesystem .* looked at: partition 1 \\(ext4\\)"):
         with session.open_guest(session.resolve_target(path=path, read_only=True)):
             pass
+
+
+SIGTERM_CHILD = r'''
+import os, signal, sys, time
+from image_repair.agent import cli
+from image_repair.agent.disk import session
+signal.signal(signal.SIGTERM, cli._raise_on_signal)
+with session.open_guest(session.resolve_target(path=sys.argv[1])) as guest:
+    guest.prepare_chroot(type("Facts", (), {"boot_mode": "BIOS"})())
+    print(guest.root, flush=True)
+    time.sleep(60)
+'''
+
+
+def test_sigterm_during_a_repair_undoes_everything(disks, tmp_path):
+    import signal
+    path = disks.copy("mbr_ext4", tmp_path)
+    child = subprocess.Popen([sys.executable, "-c", SIGTERM_CHILD, path], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, universal_newlines=True,
+                             env=dict(os.environ, TMPDIR=tempfile.tempdir))
+    root = child.stdout.readline().strip()
+    assert os.path.ismount(root) and os.path.ismount(root + "/proc")
+    child.send_signal(signal.SIGTERM)
+    assert child.wait(timeout=30) == 128 + signal.SIGTERM
+    assert not os.path.exists(root)
+    # the autouse fixture checks that no mount, loop device or temporary folder is left
+
+
+def test_a_busy_mount_is_retried_then_detached_lazily(disks, tmp_path, monkeypatch, capfd):
+    from image_repair.agent.disk import mounts
+    monkeypatch.setattr(mounts, "UMOUNT_PAUSE", 0.01)
+    path = disks.copy("mbr_ext4", tmp_path)
+    with session.open_guest(session.resolve_target(path=path)) as guest:
+        squatter = subprocess.Popen(["sleep", "60"], cwd=os.path.join(guest.root, "var"))
+    try:
+        assert "detaching it lazily (umount -l)" in capfd.readouterr().err
+    finally:
+        squatter.kill()
+        squatter.wait()
+    import time
+    for _ in range(50):   # the loop devices go once the last user of the filesystem is gone
+        if not diskbuild.loops_backed_by(str(tmp_path)):
+            break
+        time.sleep(0.1)
+
+
+def test_the_root_whose_fstab_names_itself_wins_over_a_rescue_system(tmp_path):
+    path = str(tmp_path / "two.img")
+    parts = diskbuild.partition(path, 48, "label: dos\nstart=1MiB, size=16MiB, type=83\nstart=17MiB, type=83\n")
+    real_uuid = diskbuild.new_uuid()
+    rescue = diskbuild.guest_tree(diskbuild.tmp_tree(str(tmp_path), "rescue"), "LABEL=rescue / ext4 defaults 0 1\n",
+                                  files={"etc/marker": "rescue\n"})
+    real = diskbuild.guest_tree(diskbuild.tmp_tree(str(tmp_path), "real"), "UUID=%s / ext4 defaults 0 1\n" % real_uuid,
+                                files={"etc/marker": "real\n"})
+    diskbuild.fs_on_partition(path, parts, 1, "ext4", label="other", tree=rescue)
+    diskbuild.fs_on_partition(path, parts, 2, "ext4", fs_uuid=real_uuid, tree=real)
+    with session.open_guest(session.resolve_target(path=path, read_only=True)) as guest:
+        assert open(os.path.join(guest.root, "etc/marker")).read() == "real\n"
+        assert guest.layout["summary"] == "mbr; / ext4 on partition 2"

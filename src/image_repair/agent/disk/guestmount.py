@@ -156,8 +156,9 @@ def find_root(stack, volumes, scratch):
         with probe_stack:
             subvolumes = _btrfs_subvolume_paths(point) if volume.fstype == "btrfs" else [None]
             for subvol in subvolumes:
-                if _looks_like_root(os.path.join(point, subvol) if subvol else point):
-                    found.append((volume, subvol))
+                top = os.path.join(point, subvol) if subvol else point
+                if _looks_like_root(top):
+                    found.append((volume, subvol, _names_itself(top, volume, volumes)))
                     break
             else:
                 tried.append("%s (%s)" % (volume.where(), volume.fstype))
@@ -165,10 +166,19 @@ def find_root(stack, volumes, scratch):
     if not found:
         raise AgentError("no root filesystem (one with /etc/fstab and a release file) on this disk; "
                          "looked at: %s" % (", ".join(tried) or "no Linux filesystem found"))
+    # A rescue or old system next to the real one: prefer the root whose own fstab names it as "/".
+    found.sort(key=lambda candidate: not candidate[2])
     if len(found) > 1:
         log.warn("several root candidates (%s); using %s",
-                 ", ".join(v.where() for v, _ in found), found[0][0].where())
-    return found[0]
+                 ", ".join(v.where() for v, _s, _n in found), found[0][0].where())
+    return found[0][0], found[0][1]
+
+
+def _names_itself(top, volume, volumes):
+    """Whether the fstab under ``top`` mounts ``volume`` as "/"."""
+    entries = parse_fstab(GuestFS(top).read_text("/etc/fstab", ""))
+    system_disk = system_disk_of(entries)
+    return any(e.mountpoint == "/" and resolve_spec(e.spec, volumes, system_disk) is volume for e in entries)
 
 
 def _mount_target(root, mountpoint, read_only):
