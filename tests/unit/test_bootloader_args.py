@@ -50,6 +50,13 @@ def test_an_added_argument_wins_over_a_removal_of_its_name():
     assert edit_args(["enforcing=1"], ["enforcing=0"], ["enforcing="]) == ["enforcing=0"]
 
 
+def test_removing_a_name_keeps_the_value_asked_for_in_place():
+    words = ["nvme_core.io_timeout=4294967295", "quiet"]
+    assert edit_args(words, ["nvme_core.io_timeout=4294967295"], ["nvme_core.io_timeout="]) == words
+    assert edit_args(["nvme_core.io_timeout=255", "quiet"], ["nvme_core.io_timeout=4294967295"],
+                     ["nvme_core.io_timeout="]) == ["quiet", "nvme_core.io_timeout=4294967295"]
+
+
 def test_references_are_never_removed():
     assert edit_args(["$kernelopts", "quiet"], [], ["quiet", "$kernelopts"]) == ["$kernelopts"]
 

@@ -36,8 +36,11 @@ def grub_cfg_linux_args(text):
 
 
 def is_wrapper_cfg(text):
-    """An EFI grub.cfg that only loads the real one (Fedora 34+/RHEL 9, Ubuntu's ESP stub)."""
-    return "configfile" in (text or "") and not grub_cfg_linux_args(text) and "blscfg" not in (text or "")
+    """An EFI grub.cfg that only loads the real one (Fedora 34+/RHEL 9, Debian and Ubuntu's ESP
+    stub with ``configfile``, SUSE's with ``source``)."""
+    text = text or ""
+    loads = re.search(r"^\s*(configfile|source)\s", text, re.M) is not None
+    return loads and not grub_cfg_linux_args(text) and "blscfg" not in text and "menuentry" not in text
 
 
 def legacy_kernel_args(text):

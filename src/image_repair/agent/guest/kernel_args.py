@@ -81,15 +81,19 @@ class ArgEdit(object):
     ``drops(word)`` says whether a word must go wherever it appears; ``appended`` lists what must
     be added at the end of the (last) command line. Build it with :func:`plan_edit`."""
 
-    def __init__(self, drop_exact, drop_specs, appended):
+    def __init__(self, drop_exact, drop_specs, appended, added=()):
         self._drop_exact = set(drop_exact)
         self._drop_specs = list(drop_specs)
+        self._added = set(added)
         self.appended = list(appended)
 
     def drops(self, word):
         if is_reference(word):
             return False
-        return word in self._drop_exact or any(matches(word, spec) for spec in self._drop_specs)
+        if word in self._drop_exact:
+            return True
+        # "name=" removes other values, never the value asked for (it stays where it is)
+        return word not in self._added and any(matches(word, spec) for spec in self._drop_specs)
 
     def is_empty(self):
         return not (self._drop_exact or self._drop_specs or self.appended)
@@ -101,7 +105,7 @@ def plan_edit(effective, add=(), remove=()):
     Returns an :class:`ArgEdit`; :func:`edit_args` applies it to a flat list."""
     add = _unique(add)
     remove_specs = [spec for spec in _unique(remove) if spec not in add]
-    kept = [w for w in effective if not any(matches(w, s) for s in remove_specs)]
+    kept = [w for w in effective if w in add or not any(matches(w, s) for s in remove_specs)]
     drop_exact = set()
     appended = []
     for arg in add:
@@ -121,7 +125,7 @@ def plan_edit(effective, add=(), remove=()):
             drop_exact.update(w for w in wanted if w in kept)
             appended = [a for a in appended if a not in wanted] + wanted
     # specs apply to every assignment, also ones overridden later (dead now, alive after an edit)
-    return ArgEdit(drop_exact, remove_specs, appended)
+    return ArgEdit(drop_exact, remove_specs, appended, add)
 
 
 def _order(present, wanted):
