@@ -154,3 +154,14 @@ def test_family_of_derivatives_and_ambiguous_ids(tmp_path, files, family):
 def test_platform_of_unlisted_distributions_is_others_linux(tmp_path):
     found = detect_distribution(tree_with(tmp_path, {"/etc/os-release": "ID=mint\nID_LIKE=ubuntu\n"}))
     assert found.platform == "Others Linux"
+
+
+@pytest.mark.parametrize("files, codename", [
+    ({"/etc/os-release": 'ID=debian\nVERSION_ID="8"\nVERSION="8 (jessie)"\n'}, "jessie"),
+    ({"/etc/os-release": 'ID=ubuntu\nVERSION_ID="14.04"\nVERSION="14.04.6 LTS, Trusty Tahr"\n',
+      "/etc/lsb-release": "DISTRIB_ID=Ubuntu\nDISTRIB_CODENAME=trusty\n"}, "trusty"),
+    ({"/etc/os-release": 'ID=ubuntu\nVERSION_ID="22.04"\nVERSION_CODENAME=jammy\nUBUNTU_CODENAME=jammy\n'}, "jammy"),
+    ({"/etc/os-release": 'ID=centos\nVERSION_ID="7"\nVERSION="7 (Core)"\n'}, None),
+])
+def test_codename_of_old_releases(tmp_path, files, codename):
+    assert detect_distribution(tree_with(tmp_path, files)).codename == codename

@@ -60,6 +60,7 @@ LEGACY_NAMES = (
 )
 _RELEASE_LINE = re.compile(r"^(?P<name>.*?)\s+release\s+(?P<version>\S+)", re.I)
 _ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+_CODENAME_IN_VERSION = re.compile(r"\(([A-Za-z]+)\)")
 _SUSE_KEY = re.compile(r"^\s*(VERSION|PATCHLEVEL)\s*=\s*(\S+)", re.M)
 
 
@@ -149,12 +150,20 @@ def _from_os_release(fs, values, path):
     version = values.get("VERSION_ID") or None
     name = values.get("PRETTY_NAME") or " ".join(
         filter(None, [values.get("NAME"), values.get("VERSION")])) or None
-    codename = values.get("VERSION_CODENAME") or values.get("UBUNTU_CODENAME") or None
+    codename = values.get("VERSION_CODENAME") or values.get("UBUNTU_CODENAME") or _old_codename(fs, values)
     if version is None and distro_id == "debian":   # testing/sid: no VERSION_ID
         version = _debian_version(fs)
     return Distribution(distro_id, version, name, family_of(distro_id, values.get("ID_LIKE"), fs),
                         platform_of(distro_id, " ".join([values.get("NAME", ""), name or ""])),
                         codename, path)
+
+
+def _old_codename(fs, values):
+    """Debian 8 says only VERSION="8 (jessie)"; Ubuntu 14.04 keeps it in /etc/lsb-release."""
+    match = _CODENAME_IN_VERSION.search(values.get("VERSION", ""))
+    if match and values.get("ID", "").lower() == "debian":
+        return match.group(1).lower()
+    return parse_os_release(fs.read_text("/etc/lsb-release")).get("DISTRIB_CODENAME") or None
 
 
 def _debian_version(fs):
