@@ -1,9 +1,11 @@
 """nvme: drivers in every initramfs (one rebuild shared with virtio) and the timeouts on the command line."""
 import os
+import shutil
 
 import pytest
 
 from image_repair.agent import engine
+from image_repair.agent.errors import AgentError
 from image_repair.agent.guest import cpio
 from image_repair.agent.guest.facts import Kernel
 from image_repair.agent.items import nvme, virtio
@@ -63,3 +65,20 @@ def test_wrong_timeout_is_replaced(tmp_path):
     assert detection.at_risk
     assert any("nvme_core.io_timeout=4294967295" in f for f in detection.findings)
     assert any("nvme, nvme_core in the initramfs" in f for f in detection.findings)
+
+
+def test_no_kernel_and_no_bootloader_are_risks_with_clear_failures(tmp_path):
+    tree = build_guest(tmp_path, "rocky9", initramfs_modules=("nvme", "nvme_core"))
+    guest = make_guest(tree, "rocky9")
+    for path in ("boot/loader", "boot/grub2", "etc/default/grub", "etc/kernel/cmdline"):
+        target = tree / path
+        if target.is_dir():
+            shutil.rmtree(str(target))
+        elif target.exists():
+            target.unlink()
+    detection = nvme.ITEM.detect(guest)
+    assert detection.at_risk and detection.findings[-1].startswith("no bootloader configuration found")
+    guest.facts.kernels = []
+    assert nvme.ITEM.detect(guest).findings[0] == "no installed kernel found in /boot"
+    with pytest.raises(AgentError, match="no installed kernel found in /boot: no initramfs to add the NVMe"):
+        nvme.ITEM.fix(guest, nvme.ITEM.detect(guest))

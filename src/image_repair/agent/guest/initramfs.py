@@ -350,7 +350,7 @@ def drivers_detection(guest, required, optional=()):
 
     ``blocked`` lists kernels that do not ship a required driver at all: a rebuild cannot help."""
     if not guest.facts.kernels:
-        return True, ["no installed kernel found in /boot"], ["(none)"]
+        return True, ["no installed kernel found in /boot"], []
     at_risk, findings, blocked = False, [], []
     for kernel in guest.facts.kernels:
         if not has_modules_dir(guest, kernel):

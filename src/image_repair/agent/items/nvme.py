@@ -48,11 +48,14 @@ class NvmeItem(RepairItem):
     check_item = "GUESTOS.Nvme"
 
     def detect(self, guest):
-        from ..guest.bootloader import missing_kernel_args
+        from ..guest.bootloader import kernel_arg_sources, missing_kernel_args
 
         at_risk, findings, _blocked = drivers_detection(guest, REQUIRED, OPTIONAL)
         arg_findings = missing_kernel_args(guest, wanted_args(guest))
-        if arg_findings:
+        if not kernel_arg_sources(guest):
+            at_risk = True
+            findings.append("no bootloader configuration found to carry %s" % " ".join(wanted_args(guest)))
+        elif arg_findings:
             at_risk = True
             findings.extend(arg_findings)
         else:
@@ -62,6 +65,8 @@ class NvmeItem(RepairItem):
     def fix(self, guest, detection):
         from ..guest.bootloader import missing_kernel_args
 
+        if not guest.facts.kernels:
+            raise AgentError("no installed kernel found in /boot: no initramfs to add the NVMe drivers to")
         drivers_at_risk, _findings, blocked = drivers_detection(guest, REQUIRED, OPTIONAL)
         if drivers_at_risk:
             guest.initramfs.require(self.name, REQUIRED + OPTIONAL)

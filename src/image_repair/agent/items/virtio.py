@@ -21,6 +21,8 @@ class VirtioItem(RepairItem):
         return Detection.risky(findings, risk="High") if at_risk else Detection.healthy(*findings)
 
     def fix(self, guest, detection):
+        if not guest.facts.kernels:
+            raise AgentError("no installed kernel found in /boot: no initramfs to add the virtio drivers to")
         drivers_at_risk, _findings, blocked = drivers_detection(guest, REQUIRED, OPTIONAL)
         if drivers_at_risk:
             guest.initramfs.require(self.name, REQUIRED + OPTIONAL)
