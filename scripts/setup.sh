@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   python3 python3-venv python3-pip
   util-linux mount e2fsprogs xfsprogs btrfs-progs dosfstools fdisk gdisk parted lvm2 kmod
-  qemu-utils qemu-system-x86 ovmf debootstrap busybox-static zstd lz4 xz-utils cpio
+  qemu-utils qemu-system-x86 ovmf debootstrap busybox-static zstd lz4 xz-utils cpio mtools
   curl ca-certificates
 )
 
