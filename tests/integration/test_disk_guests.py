@@ -9,7 +9,7 @@ import tempfile
 import pytest
 
 from image_repair.agent.disk import imagefile, session
-from image_repair.agent.errors import BadInput
+from image_repair.agent.errors import BadInput, RefusedDisk
 from . import diskbuild
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounts filesystems and attaches loop devices")
@@ -301,3 +301,63 @@ def test_the_root_whose_fstab_names_itself_wins_over_a_rescue_system(tmp_path):
     with session.open_guest(session.resolve_target(path=path, read_only=True)) as guest:
         assert open(os.path.join(guest.root, "etc/marker")).read() == "real\n"
         assert guest.layout["summary"] == "mbr; / ext4 on partition 2"
+
+
+@pytest.mark.parametrize("qemu_format, fmt, options", [
+    ("vmdk", "vmdk", []), ("vpc", "vhd", ["-o", "subformat=fixed"]), ("vhdx", "vhdx", [])])
+def test_other_formats_repaired_into_an_output_of_the_same_format(disks, tmp_path, qemu_format, fmt, options):
+    source = str(tmp_path / ("guest." + fmt))
+    subprocess.run(["qemu-img", "convert", "-O", qemu_format] + options + [disks.mbr_ext4.path, source], check=True)
+    output = str(tmp_path / ("repaired." + fmt))
+    with session.open_guest(session.resolve_target(path=source, output=output)) as guest:
+        open(os.path.join(guest.root, "etc/repaired"), "w").close()
+    assert imagefile.detect_format(output) == fmt
+    if fmt == "vhd":
+        assert imagefile.vhd_subformat(output) == "fixed"
+    with session.open_guest(session.resolve_target(path=output, read_only=True)) as guest:
+        assert os.path.isfile(os.path.join(guest.root, "etc/repaired"))
+
+
+def test_checking_a_qcow2_creates_nothing_that_stays(disks, tmp_path):
+    source = str(tmp_path / "guest.qcow2")
+    subprocess.run(["qemu-img", "convert", "-O", "qcow2", disks.mbr_ext4.path, source], check=True)
+    before = (sorted(os.listdir(str(tmp_path))), diskbuild.file_hash(source))
+    with session.open_guest(session.resolve_target(path=source, read_only=True)) as guest:
+        assert os.path.isfile(os.path.join(guest.root, "etc/marker"))
+    assert (sorted(os.listdir(str(tmp_path))), diskbuild.file_hash(source)) == before
+
+
+def test_a_block_device_target(disks, tmp_path):
+    path = disks.copy("lvm", tmp_path)
+    with diskbuild.loop(path) as device:
+        target = session.resolve_target(path=device)
+        assert target.describe() == {"kind": "block", "path": device, "serial": None, "format": "raw",
+                                     "size_bytes": os.path.getsize(path), "output": None}
+        with session.open_guest(target) as guest:
+            assert guest.layout["disk_device"] == device
+            assert open(os.path.join(guest.root, "etc/marker")).read() == "guest\n"
+            open(os.path.join(guest.root, "etc/via-block"), "w").close()
+            # while the guest is mounted, the same device is refused to a second run
+            with pytest.raises(RefusedDisk, match="is mounted on"):
+                session.resolve_target(path=device, read_only=True)
+        with pytest.raises(BadInput, match="--output applies to disk image files"):
+            session.resolve_target(path=device, output=str(tmp_path / "copy.img"))
+    with session.open_guest(session.resolve_target(path=path, read_only=True)) as guest:
+        assert os.path.isfile(os.path.join(guest.root, "etc/via-block"))
+
+
+def test_btrfs_root_in_the_default_subvolume(tmp_path):
+    path = str(tmp_path / "default.img")
+    parts = diskbuild.partition(path, 160, "label: gpt\nstart=1MiB, type=L\n")
+    fs_uuid = diskbuild.new_uuid()
+    tree = diskbuild.guest_tree(diskbuild.tmp_tree(str(tmp_path), "tree"), "UUID=%s / btrfs defaults 0 0\n" % fs_uuid)
+    diskbuild.fs_on_partition(path, parts, 1, "btrfs", fs_uuid=fs_uuid, subvolumes={"snapshots": None})
+    start, size = parts[1]
+    with diskbuild.loop(path, start, size) as device, diskbuild.mounted(device) as point:
+        diskbuild.sh("btrfs", "-q", "subvolume", "create", point + "/snapshots/1")
+        diskbuild.sh("cp", "-a", tree + "/.", point + "/snapshots/1")
+        subvol_id = diskbuild.sh("btrfs", "inspect-internal", "rootid", point + "/snapshots/1", report=True).strip()
+        diskbuild.sh("btrfs", "subvolume", "set-default", subvol_id, point)
+    with session.open_guest(session.resolve_target(path=path, read_only=True)) as guest:
+        assert "subvol=/snapshots/1" in mount_options_of(guest.root)
+        assert guest.layout["filesystems"][0]["subvol"] == "snapshots/1"

@@ -199,7 +199,8 @@ def test_escaped_strings_and_comments():
     assert parsed == {"a": {"b": 'say "hi"', "c": [1, 2]}, "d": 3.5}
 
 
-@pytest.mark.parametrize("text", ["vg { a = 1", "vg { a = 1 } }", "vg { a 1 }", "vg { a = [1, 2 }"])
+@pytest.mark.parametrize("text", ["vg { a = 1", "vg { a = 1 } }", "vg { a 1 }", "vg { a = [1, 2 }",
+                                  'vg { a = "unterminated }'])
 def test_malformed_metadata_is_a_clear_error(text):
     with pytest.raises(lvm.LvmError):
         lvm.parse_metadata(text)

@@ -12,6 +12,7 @@ import re
 from .. import log, runner
 from ..errors import AgentError
 from ..guestfs import GuestFS
+from .mounts import MountStack
 
 ROOT_FSTYPES = ("ext4", "ext3", "ext2", "xfs", "btrfs", "reiserfs", "jfs")
 RELEASE_FILES = ("/etc/os-release", "/usr/lib/os-release", "/etc/redhat-release", "/etc/centos-release",
@@ -134,7 +135,7 @@ def _btrfs_subvolume_paths(top):
     return paths
 
 
-def find_root(stack, volumes, scratch):
+def find_root(volumes, scratch):
     """(volume, btrfs subvolume or None) of the guest's root; AgentError when there is none."""
     found = []
     tried = []
@@ -145,7 +146,7 @@ def find_root(stack, volumes, scratch):
             options = "ro,subvolid=5"
         else:
             options = mount_options(volume.fstype, True)
-        probe_stack = type(stack)()
+        probe_stack = MountStack()  # its own stack: each probe mount goes as soon as it is read
         try:
             probe_stack.mount(volume.device, point, volume.fstype, options)
         except AgentError as error:

@@ -135,12 +135,17 @@ _TOKEN = re.compile(r'\s+|#[^\n]*|"(?:[^"\\]|\\.)*"|[{}\[\]=,]|[^\s{}\[\]=,"#]+'
 
 
 def _tokens(text):
+    position = 0
     for match in _TOKEN.finditer(text):
+        if match.start() != position:  # only an unterminated string matches no alternative
+            raise LvmError("unterminated string in LVM metadata near %r" % text[position:position + 40])
+        position = match.end()
         token = match.group(0)
         if token[0].isspace() or token[0] == "#":
             continue
         yield token
-    # finditer silently skips nothing: every character belongs to one alternative above.
+    if position != len(text):
+        raise LvmError("unterminated string in LVM metadata near %r" % text[position:position + 40])
 
 
 def _value(token):

@@ -144,7 +144,7 @@ def _mount_guest(stack, files, backing, target, read_only):
     found, problems = volumes.discover(stack, backing, table, disk_device, read_only)
     scratch = stack.temp_dir()
     try:
-        root_volume, subvol = guestmount.find_root(stack, found, scratch)
+        root_volume, subvol = guestmount.find_root(found, scratch)
     except AgentError as error:
         if problems and type(error) is AgentError:  # say why an LV that may hold it was not mapped
             raise AgentError("%s; LVs not mapped: %s" % (error, "; ".join(problems)))
