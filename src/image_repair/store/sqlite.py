@@ -8,6 +8,7 @@ a forked child opens new ones (a connection must not cross fork()).
 import os
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from typing import Iterable, Iterator, Optional
 
@@ -48,6 +49,7 @@ WHERE pk = :pk AND version = :expected_version
 """
 
 BUSY_TIMEOUT_S = 30.0
+INIT_ATTEMPTS = 20
 
 
 class SQLiteStore(StateStore):
@@ -57,9 +59,26 @@ class SQLiteStore(StateStore):
         self._local = threading.local()
         directory = os.path.dirname(os.path.abspath(path))
         os.makedirs(directory, exist_ok=True)
+        self._initialise()
+
+    def _initialise(self) -> None:
+        """WAL mode (readers never block the writer) and the schema, once per file. Switching the
+        journal mode needs the file to itself, and SQLite may answer "locked" at once rather than
+        wait while other processes open it: retry briefly."""
         conn = self._connection()
-        conn.execute("PRAGMA journal_mode=WAL")   # readers do not block the writer
-        conn.executescript(SCHEMA)
+        for attempt in range(INIT_ATTEMPTS):
+            try:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    conn.execute("PRAGMA journal_mode=WAL")
+                with self._write() as writer:
+                    for statement in SCHEMA.split(";"):
+                        if statement.strip():
+                            writer.execute(statement)
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or attempt == INIT_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
 
     def _connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
