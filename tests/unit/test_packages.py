@@ -70,7 +70,7 @@ def test_mirror_configuration_per_family(tmp_path):
     assert "deb http://m/ubuntu jammy-updates main restricted universe\n" in files["/etc/apt/sources.list"]
     (tmp_path / "ubuntu2204/etc/lsb-release").unlink()
     with pytest.raises(AgentError, match="codename"):
-        packages.mirror_config(ubuntu, ["http://m/ubuntu"])
+        packages.mirror_config(make_guest(tmp_path / "ubuntu2204", "ubuntu2204"), ["http://m/ubuntu"])
     rocky = make_guest(build_guest(tmp_path, "rocky9"), "rocky9")
     (tmp_path / "rocky9/etc/pki/rpm-gpg").mkdir(parents=True)
     (tmp_path / "rocky9/etc/pki/rpm-gpg/RPM-GPG-KEY-Rocky-9").write_text("key\n")

@@ -25,10 +25,6 @@ DOWNLOAD_TIMEOUT = 120
 MIRROR_REPO_NAME = "image-repair-mirror"
 APT_KEEP_CONFIG = ["-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold"]
 
-# Debian releases whose os-release may lack VERSION_CODENAME (read from /etc/debian_version).
-DEBIAN_CODENAMES = {"8": "jessie", "9": "stretch", "10": "buster", "11": "bullseye",
-                    "12": "bookworm", "13": "trixie"}
-
 
 def install_commands(manager, packages):
     """The argv lists installing ``packages`` with ``manager``."""
@@ -54,28 +50,12 @@ def mirror_urls(value):
     return urls
 
 
-def os_release(fs):
-    values = {}
-    for line in (fs.read_text("/etc/os-release") or fs.read_text("/usr/lib/os-release") or "").splitlines():
-        if "=" in line and not line.lstrip().startswith("#"):
-            key, value = line.split("=", 1)
-            values[key.strip()] = value.strip().strip("\"'")
-    return values
-
-
-def debian_codename(fs):
-    release = os_release(fs)
-    codename = release.get("VERSION_CODENAME") or release.get("UBUNTU_CODENAME")
-    if not codename:
-        for line in (fs.read_text("/etc/lsb-release") or "").splitlines():
-            if line.startswith("DISTRIB_CODENAME="):
-                codename = line.split("=", 1)[1].strip().strip("\"'")
-    if not codename:
-        major = (fs.read_text("/etc/debian_version") or "").strip().split(".")[0]
-        codename = DEBIAN_CODENAMES.get(major)
+def debian_codename(guest):
+    """The release codename apt's sources need (from the guest's facts)."""
+    codename = getattr(guest.facts, "codename", None)
     if not codename:
         raise AgentError("cannot tell the guest's release codename (no VERSION_CODENAME in "
-                         "/etc/os-release): cannot point apt at the mirror")
+                         "/etc/os-release, no DISTRIB_CODENAME in /etc/lsb-release): cannot point apt at the mirror")
     return codename
 
 
@@ -84,8 +64,8 @@ def mirror_config(guest, urls):
     family = guest.facts.family
     manager = guest.facts.package_manager
     if manager == "apt" or family == DEBIAN:
-        codename = debian_codename(guest.fs)
-        ubuntu = os_release(guest.fs).get("ID") == "ubuntu"
+        codename = debian_codename(guest)
+        ubuntu = guest.facts.distro_id == "ubuntu"
         components = "main restricted universe" if ubuntu else "main"
         lines = ["# Temporary: written by image-repair for one install, removed afterwards."]
         for url in urls:
