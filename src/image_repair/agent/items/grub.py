@@ -75,7 +75,9 @@ def problems(guest):
         if disabled:
             findings.append("GRUB_DISABLE_LINUX_UUID=true: grub-mkconfig names the root by device")
         if not real_grub_cfgs(guest):
-            findings.append("no generated grub.cfg (only %s)" % (", ".join(grub_cfg_paths(guest)) or "nothing"))
+            wrappers = grub_cfg_paths(guest)
+            findings.append("no generated grub.cfg" + (" (only %s, which loads it)" % ", ".join(wrappers)
+                                                       if wrappers else ""))
     for label, words in sources:
         if edit_args(words, REQUIRED_ARGS) != words:
             missing = [a for a in REQUIRED_ARGS if a not in words]

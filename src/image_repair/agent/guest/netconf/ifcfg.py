@@ -2,13 +2,15 @@
 
 eth0 healthy: BOOTPROTO=dhcp, ONBOOT=yes, no static address and no MAC binding (HWADDR/MACADDR:
 the MAC changes on ECS, and a mismatching HWADDR leaves the NIC down)."""
+import re
+
 from . import PRIMARY, NetPlan, pick_primary, renamed_path
 from . import sysconfig
 
 DIRECTORY = "/etc/sysconfig/network-scripts"
 STATIC_KEYS = ("IPADDR", "NETMASK", "PREFIX", "GATEWAY", "NETWORK", "BROADCAST", "DNS1", "DNS2", "DNS3")
 # IPADDR1, PREFIX0, GATEWAY2... (secondary addresses) and the bindings to a device or profile
-DROP_PATTERN = r"^(IPADDR|NETMASK|PREFIX|GATEWAY|DNS)\d+$"
+DROP_PATTERN = r"^(IPADDR|NETMASK|PREFIX|PREFIXLEN|GATEWAY|DNS|LABEL)_?\w*\d+$"
 BINDINGS = ("HWADDR", "MACADDR", "UUID")
 WANTED = {"DEVICE": PRIMARY, "NAME": PRIMARY, "BOOTPROTO": "dhcp", "ONBOOT": "yes"}
 NEW_FILE = "DEVICE=eth0\nNAME=eth0\nTYPE=Ethernet\nBOOTPROTO=dhcp\nONBOOT=yes\n"
@@ -25,6 +27,8 @@ def problems(values):
     if values.get("ONBOOT", "yes").lower() not in ("yes", "true", "1"):
         found.append("ONBOOT=%s" % values.get("ONBOOT"))
     found.extend("%s=%s" % (k, values[k]) for k in STATIC_KEYS + ("HWADDR", "MACADDR") if values.get(k))
+    found.extend("%s=%s" % (k, values[k]) for k in sorted(values)
+                 if k not in STATIC_KEYS and re.match(DROP_PATTERN, k) and values[k])
     return found
 
 
@@ -43,6 +47,7 @@ def plan(files, directory=DIRECTORY, new_file=NEW_FILE, wanted=None, bindings=BI
         result.write(directory + "/ifcfg-" + PRIMARY, new_file,
                      "%s: no configuration for eth0: created with DHCP" % label)
         result.created = True
+        result.configured = True
         return result
     path = by_name[primary]
     values = sysconfig.parse(files[path])
@@ -54,7 +59,7 @@ def plan(files, directory=DIRECTORY, new_file=NEW_FILE, wanted=None, bindings=BI
     if "DEVICE" in wanted:
         set_values["DEVICE"] = PRIMARY
     new = sysconfig.edit(files[path], set_values, STATIC_KEYS + tuple(bindings),
-                         drop_pattern=r"^(IPADDR|NETMASK|PREFIX|PREFIXLEN|GATEWAY|DNS|LABEL)(_?\w*\d+)$")
+                         drop_pattern=DROP_PATTERN)
     target = renamed_path(path, primary)
     why = "%s: %s %s (%s): now DHCP" % (label, path, primary, ", ".join(found) or "renamed")
     result.write(target, new, why)

@@ -11,8 +11,10 @@ _LINE = re.compile(r"^\s*([A-Za-z_][A-Za-z_0-9]*)=(.*)$")
 
 def _unquote(raw):
     raw = raw.strip()
-    if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"":
-        return raw[1:-1], raw[0]
+    if raw[:1] in ("'", '"'):
+        end = raw.find(raw[0], 1)
+        if end > 0:
+            return raw[1:end], raw[0]   # what follows the closing quote is a comment
     return raw.split("#", 1)[0].strip(), ""
 
 
@@ -51,7 +53,7 @@ def edit(text, set_values, drop_keys, drop_pattern=None):
             if value != set_values[key]:
                 line = "%s=%s" % (key, _quote(set_values[key], quote))
         out.append(line)
-    for key in sorted(set_values, key=list(set_values).index):
+    for key in set_values:
         if key not in done:
             out.append("%s=%s" % (key, _quote(set_values[key], style or "")))
     return ending.join(out) + ending if out else ""
