@@ -120,9 +120,9 @@ def test_initramfs_tools_and_mkinitrd_commands(tmp_path):
 def test_missing_tool_fails_every_requester_clearly(tmp_path):
     guest = make_guest(tmp_path, {"5.14.0": {"ko": VIRTIO, "initrd": []}}, commands=())
     guest.initramfs.require("virtio", VIRTIO)
-    guest.initramfs.require("nvme", [])
+    guest.initramfs.require("nvme", ["nvme"])  # not shipped by this kernel: nothing to rebuild for it
     errors = guest.initramfs.apply(guest)
-    assert errors == {"virtio": "dracut is not installed in the guest", "nvme": "dracut is not installed in the guest"}
+    assert errors == {"virtio": "dracut is not installed in the guest"}
     guest.facts.initramfs_tool = None
     assert "no supported initramfs tool" in guest.initramfs.apply(guest)["virtio"]
 

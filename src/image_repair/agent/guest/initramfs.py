@@ -227,7 +227,7 @@ class InitramfsPlan(object):
             except (AgentError, OSError) as error:
                 problem = "keeping the drivers for future kernels: %s" % error
         if problem is not None:
-            return dict((name, problem) for name in self.requested_by())
+            return dict((name, problem) for _kernel, _add, items in rebuilds for name in items)
         for kernel, to_add, items in rebuilds:
             try:
                 _rebuild(guest, builder, kernel, to_add)
