@@ -125,3 +125,18 @@ def test_read_only_leaves_resolv_conf_alone(images):
         assert os.path.islink(os.path.join(guest.root, "etc/resolv.conf"))
         assert os.path.ismount(os.path.join(guest.root, "proc"))
 
+
+
+def test_resolv_conf_left_aside_by_a_killed_run_is_recovered(images, tmp_path):
+    path = diskbuild.sparse_copy(images["mbr"].path, str(tmp_path / "mbr.img"))
+    with session.open_guest(session.resolve_target(path=path)) as guest:
+        etc = os.path.join(guest.root, "etc")
+        os.symlink("/run/resolvconf/resolv.conf", os.path.join(etc, chroot.RESOLV_ASIDE))   # the original
+        with open(os.path.join(etc, "resolv.conf"), "w") as handle:                          # the killed run's copy
+            handle.write("nameserver 198.51.100.1\n")
+    with session.open_guest(session.resolve_target(path=path)) as guest:
+        guest.prepare_chroot(BIOS)
+    with session.open_guest(session.resolve_target(path=path, read_only=True)) as guest:
+        etc = os.path.join(guest.root, "etc")
+        assert os.readlink(os.path.join(etc, "resolv.conf")) == "/run/resolvconf/resolv.conf"
+        assert not os.path.lexists(os.path.join(etc, chroot.RESOLV_ASIDE))

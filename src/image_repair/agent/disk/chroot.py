@@ -10,7 +10,6 @@ change is pushed on the MountStack, so it is undone with the mounts.
 import os
 
 from .. import log, runner
-from ..errors import AgentError
 
 HOST_RESOLV_CONF = "/etc/resolv.conf"
 HOST_EFI_DIR = "/sys/firmware/efi"
@@ -88,8 +87,12 @@ def provide_resolv_conf(stack, root, host_resolv=HOST_RESOLV_CONF):
         log.warn("cannot read the host's %s (%s); the guest's resolv.conf is left alone", host_resolv, error)
         return
     if os.path.lexists(aside):
-        raise AgentError("%s exists: a previous run was interrupted; restore it to /etc/resolv.conf first"
-                         % aside)
+        # A previous run was killed before it could clean up: its resolv.conf is ours, the
+        # original is the one set aside. Put it back first (an immutable flag it had is lost).
+        log.warn("restoring /etc/resolv.conf left aside by an interrupted run")
+        if os.path.lexists(guest):
+            os.unlink(guest)
+        os.rename(aside, guest)
     immutable = _is_immutable(guest)
     if immutable:
         runner.run(["chattr", "-i", guest])
