@@ -2,9 +2,9 @@
 
 Conditional writes map one to one onto Tablestore conditions:
 
-* insert if absent or expired: ``put_row`` with ``Condition(IGNORE, expires_at_ms <= now)``
-  (``pass_if_missing=True``: a row that does not exist has no such column, so it passes), OR'ed in
-  a ``CompositeColumnCondition`` with ``owner == claimant`` for re-entrant locks;
+* insert if absent or expired: ``put_row`` with ``Condition(EXPECT_NOT_EXIST)``; if the row
+  exists, ``put_row`` with ``Condition(EXPECT_EXIST, expires_at_ms <= now)``, OR'ed in a
+  ``CompositeColumnCondition`` with ``owner == claimant`` for re-entrant locks;
 * update if unchanged: ``update_row`` with ``Condition(EXPECT_EXIST, version == expected)``;
 * delete (own): ``delete_row`` with ``Condition(EXPECT_EXIST[, owner == claimant])``.
 
@@ -84,14 +84,22 @@ class TablestoreStore(StateStore):
         return None if ots_row is None else self._from_ots(ots_row)
 
     def _put_if_absent_or_expired(self, row: StoredRow, now_ms: int, owner: Optional[str] = None) -> bool:
-        condition = SingleColumnCondition("expires_at_ms", now_ms, ComparatorType.LESS_EQUAL, pass_if_missing=True)
+        ots_row = Row([("pk", row.pk)], self._attributes(row))
+        # Two atomic writes rather than one IGNORE + column condition, so that correctness does not
+        # depend on how the service evaluates a column condition against a row that does not
+        # exist: first "absent", then "exists and (expired or ours)". A row deleted in between
+        # makes the second fail too: the caller reads again and retries.
+        if self._conditional(self.client.put_row, self._table(), ots_row,
+                             Condition(RowExistenceExpectation.EXPECT_NOT_EXIST)):
+            return True
+        condition = SingleColumnCondition("expires_at_ms", now_ms, ComparatorType.LESS_EQUAL, pass_if_missing=False)
         if owner is not None:
             either = CompositeColumnCondition(LogicalOperator.OR)
             either.add_sub_condition(condition)
             either.add_sub_condition(SingleColumnCondition("owner", owner, ComparatorType.EQUAL, pass_if_missing=False))
             condition = either
-        return self._conditional(self.client.put_row, self._table(), Row([("pk", row.pk)], self._attributes(row)),
-                                 Condition(RowExistenceExpectation.IGNORE, condition))
+        return self._conditional(self.client.put_row, self._table(), ots_row,
+                                 Condition(RowExistenceExpectation.EXPECT_EXIST, condition))
 
     def _update_if(self, row: StoredRow, expected_version: int) -> bool:
         unchanged = SingleColumnCondition("version", expected_version, ComparatorType.EQUAL, pass_if_missing=False)
