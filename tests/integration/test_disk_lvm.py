@@ -91,3 +91,25 @@ def test_an_lv_that_needs_device_mapper_is_a_clear_error(tmp_path):
     finally:
         with diskbuild.loop(path, *parts[1]) as device:
             diskbuild.lvm_forget(device, "segvg")
+
+
+def test_a_whole_disk_pv_without_a_partition_table(tmp_path):
+    path = make_pv_file(tmp_path, "whole-pv.img")
+    root_uuid = diskbuild.new_uuid()
+    tree = diskbuild.guest_tree(diskbuild.tmp_tree(str(tmp_path), "tree"),
+                                "UUID=%s / ext4 defaults 0 1\n" % root_uuid)
+    with diskbuild.loop(path) as device:
+        try:
+            ranges = diskbuild.lvm_create(device, "wholevg", [("root", "40M")])
+        finally:
+            diskbuild.sh("vgchange", "--config", "global/activation=0", "-q", "--activate", "n", "wholevg",
+                         check=False)
+        with diskbuild.loop(path, *ranges["root"]) as lv_device:
+            diskbuild.make_fs(lv_device, "ext4", fs_uuid=root_uuid, tree=tree)
+    try:
+        with session.open_guest(session.resolve_target(path=path, read_only=True)) as guest:
+            assert guest.layout["summary"] == "none; / ext4 on LV wholevg/root"
+            assert guest.layout["filesystems"][0]["uuid"] == root_uuid
+    finally:
+        with diskbuild.loop(path) as device:
+            diskbuild.lvm_forget(device, "wholevg")

@@ -178,15 +178,17 @@ def test_lvs_needing_device_mapper_are_refused_without_it(name):
         lvm.linear_range(sample_vg().lv(name))
 
 
-def test_dm_tables():
+def test_dm_tables_point_at_the_whole_disk():
     vg = sample_vg()
-    devices = {"pv0": "/dev/loop10", "pv1": "/dev/loop11"}
-    assert lvm.dm_table(vg.lv("root"), devices) == (
-        "0 24576 linear /dev/loop10 2048\n24576 16384 linear /dev/loop11 2048\n")
-    assert lvm.dm_table(vg.lv("striped"), devices) == (
-        "0 16384 striped 2 128 /dev/loop10 43008 /dev/loop11 18432\n")
+    # pv0 starts at sector 2048 of /dev/vdb (partition 1), pv1 at sector 1050624 (partition 2)
+    locations = {"pv0": ("/dev/vdb", 2048), "pv1": ("/dev/vdb", 1050624)}
+    assert lvm.dm_table(vg.lv("root"), locations) == (
+        "0 24576 linear /dev/vdb 4096\n24576 16384 linear /dev/vdb 1052672\n")
+    assert lvm.dm_table(vg.lv("striped"), locations) == (
+        "0 16384 striped 2 128 /dev/vdb 45056 /dev/vdb 1069056\n")
+    assert lvm.dm_table(vg.lv("data"), {"pv0": ("/dev/loop3", 0)}) == "0 16384 linear /dev/loop3 26624\n"
     with pytest.raises(lvm.LvmError, match="pv1 of this LV is not on the disk"):
-        lvm.dm_table(vg.lv("root"), {"pv0": "/dev/loop10"})
+        lvm.dm_table(vg.lv("root"), {"pv0": ("/dev/vdb", 2048)})
 
 
 def test_dm_name_is_private_and_safe():
@@ -211,6 +213,6 @@ def test_unsupported_segment_type():
         'vg { extent_size = 8 physical_volumes { pv0 { id = "x" pe_start = 8 } } logical_volumes { thin {'
         ' status = ["VISIBLE"] segment_count = 1 segment1 { start_extent = 0 extent_count = 1 type = "thin" } } } }'))[0]
     with pytest.raises(lvm.LvmError, match="segment type 'thin' is not supported"):
-        lvm.dm_table(vg.lv("thin"), {"pv0": "/dev/loop1"})
+        lvm.dm_table(vg.lv("thin"), {"pv0": ("/dev/loop1", 0)})
     with pytest.raises(lvm.LvmError, match="needs device-mapper"):
         lvm.linear_range(vg.lv("thin"))

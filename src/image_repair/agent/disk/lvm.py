@@ -248,9 +248,11 @@ def dm_name(vg, lv):
     return re.sub(r"[^A-Za-z0-9_+.-]", "_", "imgrepair-%s-%s-%d" % (vg, lv, os.getpid()))
 
 
-def dm_table(lv, pv_devices):
-    """The device-mapper table of ``lv``; ``pv_devices`` maps metadata PV names ("pv0") to host
-    devices. Raises LvmError for segment types (thin, raid, cache...) the agent does not map."""
+def dm_table(lv, pv_locations):
+    """The device-mapper table of ``lv``. ``pv_locations`` maps metadata PV names ("pv0") to
+    (host device, sector where that PV starts on it): the table points at the whole disk, so no
+    device is ever made for the PV itself (udev would offer it to the host's LVM to activate).
+    Raises LvmError for segment types (thin, raid, cache...) the agent does not map."""
     lines = []
     extent = lv.vg.extent_size
     for segment in lv.segments:
@@ -258,9 +260,10 @@ def dm_table(lv, pv_devices):
             raise LvmError("%s: segment type %r is not supported" % (lv.full_name, segment.type))
         targets = []
         for pv_name, pv_extent in segment.stripes:
-            if pv_name not in pv_devices:
+            if pv_name not in pv_locations:
                 raise LvmError("%s: physical volume %s of this LV is not on the disk" % (lv.full_name, pv_name))
-            targets.append("%s %d" % (pv_devices[pv_name], lv.vg.pvs[pv_name]["pe_start"] + pv_extent * extent))
+            device, pv_start = pv_locations[pv_name]
+            targets.append("%s %d" % (device, pv_start + lv.vg.pvs[pv_name]["pe_start"] + pv_extent * extent))
         start, length = segment.start_extent * extent, segment.extent_count * extent
         if len(targets) == 1:
             lines.append("%d %d linear %s" % (start, length, targets[0]))
@@ -286,11 +289,11 @@ def linear_range(lv):
     return pv_name, offset, segment.extent_count * extent * SECTOR
 
 
-def create_dm_mapping(stack, lv, pv_devices, read_only):
+def create_dm_mapping(stack, lv, pv_locations, read_only):
     """Create the private dm device of ``lv`` and register its removal; returns /dev/mapper/NAME."""
     name = dm_name(lv.vg.name, lv.name)
     argv = ["dmsetup", "create", name] + (["--readonly"] if read_only else [])
-    runner.run(argv, input_text=dm_table(lv, pv_devices))
+    runner.run(argv, input_text=dm_table(lv, pv_locations))
     stack.push("dm mapping %s" % name, lambda: runner.run(["dmsetup", "remove", "--retry", name]))
     runner.run(["dmsetup", "mknodes", name], check=False)  # without udev, dmsetup makes the node
     path = "/dev/mapper/" + name

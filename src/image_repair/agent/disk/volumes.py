@@ -53,7 +53,7 @@ def discover(stack, backing, table, disk_device, read_only, use_device_mapper=No
     if table.kind == "none":
         info = probe(disk_device)
         if info.get("TYPE") == LVM_MEMBER:
-            return _map_lvm(stack, backing, [(None, 0, disk_device)], read_only, use_device_mapper)
+            return _map_lvm(stack, backing, disk_device, [0], read_only, use_device_mapper)
         if info.get("TYPE"):
             volumes.append(_from_probe(disk_device, info))
         return volumes, problems
@@ -64,43 +64,45 @@ def discover(stack, backing, table, disk_device, read_only, use_device_mapper=No
         info = probe(backing, partition.start, partition.size)
         if not info.get("TYPE"):
             continue
-        device = stack.attach_loop(backing, partition.start, partition.size, read_only)
         if info["TYPE"] == LVM_MEMBER:
-            pvs.append((partition, partition.start, device))
-        else:
-            volumes.append(_from_probe(device, info, partition))
+            # no device for a PV: udev would hand it to the host's LVM to autoactivate
+            pvs.append(partition.start)
+            continue
+        device = stack.attach_loop(backing, partition.start, partition.size, read_only)
+        volumes.append(_from_probe(device, info, partition))
     if pvs:
-        lv_volumes, problems = _map_lvm(stack, backing, pvs, read_only, use_device_mapper)
+        lv_volumes, problems = _map_lvm(stack, backing, disk_device, pvs, read_only, use_device_mapper)
         volumes.extend(lv_volumes)
     return volumes, problems
 
 
-def _map_lvm(stack, backing, pvs, read_only, use_device_mapper):
-    """Map every visible LV of the VGs on this disk's PVs ([(partition, byte offset, device)]).
+def _map_lvm(stack, backing, disk_device, pv_offsets, read_only, use_device_mapper):
+    """Map every visible LV of the VGs whose PVs start at ``pv_offsets`` (bytes) on the disk.
 
     A VG is identified by the PV UUIDs read from this disk, never by name, so a host VG of the
-    same name is irrelevant."""
+    same name is irrelevant. LVs are mapped straight from the disk: a dm table on
+    ``disk_device``, or an offset loop device on ``backing``."""
     if use_device_mapper is None:
         use_device_mapper = lvm.has_device_mapper()
-    by_uuid = {}   # PV uuid -> (offset on backing, host device of the PV)
-    groups = {}    # vg name -> newest VolumeGroup seen on this disk
-    for partition, offset, device in pvs:
+    offset_of = {}  # PV uuid -> byte offset of the PV on the disk
+    groups = {}     # vg name -> newest VolumeGroup seen on this disk
+    for offset in pv_offsets:
         found = lvm.read_pv(backing, offset)
         if found is None:
             continue
         pv, vgs = found
-        by_uuid[pv.uuid] = (offset, device)
+        offset_of[pv.uuid] = offset
         for vg in vgs:
             if vg.name not in groups or (vg.seqno or 0) > (groups[vg.name].seqno or 0):
                 groups[vg.name] = vg
     volumes, problems = [], []
     for vg in groups.values():
-        here = dict((name, by_uuid[pv["id"]]) for name, pv in vg.pvs.items() if pv["id"] in by_uuid)
+        here = dict((name, offset_of[pv["id"]]) for name, pv in vg.pvs.items() if pv["id"] in offset_of)
         for lv in vg.lvs:
             if not lv.visible:
                 continue
             try:
-                device = _map_lv(stack, backing, lv, here, read_only, use_device_mapper)
+                device = _map_lv(stack, backing, disk_device, lv, here, read_only, use_device_mapper)
             except AgentError as error:
                 log.warn("LV %s not mapped: %s", lv.full_name, error)
                 problems.append("%s: %s" % (lv.full_name, error))
@@ -111,10 +113,12 @@ def _map_lvm(stack, backing, pvs, read_only, use_device_mapper):
     return volumes, problems
 
 
-def _map_lv(stack, backing, lv, here, read_only, use_device_mapper):
+def _map_lv(stack, backing, disk_device, lv, here, read_only, use_device_mapper):
+    """Host device of ``lv``; ``here`` maps its VG's PV names to their byte offsets on the disk."""
     if use_device_mapper:
-        return lvm.create_dm_mapping(stack, lv, dict((n, d) for n, (_o, d) in here.items()), read_only)
+        locations = dict((name, (disk_device, offset // lvm.SECTOR)) for name, offset in here.items())
+        return lvm.create_dm_mapping(stack, lv, locations, read_only)
     pv_name, offset, size = lvm.linear_range(lv)
     if pv_name not in here:
         raise lvm.LvmError("its physical volume %s is not on this disk" % pv_name)
-    return stack.attach_loop(backing, here[pv_name][0] + offset, size, read_only)
+    return stack.attach_loop(backing, here[pv_name] + offset, size, read_only)
