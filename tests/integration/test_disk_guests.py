@@ -168,6 +168,8 @@ def test_btrfs_root_in_subvolume_at(disks):
     built = disks.btrfs
     with session.open_guest(session.resolve_target(path=built.path, read_only=True)) as guest:
         assert "subvol=/@" in mount_options_of(guest.root)
+        # read-only: no log replay (it would write); older kernels call it plain nologreplay
+        assert set(["rescue=nologreplay", "nologreplay"]) & set(mount_options_of(guest.root))
         assert "openSUSE" in open(os.path.join(guest.root, "etc/os-release")).read()
         layout = guest.layout
     assert layout["summary"] == "gpt; / btrfs (subvolume @) on partition 1; /home btrfs (subvolume @home) on partition 1"

@@ -39,6 +39,27 @@ def mount_options(fstype, read_only, subvol=None):
     return ",".join(options) or None
 
 
+# Read-only btrfs must not replay its log (it fails on a read-only device): the option is
+# rescue=nologreplay since Linux 5.9, plain nologreplay before (and gone in recent kernels).
+BTRFS_NO_LOG_REPLAY = ("rescue=nologreplay", "nologreplay", None)
+
+
+def mount_guest_fs(stack, device, target, fstype, read_only, subvol=None, subvolid=None):
+    """Mount a guest filesystem with :func:`mount_options` (``subvolid`` for btrfs probing)."""
+    options = mount_options(fstype, read_only, subvol)
+    if subvolid is not None:
+        options = ",".join(filter(None, [options, "subvolid=%d" % subvolid]))
+    if fstype != "btrfs" or not read_only:
+        return stack.mount(device, target, fstype, options)
+    for extra in BTRFS_NO_LOG_REPLAY:
+        try:
+            return stack.mount(device, target, fstype, ",".join(filter(None, [options, extra])))
+        except AgentError:
+            if extra is None:
+                raise
+    return None
+
+
 class FstabEntry(object):
     def __init__(self, spec, mountpoint, fstype, options):
         self.spec = spec
@@ -142,13 +163,11 @@ def find_root(volumes, scratch):
     for index, volume in enumerate(v for v in volumes if v.fstype in ROOT_FSTYPES):
         point = os.path.join(scratch, "probe%d" % index)
         os.mkdir(point)
-        if volume.fstype == "btrfs":
-            options = "ro,subvolid=5"
-        else:
-            options = mount_options(volume.fstype, True)
         probe_stack = MountStack()  # its own stack: each probe mount goes as soon as it is read
         try:
-            probe_stack.mount(volume.device, point, volume.fstype, options)
+            # btrfs: the top level (subvolid 5) shows every subvolume
+            mount_guest_fs(probe_stack, volume.device, point, volume.fstype, True,
+                           subvolid=5 if volume.fstype == "btrfs" else None)
         except AgentError as error:
             log.warn("cannot mount %s (%s on %s) to look for the root: %s",
                      volume.device, volume.fstype, volume.where(), error)
@@ -224,7 +243,7 @@ def mount_fstab(stack, root, root_volume, volumes, read_only):
             log.warn("fstab: mount point %s is missing in the guest; not mounted", entry.mountpoint)
             continue
         try:
-            stack.mount(volume.device, target, volume.fstype, mount_options(volume.fstype, read_only, entry.subvol))
+            mount_guest_fs(stack, volume.device, target, volume.fstype, read_only, entry.subvol)
         except AgentError as error:
             if kernel_supports(volume.fstype):
                 raise AgentError("cannot mount the guest's %s (%s on %s): %s"

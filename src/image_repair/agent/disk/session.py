@@ -151,8 +151,7 @@ def _mount_guest(stack, files, backing, target, read_only):
         raise
     root = os.path.join(scratch, "root")
     os.mkdir(root)
-    stack.mount(root_volume.device, root, root_volume.fstype,
-                guestmount.mount_options(root_volume.fstype, read_only, subvol))
+    guestmount.mount_guest_fs(stack, root_volume.device, root, root_volume.fstype, read_only, subvol)
     resolved, mounted = guestmount.mount_fstab(stack, root, root_volume, found, read_only)
     layout = guestmount.build_layout(table, disk_device, found, root_volume, subvol, resolved, mounted)
     log.info("guest layout: %s", layout["summary"])
