@@ -1,5 +1,6 @@
 """Bootloader, grub.cfg list and boot mode on the cases that trip detection up."""
 import os
+import shutil
 
 from image_repair.agent.guest.boot_facts import is_wrapper
 from image_repair.agent.guest.facts import detect_facts
@@ -12,10 +13,13 @@ def facts_of(tree):
     return detect_facts(GuestFS(str(tree)))
 
 
-def write(tree, path, text):
+def write(tree, path, data):
     target = tree / path.lstrip("/")
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text)
+    if isinstance(data, bytes):
+        target.write_bytes(data)
+    else:
+        target.write_text(data)
 
 
 def test_bls_entries_ignored_when_grub_has_blscfg_disabled(tmp_path):
@@ -145,3 +149,41 @@ def test_grub_mkconfig_found_in_sbin_of_a_split_usr_guest(tmp_path):
     tree = build_guest(tmp_path, "sles12")
     os.rename(str(tree / "usr/sbin/grub2-mkconfig"), str(tree / "sbin/grub2-mkconfig"))
     assert facts_of(tree).grub_mkconfig == "/sbin/grub2-mkconfig"
+
+
+def empty_the_esp(tree):
+    """What the agent sees when the ESP is not mounted (this host's kernel has no vfat)."""
+    shutil.rmtree(str(tree / "boot/efi/EFI"))
+
+
+def test_an_unmounted_esp_debian_decides_by_dpkg(tmp_path):
+    tree = build_guest(tmp_path, "debian12")
+    empty_the_esp(tree)
+    assert facts_of(tree).boot_mode == "UEFI"      # grub-efi-amd64 installed, fstab mounts /boot/efi
+    write(tree, "/etc/fstab", "UUID=%s / ext4 defaults 0 1\n" % guest_files.ROOT_UUID)
+    assert facts_of(tree).boot_mode == "BIOS"      # no ESP anywhere
+
+
+def test_an_unmounted_esp_rhel_decides_by_fstab_and_bios_core(tmp_path):
+    tree = build_guest(tmp_path, "rocky9")
+    empty_the_esp(tree)
+    assert facts_of(tree).boot_mode == "UEFI"
+    write(tree, "/boot/grub2/i386-pc/normal.mod", "")
+    assert facts_of(tree).boot_mode == "BIOS"      # hybrid
+
+
+def test_commented_esp_lines_do_not_count(tmp_path):
+    tree = build_guest(tmp_path, "rocky9")
+    empty_the_esp(tree)
+    fstab = tree / "etc/fstab"
+    fstab.write_text("".join("#" + line if "/boot/efi" in line else line
+                             for line in fstab.read_text().splitlines(True)))
+    assert facts_of(tree).boot_mode == "BIOS"
+
+
+def test_arm64_guests_are_uefi(tmp_path):
+    tree = build_guest(tmp_path, "centos7")
+    os.unlink(str(tree / "usr/bin/sh"))
+    write(tree, "/usr/bin/sh", b"\x7fELF\x02\x01\x01" + b"\0" * 11 + b"\xb7\x00" + b"\0" * 40)
+    facts = facts_of(tree)
+    assert (facts.architecture, facts.boot_mode) == ("arm64", "UEFI")

@@ -9,7 +9,9 @@ Read from files only. The rules, in the order a distribution's installer leaves 
 * UEFI when the ESP holds a bootloader *and* the system is set up to use it (Debian: a
   ``grub-efi-*`` package installed; others: a grub configuration in an ESP vendor directory and
   no BIOS core image in /boot). A hybrid guest (both set up) boots either way: BIOS is reported,
-  the mode ECS instances use by default.
+  the mode ECS instances use by default. When the ESP's files cannot be seen (this repair host's
+  kernel may lack vfat) but fstab mounts one, the same rules run on what /boot and dpkg say.
+  arm64 guests are always UEFI.
 """
 import os
 import re
@@ -19,6 +21,7 @@ from . import boot_entries, grub_defaults
 from .bootloader import BLS_DIR, DEFAULT_GRUB, KNOWN_GRUB_CFGS, default_grub_files, legacy_menu_paths
 from .distro import dpkg_packages
 from .facts import DEBIAN, GRUB2, GRUB2_BLS, GRUB_LEGACY
+from .fstab_rewrite import Entry
 
 EFI_DIR = "/boot/efi/EFI"
 # Bootloader binaries an ESP vendor directory holds (x86_64 and arm64; SUSE: shim.efi, grub.efi).
@@ -26,6 +29,9 @@ EFI_LOADERS = ("shimx64.efi", "grubx64.efi", "bootx64.efi", "shimaa64.efi", "gru
                "shim.efi", "grub.efi", "mmx64.efi")
 EFI_MENUS = ("grub.cfg", "grub.conf")
 BIOS_CORES = ("/boot/grub2/i386-pc", "/boot/grub/i386-pc")
+# grub-install --target=x86_64-efi (Debian, SUSE) copies its modules here.
+EFI_CORES = ("/boot/grub2/x86_64-efi", "/boot/grub/x86_64-efi", "/boot/grub2/arm64-efi", "/boot/grub/arm64-efi")
+ESP_MOUNTPOINTS = ("/boot/efi", "/efi")
 MKCONFIG_TOOLS = ("grub2-mkconfig", "grub-mkconfig")
 # The SUSE ESP grub.cfg loads /boot's with `source "${prefix}/grub.cfg"` instead of configfile.
 _SOURCE_LINE = re.compile(r"^\s*source\s+\S*grub\.cfg", re.M)
@@ -94,8 +100,8 @@ def _bls_enabled(fs, cfg_texts):
     return any(re.search(r"^\s*blscfg\s*$", text, re.M) for text in cfg_texts)
 
 
-def detect_boot(fs, family):
-    """A :class:`BootFacts` for the guest whose distribution ``family`` is known."""
+def detect_boot(fs, family, architecture=None):
+    """A :class:`BootFacts` for the guest whose distribution ``family`` (and CPU) is known."""
     facts = BootFacts()
     facts.grub_mkconfig = next(filter(None, (runner.which(t, root=fs.root) for t in MKCONFIG_TOOLS)), None)
     menus = esp_menus(fs)
@@ -112,12 +118,26 @@ def detect_boot(fs, family):
         if legacy:
             facts.bootloader = GRUB_LEGACY
             facts.grub_cfg = _unique_real(fs, legacy)
-    facts.boot_mode = _boot_mode(fs, family, menus)
+    facts.boot_mode = _boot_mode(fs, family, menus, architecture)
     return facts
 
 
-def _boot_mode(fs, family, menus):
-    if not esp_loaders(fs):
+def fstab_mounts_esp(fs):
+    """True when the guest's fstab mounts an EFI system partition (/boot/efi or /efi)."""
+    for line in (fs.read_text("/etc/fstab", "") or "").splitlines():
+        if line.strip() and not line.lstrip().startswith("#") and Entry(line).get(1) in ESP_MOUNTPOINTS:
+            return True
+    return False
+
+
+def _boot_mode(fs, family, menus, architecture):
+    if architecture == "arm64":
+        return "UEFI"   # arm64 GRUB has no BIOS flavour (and ECS arm64 instances boot UEFI only)
+    esp_seen = bool(esp_loaders(fs))
+    # The ESP can be invisible although the guest has one: not mounted because the repair host's
+    # kernel has no vfat, or a bare root tree. Then fstab says an ESP exists.
+    esp_unseen = not fs.listdir(EFI_DIR) and fstab_mounts_esp(fs)
+    if not (esp_seen or esp_unseen):
         return "BIOS"
     packages = dpkg_packages(fs) if family == DEBIAN else None
     if packages:
@@ -126,6 +146,7 @@ def _boot_mode(fs, family, menus):
             efi = any(name.startswith("grub-efi-") and not name.endswith(("-bin", "-dbg"))
                       for name in grub_packages)
             return "UEFI" if efi and "grub-pc" not in packages else "BIOS"
-    if menus and not any(fs.isdir(p) for p in BIOS_CORES):
+    efi_setup = bool(menus) or esp_unseen or any(fs.isdir(p) for p in EFI_CORES)
+    if efi_setup and not any(fs.isdir(p) for p in BIOS_CORES):
         return "UEFI"
     return "BIOS"

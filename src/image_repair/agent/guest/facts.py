@@ -126,14 +126,14 @@ def detect_facts(fs):
     facts.codename = found.codename
     facts.package_manager = package_manager(fs, facts.family)
     facts.initramfs_tool = initramfs_tool(fs, facts.family, distro.dpkg_packages(fs))
-    boot = boot_facts.detect_boot(fs, facts.family)
+    facts.kernels = kernels.installed_kernels(fs, facts.family, facts.initramfs_tool)
+    facts.architecture = kernels.architecture(fs, facts.kernels)
+    boot = boot_facts.detect_boot(fs, facts.family, facts.architecture)
     facts.bootloader = boot.bootloader
     facts.grub_cfg = boot.grub_cfg
     facts.grub_mkconfig = boot.grub_mkconfig
     facts.boot_mode = boot.boot_mode
     facts.network_stacks = network_stacks(fs, facts.family, facts.distro_id, facts.version_id)
-    facts.kernels = kernels.installed_kernels(fs, facts.family, facts.initramfs_tool)
-    facts.architecture = kernels.architecture(fs, facts.kernels)
     return facts
 
 
