@@ -363,3 +363,13 @@ def test_btrfs_root_in_the_default_subvolume(tmp_path):
     with session.open_guest(session.resolve_target(path=path, read_only=True)) as guest:
         assert "subvol=/snapshots/1" in mount_options_of(guest.root)
         assert guest.layout["filesystems"][0]["subvol"] == "snapshots/1"
+
+
+def test_a_dry_run_with_output_creates_no_output(disks, tmp_path):
+    output = str(tmp_path / "never.img")
+    before = diskbuild.file_hash(disks.mbr_ext4.path)
+    target = session.resolve_target(path=disks.mbr_ext4.path, output=output, read_only=True)
+    with session.open_guest(target) as guest:
+        assert "ro" in mount_options_of(guest.root)
+    assert not os.path.exists(output)
+    assert diskbuild.file_hash(disks.mbr_ext4.path) == before
