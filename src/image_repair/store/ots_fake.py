@@ -30,8 +30,8 @@ def _service_error(status: int, code: str, message: str) -> OTSServiceError:
 
 
 def _same_type(a: Any, b: Any) -> bool:
-    # Tablestore compares values of one type only (bool is not an integer there).
-    return type(a) is type(b) or (isinstance(a, (str,)) and isinstance(b, str))
+    # Tablestore compares values of one type only (a bool is not an integer there, nor an int a double).
+    return type(a) is type(b)
 
 
 class _Table:
