@@ -112,6 +112,31 @@ def test_grub2_root_named_by_a_host_device_is_corrected_with_a_note(grub2_guest)
     assert any("/dev/loop4" in n and "corrected" in n for n in notes)
 
 
+@needs_root
+def test_grub2_without_generated_entries_edits_the_previous_cfg(grub2_guest):
+    root, guest_facts = grub2_guest
+    stubs_grub.give_no_entries(root)
+    guest = Guest(str(root), guest_facts, LAYOUT)
+    notes = []
+    guest.boot.require_args("grub", add=GRUB_ADD, remove=["root=/dev/sda1"], notes=notes)
+    assert guest.boot.apply(guest) == {}
+    assert read(root, "/boot/grub2/grub.cfg") == (
+        "menuentry 'old' {\n\tlinux16 /vmlinuz ro %s root=UUID=%s\n}\n" % (" ".join(GRUB_ADD), ROOT_UUID))
+    assert any("generated no boot entry" in n for n in notes)
+    assert read(root, BACKUP_DIR + "/boot/grub2/grub.cfg") == "menuentry 'old' {\n\tlinux16 /vmlinuz root=/dev/sda1 ro\n}\n"
+    assert "/boot/grub2/grub.cfg" in guest.fs.record.files
+
+
+@needs_root
+def test_grub2_without_any_entry_is_an_error(grub2_guest):
+    root, guest_facts = grub2_guest
+    stubs_grub.give_no_entries(root)
+    write(root, "/boot/grub2/grub.cfg", "# empty\n")
+    guest = Guest(str(root), guest_facts, LAYOUT)
+    guest.boot.require_args("grub", add=GRUB_ADD)
+    assert "generated no boot entry" in guest.boot.apply(guest)["grub"]
+
+
 def test_expected_root_for_lvm_and_partitions():
     assert expected_root(LAYOUT) == "UUID=" + ROOT_UUID
     lvm = {"filesystems": [{"mountpoint": "/", "lvm": "vg-sys/root", "uuid": "x"}]}

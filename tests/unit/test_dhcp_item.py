@@ -40,7 +40,8 @@ def test_missing_naming_args_alone_is_a_risk(tmp_path):
     tree = build_guest(tmp_path, "debian12", kernel_args="quiet")
     detection = ITEM.detect(guest_of(tree))
     assert detection.at_risk
-    assert all("lacks net.ifnames=0 biosdevname=0" in f for f in detection.findings), detection.findings
+    assert detection.findings == ["net.ifnames=0 biosdevname=0 missing from /etc/default/grub, "
+                                  "/boot/grub/grub.cfg (2 linux lines)"], detection.findings
 
 
 @needs_root

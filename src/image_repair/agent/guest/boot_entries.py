@@ -90,6 +90,11 @@ def _edit_lines(pattern, text, add, remove, keep_image=True):
     return "".join(out)
 
 
+def edit_grub_cfg(text, add=(), remove=()):
+    """A generated grub.cfg with every linux line's arguments edited (when it cannot be regenerated)."""
+    return _edit_lines(_GRUB2_LINUX, text, add, remove)
+
+
 def edit_legacy_menu(text, add=(), remove=()):
     """menu.lst/grub.conf with every kernel line's arguments edited."""
     return _edit_lines(_LEGACY_KERNEL, text, add, remove)
@@ -145,13 +150,13 @@ def edit_cmdline_file(text, add=(), remove=()):
 def root_device_problems(text, expected_root):
     """Linux lines of a generated grub.cfg whose ``root=`` is not ``expected_root``.
 
-    Returns the distinct wrong values (``["/dev/loop4"]``)."""
+    Returns the distinct wrong values (``["/dev/loop4"]``; ``"(none)"`` for a line without root=)."""
     wrong = []
     for words in grub_cfg_linux_args(text):
-        for word in words:
-            if word.startswith("root=") and word[len("root="):] != expected_root:
-                if word[len("root="):] not in wrong:
-                    wrong.append(word[len("root="):])
+        roots = [w[len("root="):] for w in words if w.startswith("root=")] or ["(none)"]
+        for value in roots:
+            if value != expected_root and value not in wrong:
+                wrong.append(value)
     return wrong
 
 

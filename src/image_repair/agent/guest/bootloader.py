@@ -109,15 +109,45 @@ def read_kernel_args(guest):
 
 
 def missing_kernel_args(guest, wanted):
-    """Findings for the sources that lack one of ``wanted`` (boot entries and /etc/default/grub).
-
-    An empty list when every source has every wanted argument."""
-    findings = []
+    """Findings for the sources that lack one of ``wanted`` (boot entries and /etc/default/grub),
+    one finding per set of missing arguments; an empty list when every source has them all."""
+    by_missing = []   # [(missing args, [labels])]
     for label, words in kernel_arg_sources(guest):
         missing = [arg for arg in wanted if arg not in words and not (label == DEFAULT_GRUB and arg_name(arg) == "root")]
-        if missing:
-            findings.append("%s lacks %s" % (label, " ".join(missing)))
-    return findings
+        if not missing:
+            continue
+        for known, labels in by_missing:
+            if known == missing:
+                labels.append(label)
+                break
+        else:
+            by_missing.append((missing, [label]))
+    return ["%s missing from %s" % (" ".join(missing), describe_sources(labels)) for missing, labels in by_missing]
+
+
+def describe_sources(labels):
+    """``/boot/grub/grub.cfg (3 linux lines)`` rather than three labels."""
+    out = []
+    counts = {}
+    for label in labels:
+        for kind in (" linux line ", " kernel line "):
+            if kind in label:
+                path = label.split(kind)[0]
+                key = (path, kind.strip())
+                if key not in counts:
+                    out.append(key)
+                counts[key] = counts.get(key, 0) + 1
+                break
+        else:
+            out.append(label)
+    texts = []
+    for entry in out:
+        if isinstance(entry, tuple):
+            number = counts[entry]
+            texts.append("%s (%d %s%s)" % (entry[0], number, entry[1], "s" if number > 1 else ""))
+        else:
+            texts.append(entry)
+    return ", ".join(texts)
 
 
 def expected_root(layout):
@@ -147,7 +177,8 @@ class BootPlan(object):
 
         remove entries: ``"arg=value"`` (exact), ``"name="`` (any value of name) or a bare flag.
         ``notes``: a list (e.g. the item's Detection.findings) that receives what the
-        regeneration had to correct, so the item's report says it."""
+        regeneration had to correct, so the item's report says it (the first item that gives
+        one gets the notes)."""
         self._requests.append((item, list(add), list(remove), notes))
 
     def require_defaults(self, item, settings, notes=None):
@@ -171,10 +202,14 @@ class BootPlan(object):
         return add, [r for r in remove if r not in add]
 
     def _note(self, text):
+        """Log ``text`` and add it to the findings of the first item that gave a notes list
+        (items ask in ITEM_NAMES order: grub, when it runs, hears about the bootloader)."""
         log.warn("bootloader: %s", text)
         for _item, _add, _remove, notes in self._requests:
-            if notes is not None and text not in notes:
-                notes.append(text)
+            if notes is not None:
+                if text not in notes:
+                    notes.append(text)
+                return
 
     def apply(self, guest):
         """Rewrite and regenerate once. Returns {item: error} for the items whose request failed."""
@@ -229,20 +264,45 @@ class BootPlan(object):
         if not targets:
             targets = ["/boot/grub2/grub.cfg" if "grub2" in tool else "/boot/grub/grub.cfg"]
             self._note("no grub.cfg found: generating %s" % targets[0])
+        previous = dict((path, guest.fs.read_text(path, "")) for path in targets)
         for path in targets:
+            if not (guest.dry_run or guest.read_only):
+                guest.fs.backup(path)   # the tool overwrites it: keep the original like any edit
             guest.run([tool, "-o", path], label=tool)
         if guest.dry_run or guest.read_only:
             return
+        for path in targets:
+            guest.fs.record.add_file(path)
         root = expected_root(guest.layout)
+        for path in targets:
+            self._check_generated(guest, path, previous[path], tool, root)
+
+    def _check_generated(self, guest, path, previous, tool, root):
+        """What grub-mkconfig wrote must boot: linux entries, the root by UUID (or LVM path).
+
+        Debian's 10_linux writes no entry at all when / is a file-backed loop device named
+        /dev/loop0-9 (a local disk image): the previous grub.cfg is then edited in place, as
+        GRUB legacy menus are, rather than left without an entry."""
+        text = guest.fs.read_text(path, "")
+        if not boot_entries.grub_cfg_linux_args(text) and "blscfg" not in text:
+            if not boot_entries.grub_cfg_linux_args(previous):
+                raise AgentError("%s generated no boot entry in %s" % (tool, path))
+            add, remove = self.merged()
+            if root is None:  # a device-name root is only dropped when the UUID can replace it
+                remove = [r for r in remove if not r.startswith("root=")]
+            else:
+                add = add + ["root=" + root]
+            text = boot_entries.edit_grub_cfg(previous, add, remove)
+            guest.fs.write_text(path, text)
+            self._note("%s generated no boot entry in %s (the root is on a loop device of the repair "
+                       "host): its previous linux lines were edited instead" % (tool, path))
         if root is None:
             return
-        for path in targets:
-            text = guest.fs.read_text(path, "")
-            wrong = boot_entries.root_device_problems(text, root)
-            if wrong:
-                guest.fs.write_text(path, boot_entries.fix_root(text, root))
-                self._note("%s named the root %s after %s: corrected to root=%s"
-                           % (path, ", ".join(wrong), tool, root))
+        wrong = boot_entries.root_device_problems(text, root)
+        if wrong:
+            guest.fs.write_text(path, boot_entries.fix_root(text, root))
+            self._note("%s named the root %s after %s: corrected to root=%s"
+                       % (path, ", ".join(wrong), tool, root))
 
     def _apply_bls(self, guest):
         add, remove = self.merged()

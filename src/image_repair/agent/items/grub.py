@@ -13,9 +13,10 @@ import re
 
 from ..errors import AgentError
 from ..guest import grub_defaults
+from ..guest import boot_entries
 from ..guest.boot_entries import is_wrapper_cfg
-from ..guest.bootloader import (DEFAULT_GRUB, default_grub_files, expected_root, grub_cfg_paths,
-                                kernel_arg_sources)
+from ..guest.bootloader import (DEFAULT_GRUB, default_grub_files, describe_sources, expected_root,
+                                grub_cfg_paths, kernel_arg_sources, missing_kernel_args)
 from ..guest.facts import GRUB2, GRUB2_BLS, GRUB_LEGACY
 from ..guest.fstab_rewrite import partition_uuid
 from ..guest.kernel_args import edit_args
@@ -62,7 +63,7 @@ def problems(guest):
     sources = kernel_arg_sources(guest)
     for root_arg in device_roots(sources):
         where = [label for label, words in sources if root_arg in words]
-        findings.append("root given by device name %s (%s)" % (root_arg, ", ".join(where)))
+        findings.append("root given by device name %s (%s)" % (root_arg, describe_sources(where)))
     for resume_arg in device_roots(sources, _DEVICE_RESUME):
         findings.append("resume device given by name: %s (the initrd waits for it)" % resume_arg)
     if facts.bootloader == GRUB2:
@@ -74,15 +75,19 @@ def problems(guest):
             findings.append("%s is malformed: %s" % (DEFAULT_GRUB, error))
         if disabled:
             findings.append("GRUB_DISABLE_LINUX_UUID=true: grub-mkconfig names the root by device")
+        for path in real_grub_cfgs(guest):
+            text = guest.fs.read_text(path, "")
+            if not boot_entries.grub_cfg_linux_args(text) and "blscfg" not in text:
+                findings.append("%s has no boot entry (no linux line)" % path)
         if not real_grub_cfgs(guest):
             wrappers = grub_cfg_paths(guest)
             findings.append("no generated grub.cfg" + (" (only %s, which loads it)" % ", ".join(wrappers)
                                                        if wrappers else ""))
-    for label, words in sources:
-        if edit_args(words, REQUIRED_ARGS) != words:
-            missing = [a for a in REQUIRED_ARGS if a not in words]
-            findings.append("%s: %s" % (label, ("lacks " + " ".join(missing)) if missing
-                                        else "console=tty0 must come before console=ttyS0,115200n8"))
+    findings.extend(missing_kernel_args(guest, REQUIRED_ARGS))
+    misordered = [label for label, words in sources
+                  if all(a in words for a in REQUIRED_ARGS) and edit_args(words, REQUIRED_ARGS) != words]
+    if misordered:
+        findings.append("console=tty0 must come before console=ttyS0,115200n8 in %s" % describe_sources(misordered))
     return findings
 
 
