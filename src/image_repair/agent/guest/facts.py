@@ -7,6 +7,8 @@ fixture trees. ``detect_facts(fs)`` fills a :class:`GuestFacts`; the distributio
 """
 import re
 
+from .. import runner
+
 # Families
 RHEL = "rhel"
 DEBIAN = "debian"
@@ -138,7 +140,6 @@ def detect_facts(fs):
 
 
 def _which(fs, name):
-    from .. import runner
     return runner.which(name, root=fs.root)
 
 
