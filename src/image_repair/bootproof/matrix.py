@@ -1,0 +1,82 @@
+"""The boot matrix files: docs/boot-matrix.json (every cell's record) and docs/boot-matrix.md
+(a table: guest x breakage x disk bus x firmware, before and after, boot seconds).
+
+Records are merged by cell name, so running a few cells (``pytest -k``) updates only those; cells
+no longer defined in cells.CELLS are dropped.
+"""
+import json
+import time
+from pathlib import Path
+
+from .cells import CELLS
+
+JSON_NAME = "boot-matrix.json"
+MD_NAME = "boot-matrix.md"
+
+
+def load(directory: Path) -> dict:
+    path = Path(directory) / JSON_NAME
+    if not path.exists():
+        return {}
+    return {record["cell"]: record for record in json.loads(path.read_text()).get("cells", [])}
+
+
+def merge(directory: Path, records) -> list:
+    """Write both files with ``records`` replacing the stored ones of the same cells; returns the cells."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    stored = load(directory)
+    for record in records:
+        record = dict(record, finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        stored[record["cell"]] = record
+    order = [cell.name for cell in CELLS]
+    cells = [stored[name] for name in order if name in stored]
+    (directory / JSON_NAME).write_text(json.dumps({"cells": cells}, indent=2) + "\n")
+    (directory / MD_NAME).write_text(markdown(cells))
+    return cells
+
+
+def _esc(text: str) -> str:
+    """Table-safe text (a problem may quote a log line with a pipe)."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _boot_cell(outcome: dict) -> str:
+    if outcome is None:
+        return "-"
+    state = "boots" if outcome["boots"] else "FAILS: " + "; ".join(outcome["problems"])
+    return "%s (%s, %.0f s)" % (state, outcome["ended"], outcome["seconds"])
+
+
+def markdown(cells: list) -> str:
+    lines = ["# Boot matrix", "",
+             "Written by the boot suite (`scripts/test.sh -m boot`, see [boot-proof.md](boot-proof.md)); every cell",
+             "is a real Debian guest booted in `qemu-system-x86_64 -accel tcg` before and after",
+             "`image-repair repair-disk --items all`. *before* must fail the way the breakage predicts,",
+             "*after* must reach the boot marker with the root filesystem by UUID, eth0 by DHCP and the",
+             "kernel console on ttyS0. Seconds are wall-clock under TCG on a shared 2-core machine.", "",
+             "| cell | guest | Debian | breakage | bus | firmware | before (unrepaired) | repair | after (repaired) | extra | verdict |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for record in cells:
+        repair = record.get("repair", {})
+        repair_text = "skipped" if repair.get("skipped") else "exit %s, %.0f s" % (repair.get("exit_status"),
+                                                                                   repair.get("seconds", 0))
+        extra = []
+        grow = record.get("grow")
+        if grow and "filesystem_bytes_after" in grow:
+            extra.append("growpart: root fs %.2f -> %.2f GiB" % (grow["filesystem_bytes_before"] / 1024 ** 3,
+                                                                  grow["filesystem_bytes_after"] / 1024 ** 3))
+        after = record.get("after") or {}
+        if record.get("metadata"):
+            extra.append("cloud-init: hostname %s (%s), %s metadata requests" % (
+                after.get("hostname"), after.get("cloud_init_datasource"), after.get("metadata_requests")))
+        if after.get("eth0"):
+            extra.append("eth0 " + ", ".join(after["eth0"]))
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            record["cell"], record["guest"], record["debian"], record["breakage"], record["bus"], record["firmware"],
+            _esc(_boot_cell(record.get("before"))), repair_text, _esc(_boot_cell(after or None)),
+            _esc("; ".join(extra) or "-"), "**pass**" if record.get("verdict") == "pass" else _esc(record.get("verdict"))))
+    missing = [cell.name for cell in CELLS if cell.name not in {r["cell"] for r in cells}]
+    if missing:
+        lines += ["", "Not run yet: " + ", ".join(missing) + "."]
+    return "\n".join(lines) + "\n"

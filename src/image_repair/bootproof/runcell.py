@@ -1,0 +1,156 @@
+"""One cell of the boot matrix, for real: build (or reuse) the broken guest, copy it, boot it
+unrepaired (it must fail the way the breakage predicts), repair it with ``image-repair
+repair-disk --items all``, enlarge the disk for growpart cells, boot it again (it must be a
+healthy ECS boot), and read what the boot left on the disk.
+
+``IMAGE_REPAIR_BOOT_SKIP_REPAIR=1`` skips the repair (the second boot then runs on the unrepaired
+copy): the suite must fail, which shows that it detects a missing repair.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+from image_repair.testimages import broken_image, copy_image
+from image_repair.testimages.packages import build_standin_deb, caching_mirror, serve_directory
+
+from . import guestdisk
+from .cells import GROW_BYTES, Cell, hostname_for
+from .metadata import MetadataServer
+from .qemu import BootSpec, boot, dhcp_address
+
+SKIP_REPAIR_ENV = "IMAGE_REPAIR_BOOT_SKIP_REPAIR"
+BEFORE_TIMEOUT = float(os.environ.get("IMAGE_REPAIR_BOOT_BEFORE_TIMEOUT", "240"))
+AFTER_TIMEOUT = float(os.environ.get("IMAGE_REPAIR_BOOT_AFTER_TIMEOUT", "480"))
+REPAIR_TIMEOUT = 1800
+
+
+def skip_repair() -> bool:
+    return os.environ.get(SKIP_REPAIR_ENV, "") not in ("", "0")
+
+
+def run_cell(cell: Cell, workdir: Path) -> dict:
+    """Run ``cell``; returns its matrix record (see docs/boot-proof.md). Never raises for a guest
+    that fails to boot: the record says so and :func:`verdict` judges it."""
+    workdir = Path(workdir)
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    record = {"cell": cell.name, "guest": cell.guest, "debian": cell.recipe.version, "breakage": cell.breakage,
+              "bus": cell.bus, "firmware": cell.firmware, "initramfs": cell.recipe.initramfs,
+              "rootfs": cell.recipe.rootfs, "layout": cell.recipe.layout, "kernel": cell.recipe.kernel,
+              "growpart": cell.growpart, "metadata": cell.metadata, "expect_before": cell.expect_before}
+    started = time.time()
+    image = broken_image(cell.recipe, [cell.breakage])
+    record["image_seconds"] = round(time.time() - started, 1)
+    disk = copy_image(image.path, workdir / "disk.img")
+    manifest = image.manifest
+    root = next(fs for fs in manifest["filesystems"] if fs["mountpoint"] == "/")
+    expected = {"root_uuid": root["uuid"], "hostname": hostname_for(cell),
+                "lvm_root": "/dev/mapper/%s-%s" % tuple(root["lvm"].split("/")) if root["lvm"] else None}
+    record["root_uuid"] = root["uuid"]
+
+    record["before"] = _boot_and_judge(cell, disk, manifest, workdir, "before", BEFORE_TIMEOUT, expected)
+
+    if skip_repair():
+        record["repair"] = {"skipped": True, "exit_status": None, "seconds": 0.0}
+    else:
+        record["repair"] = repair(disk, workdir)
+
+    if cell.growpart:
+        record["grow"] = {"partition_bytes_before": guestdisk.root_partition_bytes(disk, manifest),
+                          "filesystem_bytes_before": guestdisk.root_filesystem_bytes(disk, manifest)}
+        subprocess.run(["qemu-img", "resize", "-f", "raw", str(disk), "+%d" % GROW_BYTES], check=True,
+                       stdout=subprocess.DEVNULL)
+
+    record["after"] = _boot_and_judge(cell, disk, manifest, workdir, "after", AFTER_TIMEOUT, expected)
+
+    if cell.growpart:
+        record["grow"].update(partition_bytes_after=guestdisk.root_partition_bytes(disk, manifest),
+                              filesystem_bytes_after=guestdisk.root_filesystem_bytes(disk, manifest))
+        if record["grow"]["filesystem_bytes_after"] <= record["grow"]["filesystem_bytes_before"]:
+            record["after"]["problems"].append("root filesystem did not grow (%d -> %d bytes)" % (
+                record["grow"]["filesystem_bytes_before"], record["grow"]["filesystem_bytes_after"]))
+    record["seconds"] = round(time.time() - started, 1)
+    record["verdict"] = verdict(record)
+    (workdir / "record.json").write_text(json.dumps(record, indent=2) + "\n")
+    disk.unlink()  # 3 GiB sparse: the logs and the record stay for a post-mortem
+    return record
+
+
+def _boot_and_judge(cell: Cell, disk: Path, manifest: dict, workdir: Path, name: str, timeout: float,
+                    expected: dict) -> dict:
+    with ExitStack() as stack:
+        metadata = stack.enter_context(MetadataServer(hostname=expected["hostname"])) if cell.metadata else None
+        spec = BootSpec(disk, bus=cell.bus, firmware=cell.firmware, timeout=timeout,
+                        metadata_port=metadata.port if metadata else None)
+        result = boot(spec, workdir, name)
+    report = result.report
+    problems = report.problems(expected["root_uuid"], address=dhcp_address(spec), lvm_root=expected["lvm_root"])
+    outcome = {"ended": result.ended, "seconds": result.seconds, "marker": report.marker,
+               "kernel_console": report.kernel_console, "kernel_root": report.cmdline_root(),
+               "root_source": report.root_source, "root_uuid": report.root_uuid, "eth0": report.eth0_addresses,
+               "failures": report.failures, "serial_log": str(result.serial_log)}
+    if metadata is not None:
+        outcome["metadata_requests"] = len(metadata.requests)
+        if report.marker:  # the guest shut down cleanly: its disk says what cloud-init did
+            files = guestdisk.read_guest_files(disk, manifest, ["/etc/hostname", "/var/lib/cloud/data/status.json"])
+            outcome["hostname"] = (files["/etc/hostname"] or "").strip() or None
+            outcome["cloud_init_datasource"] = _datasource(files["/var/lib/cloud/data/status.json"])
+            if outcome["hostname"] != expected["hostname"]:
+                problems.append("hostname %s, expected %s from the metadata service" % (
+                    outcome["hostname"], expected["hostname"]))
+    if result.ended in ("timeout", "qemu-error") and report.marker:
+        problems.append("qemu did not power off (%s)" % result.ended)
+    if result.ended == "qemu-error":
+        problems.append("qemu failed: %s" % result.qemu_output.strip()[-300:])
+    outcome["problems"] = problems
+    outcome["boots"] = not problems
+    return outcome
+
+
+def _datasource(status_json):
+    try:
+        return json.loads(status_json)["v1"]["datasource"]
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
+def repair(disk: Path, workdir: Path) -> dict:
+    """``image-repair repair-disk --items all`` on ``disk``, as a user runs it: the Debian packages
+    through the caching mirror, the two Alibaba agents as local stand-in packages."""
+    report_path = workdir / "repair-report.json"
+    packages = workdir / "packages"
+    packages.mkdir(exist_ok=True)
+    assist = build_standin_deb("aliyun-assist", packages)
+    aegis = build_standin_deb("aliyun-aegis", packages)
+    started = time.time()
+    with caching_mirror() as mirror, serve_directory(packages) as url:
+        argv = [sys.executable, "-m", "image_repair", "repair-disk", str(disk), "--items", "all",
+                "--report", str(report_path), "--mirror-url", mirror,
+                "--assist-package-url", "%s/%s" % (url, assist.name),
+                "--aegis-package-url", "%s/%s" % (url, aegis.name)]
+        with open(workdir / "repair.log", "w") as log:
+            status = subprocess.call(argv, stdout=log, stderr=subprocess.STDOUT, timeout=REPAIR_TIMEOUT)
+    outcome = {"exit_status": status, "seconds": round(time.time() - started, 1), "log": str(workdir / "repair.log")}
+    if report_path.exists():
+        report = json.loads(report_path.read_text())
+        outcome["items"] = {item["name"]: item["status"] for item in report.get("items", [])}
+    return outcome
+
+
+def verdict(record: dict) -> str:
+    """"pass" when the unrepaired boot failed as predicted and the repaired one is healthy."""
+    before, after = record["before"], record["after"]
+    if before["boots"] or not any(record["expect_before"] in p for p in before["problems"]):
+        return "fail: the unrepaired guest did not fail as expected (%s)" % ("; ".join(before["problems"]) or "it booted")
+    # With the repair skipped, the repaired-boot check alone must catch it (that is the point).
+    if not record["repair"].get("skipped") and record["repair"].get("exit_status") != 0:
+        return "fail: repair-disk exit status %s" % record["repair"].get("exit_status")
+    if not after["boots"]:
+        return "fail: the repaired guest: %s" % "; ".join(after["problems"])
+    return "pass"

@@ -1,0 +1,27 @@
+"""The boot proof (issue 3): every cell of bootproof.cells.CELLS, unrepaired then repaired, in qemu.
+
+A cell passes when the unrepaired guest fails the way its breakage predicts (no marker, no DHCP
+address on eth0, no kernel console on ttyS0, or a hostname not from the metadata service) and
+the guest repaired by ``image-repair repair-disk --items all`` boots healthy: marker, root by
+UUID, eth0 with qemu's DHCP address, kernel console on ttyS0; plus, per cell, a grown root
+filesystem (growpart) and the hostname from the AliYun metadata emulator (cloud-init).
+"""
+import pytest
+
+from image_repair.bootproof.cells import CELLS
+from image_repair.bootproof.runcell import run_cell
+
+
+@pytest.mark.parametrize("cell", CELLS, ids=[cell.name for cell in CELLS])
+def test_boot_cell(cell, boot_work, record_cell):
+    record = run_cell(cell, boot_work / cell.name)
+    record_cell(record)
+    before, after = record["before"], record["after"]
+    assert not before["boots"], "unrepaired guest booted healthy; serial log %s" % before["serial_log"]
+    assert any(cell.expect_before in p for p in before["problems"]), (
+        "unrepaired guest failed otherwise than expected (%r): %s" % (cell.expect_before, before["problems"]))
+    if not record["repair"].get("skipped"):
+        assert record["repair"]["exit_status"] == 0, "repair-disk failed: %s (log %s)" % (
+            record["repair"].get("items"), record["repair"]["log"])
+    assert after["boots"], "repaired guest: %s; serial log %s" % ("; ".join(after["problems"]), after["serial_log"])
+    assert record["verdict"] == "pass", record["verdict"]

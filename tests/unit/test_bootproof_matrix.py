@@ -1,0 +1,62 @@
+"""The boot matrix files (image_repair.bootproof.matrix) and the cells' coverage."""
+import json
+
+from image_repair.bootproof import matrix
+from image_repair.bootproof.cells import CELLS
+from image_repair.bootproof.runcell import verdict
+from image_repair.testimages import BREAKAGES
+
+
+def outcome(boots, problems=(), seconds=42.0):
+    return {"boots": boots, "problems": list(problems), "ended": "poweroff", "seconds": seconds, "eth0": []}
+
+
+def record(cell, before=None, after=None, repair_status=0):
+    result = {"cell": cell, "guest": "debian12-bios-initramfs-tools-ext4-plain", "debian": "12",
+              "breakage": "no_virtio_initramfs", "bus": "virtio", "firmware": "bios", "metadata": False,
+              "expect_before": "no boot marker",
+              "before": before or outcome(False, ["no boot marker (initramfs gave up waiting for root)"]),
+              "repair": {"exit_status": repair_status, "seconds": 70.0}, "after": after or outcome(True)}
+    result["verdict"] = verdict(result)
+    return result
+
+
+def test_verdicts():
+    assert record("virtio-missing")["verdict"] == "pass"
+    assert record("x", before=outcome(True))["verdict"].startswith("fail: the unrepaired guest did not fail")
+    assert record("x", before=outcome(False, ["eth0 has no eth0"]))["verdict"].startswith(
+        "fail: the unrepaired guest did not fail as expected")
+    assert record("x", repair_status=1)["verdict"] == "fail: repair-disk exit status 1"
+    assert record("x", after=outcome(False, ["no boot marker"]))["verdict"] == \
+        "fail: the repaired guest: no boot marker"
+    skipped = record("x", after=outcome(False, ["no boot marker"]))
+    skipped["repair"] = {"skipped": True}
+    assert verdict(skipped) == "fail: the repaired guest: no boot marker"
+
+
+def test_merge_replaces_cells_by_name_and_keeps_order(tmp_path):
+    matrix.merge(tmp_path, [record("vmware"), record("virtio-missing")])
+    matrix.merge(tmp_path, [record("vmware", after=outcome(False, ["eth0 has a|b"]))])
+    cells = json.loads((tmp_path / "boot-matrix.json").read_text())["cells"]
+    assert [c["cell"] for c in cells] == ["virtio-missing", "vmware"]
+    assert cells[1]["verdict"] == "fail: the repaired guest: eth0 has a|b"
+    text = (tmp_path / "boot-matrix.md").read_text()
+    assert "| virtio-missing | debian12-bios-initramfs-tools-ext4-plain | 12 | no_virtio_initramfs | virtio | bios |" in text
+    assert "eth0 has a\\|b" in text
+    assert "Not run yet: " in text
+
+
+def test_merge_drops_unknown_cells(tmp_path):
+    (tmp_path / "boot-matrix.json").write_text(json.dumps({"cells": [record("retired-cell")]}))
+    matrix.merge(tmp_path, [record("vmware")])
+    assert [c["cell"] for c in json.loads((tmp_path / "boot-matrix.json").read_text())["cells"]] == ["vmware"]
+
+
+def test_cells_cover_breakages_buses_firmwares_and_suites():
+    assert {c.breakage for c in CELLS} == set(BREAKAGES)
+    assert {c.bus for c in CELLS} == {"virtio", "nvme"}
+    assert {c.firmware for c in CELLS} == {"bios", "uefi"}
+    assert {c.recipe.version for c in CELLS} == {"11", "12", "13"}
+    assert {c.recipe.initramfs for c in CELLS} == {"initramfs-tools", "dracut"}
+    assert any(c.growpart for c in CELLS) and any(c.metadata for c in CELLS)
+    assert len({c.name for c in CELLS}) == len(CELLS)

@@ -1,0 +1,56 @@
+"""qemu command lines of the boot proof (image_repair.bootproof.qemu)."""
+import sys
+
+import pytest
+
+from image_repair.bootproof.qemu import BootSpec, dhcp_address, qemu_command
+
+
+def option(argv, name):
+    """Every value following ``name`` in ``argv``."""
+    return [argv[i + 1] for i, arg in enumerate(argv) if arg == name]
+
+
+def test_virtio_bios_default_network():
+    argv = qemu_command(BootSpec("/img/disk.img"), "/work/serial.log")
+    assert argv[0] == "qemu-system-x86_64"
+    assert option(argv, "-accel") == ["tcg"]
+    assert option(argv, "-m") == ["1024"]
+    assert option(argv, "-drive") == ["file=/img/disk.img,format=raw,cache=unsafe,if=virtio"]
+    assert option(argv, "-serial") == ["file:/work/serial.log"]
+    assert option(argv, "-netdev") == ["user,id=net0"]
+    assert option(argv, "-device") == ["virtio-net-pci,netdev=net0"]
+    assert "-no-reboot" in argv and "-smbios" not in argv
+    assert not any("pflash" in d for d in option(argv, "-drive"))
+    assert dhcp_address(BootSpec("/img/disk.img")) == "10.0.2.15"
+
+
+def test_nvme_uefi_with_metadata():
+    spec = BootSpec("/img/disk.img", bus="nvme", firmware="uefi", metadata_port=4321)
+    argv = qemu_command(spec, "/work/s.log", ovmf_vars="/work/vars.fd", python="/venv/bin/python")
+    drives = option(argv, "-drive")
+    assert drives[0] == "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd"
+    assert drives[1] == "if=pflash,format=raw,unit=1,file=/work/vars.fd"
+    assert drives[2] == "file=/img/disk.img,format=raw,cache=unsafe,if=none,id=disk0"
+    assert option(argv, "-device")[0] == "nvme,drive=disk0,serial=bootproof-disk0"
+    assert option(argv, "-netdev") == [
+        "user,id=net0,net=100.100.100.0/24,host=100.100.100.2,dns=100.100.100.3,dhcpstart=100.100.100.15,"
+        "guestfwd=tcp:100.100.100.200:80-cmd:/venv/bin/python -m image_repair.bootproof.relay 4321"]
+    assert option(argv, "-smbios") == ["type=1,manufacturer=Alibaba Cloud,product=Alibaba Cloud ECS"]
+    assert dhcp_address(spec) == "100.100.100.15"
+
+
+def test_uefi_needs_a_vars_copy():
+    with pytest.raises(ValueError, match="variable store"):
+        qemu_command(BootSpec("/img/disk.img", firmware="uefi"), "/work/s.log")
+
+
+@pytest.mark.parametrize("field,value", [("bus", "scsi"), ("firmware", "coreboot")])
+def test_bad_spec_refused(field, value):
+    with pytest.raises(ValueError, match=field):
+        BootSpec("/img/disk.img", **{field: value})
+
+
+def test_relay_uses_this_interpreter_by_default():
+    argv = qemu_command(BootSpec("/img/d.img", metadata_port=1), "/s.log")
+    assert ("cmd:%s -m image_repair.bootproof.relay 1" % sys.executable) in option(argv, "-netdev")[0]

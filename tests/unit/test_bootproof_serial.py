@@ -1,0 +1,101 @@
+"""Parsing test guests' serial logs (image_repair.bootproof.serial)."""
+from pathlib import Path
+
+from image_repair.bootproof import serial
+
+DATA = Path(__file__).parent / "data" / "bootproof"
+ROOT_UUID = "212cd2e7-f837-473e-aff7-16818e9a93f3"
+
+# initramfs-tools giving up on a root it cannot see (a disk whose driver is not in the initramfs).
+INITRAMFS_GAVE_UP = """\
+[    2.100000] Run /init as init process
+Begin: Waiting for root file system ... Begin: Running /scripts/local-block ... done.
+done.
+Gave up waiting for root file system device.  Common problems:
+ - Boot args (cat /proc/cmdline)
+   - Check rootdelay= (did the system wait long enough?)
+ - Missing modules (cat /proc/modules; ls /dev)
+ALERT!  /dev/sda1 does not exist.  Dropping to a shell!
+
+
+BusyBox v1.35.0 (Debian 1:1.35.0-4+b3) built-in shell (ash)
+Enter 'help' for a list of built-in commands.
+
+(initramfs) \x1b[6n"""
+
+# A guest without eth0 (only ens3 configured): the marker still runs.
+NO_ETH0 = """\
+IMAGE-REPAIR-BOOT marker kernel=6.1.0-50-cloud-amd64
+IMAGE-REPAIR-BOOT findmnt: TARGET SOURCE         FSTYPE UUID                                 OPTIONS
+IMAGE-REPAIR-BOOT findmnt: /      /dev/nvme0n1p1 ext4   %s rw,relatime,errors=remount-ro
+IMAGE-REPAIR-BOOT ip: Device "eth0" does not exist.
+IMAGE-REPAIR-BOOT end
+""" % ROOT_UUID
+
+
+def test_healthy_log_parses_marker_root_eth0_and_cmdline():
+    report = serial.parse((DATA / "healthy-virtio.log").read_text())
+    assert report.marker and report.complete
+    assert report.kernel == "6.1.0-50-cloud-amd64"
+    assert (report.root_source, report.root_fstype, report.root_uuid) == ("/dev/vda1", "ext4", ROOT_UUID)
+    assert report.root_options == "rw,relatime,errors=remount-ro"
+    assert report.eth0_exists and report.eth0_addresses == ["10.0.2.15/24"]
+    assert report.cmdline_root() == "UUID=" + ROOT_UUID
+    assert report.kernel_console
+    assert report.failures == []
+    assert report.problems(ROOT_UUID) == []
+
+
+def test_healthy_log_judged_against_other_expectations():
+    report = serial.parse((DATA / "healthy-virtio.log").read_text())
+    assert report.problems("0000-other") == ["root filesystem UUID %s, expected 0000-other" % ROOT_UUID,
+                                             "kernel root=UUID=%s, expected UUID=0000-other" % ROOT_UUID]
+    assert report.problems(ROOT_UUID, address="100.100.100.15") == [
+        "eth0 has 10.0.2.15/24, expected DHCP 100.100.100.15"]
+
+
+def test_initramfs_failure_detected_and_named():
+    assert serial.first_failure(INITRAMFS_GAVE_UP) == "initramfs gave up waiting for root"
+    report = serial.parse(INITRAMFS_GAVE_UP)
+    assert not report.marker
+    assert report.failures == ["initramfs gave up waiting for root", "initramfs dropped to a shell"]
+    assert report.problems(ROOT_UUID) == [
+        "no boot marker (initramfs gave up waiting for root, initramfs dropped to a shell)"]
+
+
+def test_emergency_mode_and_dracut_and_panic_patterns():
+    assert serial.first_failure("\x1b[0;1;31mYou are in emergency mode.\x1b[0m After logging in") == "emergency mode"
+    assert serial.first_failure("dracut-initqueue[312]: Warning: dracut-initqueue: timeout, still waiting") == \
+        "dracut timeout"
+    assert serial.first_failure("Kernel panic - not syncing: VFS: Unable to mount root fs") == "kernel panic"
+    assert serial.first_failure("\x1b[2;24HGNU GRUB  version 2.06\r\n\r\ngrub> ") == "grub prompt"
+    assert serial.first_failure((DATA / "healthy-virtio.log").read_text()) is None
+
+
+def test_no_eth0_and_no_kernel_console():
+    report = serial.parse(NO_ETH0)
+    assert report.marker and not report.eth0_exists and report.eth0_addresses == []
+    assert report.root_source == "/dev/nvme0n1p1"
+    assert report.problems(ROOT_UUID) == ["no kernel console on ttyS0", "eth0 has no eth0, expected DHCP 10.0.2.15"]
+
+
+def test_lvm_root_accepted_by_mapper_name():
+    text = "[    0.000000] Kernel command line: BOOT_IMAGE=/vmlinuz root=/dev/mapper/vg0-root ro console=ttyS0\n" + \
+        NO_ETH0.replace('IMAGE-REPAIR-BOOT ip: Device "eth0" does not exist.',
+                        "IMAGE-REPAIR-BOOT ip: 2: eth0: <UP> mtu 1500\nIMAGE-REPAIR-BOOT ip:     inet 10.0.2.15/24 brd")
+    report = serial.parse(text)
+    assert report.problems(ROOT_UUID) == ["kernel root=/dev/mapper/vg0-root, expected UUID=%s" % ROOT_UUID]
+    assert report.problems(ROOT_UUID, lvm_root="/dev/mapper/vg0-root") == []
+
+
+def test_marker_complete_needs_the_end_line():
+    assert serial.marker_complete(NO_ETH0)
+    assert not serial.marker_complete(NO_ETH0.replace("IMAGE-REPAIR-BOOT end\n", ""))
+
+
+def test_findmnt_row_without_uuid():
+    text = ("IMAGE-REPAIR-BOOT marker kernel=x\nIMAGE-REPAIR-BOOT findmnt: TARGET SOURCE FSTYPE UUID OPTIONS\n"
+            "IMAGE-REPAIR-BOOT findmnt: / rootfs tmpfs rw\n")
+    report = serial.parse(text)
+    assert (report.root_source, report.root_fstype, report.root_uuid, report.root_options) == \
+        ("rootfs", "tmpfs", None, "rw")
