@@ -76,6 +76,7 @@ class EcsBackend(ImageActions, InstanceActions, StorageActions, CommandActions, 
         # Hooks: what a finished image check reports, and what a command does.
         self.detector: Callable[["EcsBackend", Image], List[CheckItem]] = default_detector
         self.command_handlers: List[Callable] = []
+        self.local = None  # the disk-backed mode (localcloud.LocalCloud) when attached
 
     # --- dispatch -------------------------------------------------------------------------
     @classmethod

@@ -1,6 +1,7 @@
 """``image-repair emulator serve --port PORT [--seed FILE] [--latency MODEL]``: the emulator as
 a threaded HTTP server on 127.0.0.1, speaking the same wire as ECS (see wire.py)."""
 import argparse
+import signal
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -95,21 +96,41 @@ def main(argv=None) -> int:
     serve.add_argument("--latency", default="realistic",
                        help="immediate | manual | realistic | fast, or a YAML/JSON file of figures")
     serve.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    serve.add_argument("--local-cloud", metavar="DIR",
+                       help="disk-backed mode: disks and snapshots are files in DIR, commands really run (root)")
+    serve.add_argument("--image", action="append", default=[], metavar="FILE[=NAME]",
+                       help="with --local-cloud: register a disk image file as a custom image (repeatable)")
     args = parser.parse_args(argv)
+    cloud = None
     try:
         seed = load_seed_file(args.seed) if args.seed else None
         backend = build_backend(seed, latency_model(args.latency))
+        if args.image and not args.local_cloud:
+            raise ValueError("--image needs --local-cloud")
+        if args.local_cloud:
+            from .localcloud import LocalCloud
+            cloud = LocalCloud(backend, args.local_cloud)
+            for spec in args.image:
+                path, _, name = spec.partition("=")
+                image_id = cloud.add_image(path, name=name or None)
+                sys.stdout.write("image %s from %s\n" % (image_id, path))
         server = EmulatorServer(backend, args.port, quiet=not args.verbose)
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
         sys.stderr.write("image-repair emulator: %s\n" % exc)
+        if cloud is not None:
+            cloud.close()
         return 2
     sys.stdout.write("ECS emulator listening on http://%s (region %s, latency %s)\n"
                      % (server.endpoint, backend.region, args.latency))
     sys.stdout.flush()
+    # SIGTERM ends the server like Ctrl-C: the local cloud's loop devices are detached on the way out.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     try:
         server.httpd.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.httpd.server_close()
+        if cloud is not None:
+            cloud.close()
     return 0

@@ -136,6 +136,8 @@ class InstanceActions:
                 source_snapshot_id=spec["snapshot_id"],
                 image_id=image.id if spec["type"] == "system" else None,
                 delete_with_instance=spec["delete_with_instance"], tags=dict(tags))
+            if self.local is not None:
+                self.local.disk_created(self.disks[disk_id])
         return inst
 
     @api
@@ -188,6 +190,8 @@ class InstanceActions:
         for disk in [d for d in self.disks.values() if d.instance_id == inst.id]:
             if disk.delete_with_instance:
                 del self.disks[disk.id]
+                if self.local is not None:
+                    self.local.disk_deleted(disk)
             else:
                 disk.instance_id, disk.device = None, ""
                 disk.progress.status, disk.progress.steps = "Available", []

@@ -108,11 +108,9 @@ class StorageActions:
             progress=self.new_progress("snapshot.create", [self.latency.snapshot_seconds(disk.size)]),
             created=self.clock.now(), retention_days=int(retention) if retention else None,
             description=p.str("Description", default=""), tags=tags)
-        self.on_snapshot_created(self.snapshots[snap_id], disk)
+        if self.local is not None:
+            self.local.snapshot_created(self.snapshots[snap_id], disk)
         return {"SnapshotId": snap_id}
-
-    def on_snapshot_created(self, snap: Snapshot, disk: Disk) -> None:
-        """Hook for the disk-backed mode (copy the disk's file)."""
 
     @api
     def DescribeSnapshots(self, p: Params) -> dict:
@@ -149,4 +147,6 @@ class StorageActions:
         if usage == "disk" and not p.bool("Force"):
             raise error("SnapshotCreatedDisk")
         del self.snapshots[snap.id]
+        if self.local is not None:
+            self.local.snapshot_deleted(snap)
         return {}

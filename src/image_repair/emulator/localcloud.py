@@ -1,0 +1,238 @@
+"""The disk-backed mode: a local cloud on this machine, for the whole workflow without a network.
+
+- Images are disk image files: ``add_image(path)`` registers one (its snapshot is a sparse or
+  reflink copy, converted to raw when it is qcow2/vmdk/vhd); seed images may name a ``file``.
+- A disk created from a snapshot is a sparse/reflink copy of the snapshot's file; a data disk of
+  a repair instance is attached as a loop device (read-write) for the instance's life.
+- RunCommand/InvokeCommand really run: as root, in a private mount namespace where
+  ``/dev/disk/by-id/virtio-<serial>`` names each attached disk (the serial the instance reports,
+  which the agent's ``--serial`` lookup finds) and each SendFile target directory is replaced by
+  the instance's own copy of it (the host's directory is hidden, never written). The target
+  directory must exist on this host.
+- CreateSnapshot copies the disk's file at that moment (after flushing its loop device).
+- An image created with ``DetectionStrategy=Standard`` gets its check items from the agent's
+  ``check-disk`` on the image's system snapshot.
+The public command ``ACS-ECS-ImageRepair-for-linux.sh`` runs the agent's ``repair-disk --serial``.
+Commands run synchronously inside the emulator (a long repair holds the server for its duration).
+"""
+import json
+import os
+import shlex
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+from .clock import Progress
+from .resources import CheckItem, DiskMapping, Image, Snapshot
+
+REPAIR_COMMAND = "ACS-ECS-ImageRepair-for-linux.sh"
+PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+INTERPRETERS = {"RunShellScript": ["bash"], "RunPythonScript": ["python3"], "RunPerlScript": ["perl"]}
+
+
+def _run(argv: List[str], timeout: float = 600) -> str:
+    result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                            timeout=timeout)
+    if result.returncode != 0:
+        raise RuntimeError("%s failed: %s" % (" ".join(argv), result.stderr.strip()))
+    return result.stdout
+
+
+def copy_disk(source: str, target: str) -> None:
+    """A sparse (or reflink) raw copy; other formats are converted to raw by qemu-img."""
+    fmt = json.loads(_run(["qemu-img", "info", "--output=json", source]))["format"]
+    if fmt == "raw":
+        _run(["cp", "--reflink=auto", "--sparse=always", source, target])
+    else:
+        _run(["qemu-img", "convert", "-O", "raw", source, target])
+
+
+class LocalCloud:
+    """Attach to an EcsBackend: ``with LocalCloud(backend, "/var/tmp/cloud") as cloud: ...``."""
+
+    def __init__(self, backend, root: str, agent: Optional[str] = None, python: str = "python3"):
+        self.backend = backend
+        self.root = Path(root)
+        for sub in ("snapshots", "disks", "instances"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        self.python = python
+        self.agent = agent or self._build_agent()
+        self.loops: Dict[str, str] = {}  # disk id -> /dev/loopN
+        self._lock = threading.Lock()
+        backend.local = self
+        backend.detector = self.detect
+        backend.command_handlers.insert(0, self.run_command)
+        command = backend.commands.get(REPAIR_COMMAND)
+        if command is not None:
+            command.content = ("%s %s repair-disk --serial {{disk_serial}} --items \"{{repairitems}}\" --json --quiet\n"
+                               % (python, shlex.quote(self.agent)))
+            command.seconds = None
+
+    def _build_agent(self) -> str:
+        from ..agent_build import build_zipapp
+        path = self.root / "image-repair-agent.pyz"
+        path.write_bytes(build_zipapp())
+        return str(path)
+
+    def __enter__(self) -> "LocalCloud":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Detach every loop device this cloud attached."""
+        for disk_id in list(self.loops):
+            self._detach(disk_id)
+
+    # --- images from files ------------------------------------------------------------------------
+    def add_image(self, path: str, name: Optional[str] = None, platform: str = "Others Linux",
+                  architecture: str = "x86_64", boot_mode: str = "BIOS", check: bool = True) -> str:
+        """Register a disk image file as a custom image; ``check`` runs the image check now."""
+        backend = self.backend
+        with backend.lock:
+            snapshot_id, image_id = backend.new_id("s-"), backend.new_id("m-")
+            target = self.root / "snapshots" / (snapshot_id + ".img")
+            copy_disk(path, str(target))
+            size = max(1, -(-target.stat().st_size // 1024 ** 3))
+            now = backend.clock.now()
+            backend.snapshots[snapshot_id] = Snapshot(id=snapshot_id, name="", disk_id=None, disk_type="System",
+                                                      size=size, progress=Progress("accomplished", now), created=now,
+                                                      backing_file=str(target))
+            image = Image(id=image_id, name=name or Path(path).stem, owner="self", platform=platform,
+                          os_name=platform, architecture=architecture, boot_mode=boot_mode, size=size,
+                          progress=Progress("Available", now), created=now,
+                          mappings=[DiskMapping("system", size, snapshot_id, "/dev/xvda")])
+            if check:
+                image.check = Progress("Finished", now)
+                image.check_items = self.detect(backend, image)
+            backend.images[image_id] = image
+            return image_id
+
+    # --- hooks called by the backend -----------------------------------------------------------------
+    def disk_created(self, disk) -> None:
+        snap = self.backend.snapshots.get(disk.source_snapshot_id or "")
+        if snap is None or not snap.backing_file:
+            return
+        target = self.root / "disks" / (disk.id + ".img")
+        copy_disk(snap.backing_file, str(target))
+        disk.backing_file = str(target)
+        if disk.type == "data":
+            with self._lock:
+                self.loops[disk.id] = _run(["losetup", "--find", "--show", str(target)]).strip()
+
+    def disk_deleted(self, disk) -> None:
+        self._detach(disk.id)
+        if disk.backing_file and Path(disk.backing_file).parent == self.root / "disks":
+            Path(disk.backing_file).unlink(missing_ok=True)
+
+    def _detach(self, disk_id: str) -> None:
+        with self._lock:
+            device = self.loops.pop(disk_id, None)
+        if device:
+            subprocess.run(["losetup", "-d", device], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def snapshot_created(self, snap: Snapshot, disk) -> None:
+        if not disk.backing_file:
+            return
+        device = self.loops.get(disk.id)
+        if device:
+            subprocess.run(["blockdev", "--flushbufs", device], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.sync()
+        target = self.root / "snapshots" / (snap.id + ".img")
+        copy_disk(disk.backing_file, str(target))
+        snap.backing_file = str(target)
+
+    def snapshot_deleted(self, snap: Snapshot) -> None:
+        if snap.backing_file and Path(snap.backing_file).parent == self.root / "snapshots":
+            Path(snap.backing_file).unlink(missing_ok=True)
+
+    # --- the image check --------------------------------------------------------------------------------
+    def detect(self, backend, image: Image) -> List[CheckItem]:
+        """The agent's check-disk on the image's system snapshot, as DetectionOptions items."""
+        system = next((m for m in image.mappings if m.type == "system"), None)
+        snap = backend.snapshots.get(system.snapshot_id or "") if system else None
+        if snap is None or not snap.backing_file:
+            return [CheckItem("SystemImage", "Invalid", "High", "SystemImage.NoDisk")]
+        result = subprocess.run([self.python, self.agent, "check-disk", snap.backing_file, "--json", "--quiet"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=900)
+        try:
+            report = json.loads(result.stdout)
+        except ValueError:
+            return [CheckItem("SystemImage", "Invalid", "High", "SystemImage.CheckFailed")]
+        return report_to_items(report)
+
+    # --- Cloud Assistant -----------------------------------------------------------------------------------
+    def run_command(self, backend, invocation, record, instance) -> Optional[Tuple[int, str, float]]:
+        """Run the invocation's content for real; returns (exit code, output, seconds)."""
+        if invocation.kind != "command":
+            return None
+        interpreter = INTERPRETERS.get(invocation.command_type)
+        if interpreter is None:
+            return 1, "the local cloud runs Linux commands only\n", 0.0
+        home = self.root / "instances" / instance.id
+        script = home / (invocation.id + ".script")
+        home.mkdir(parents=True, exist_ok=True)
+        script.write_text(invocation.content)
+        try:
+            prelude = self._namespace_prelude(instance, home)
+        except ValueError as exc:
+            return 1, "%s\n" % exc, 0.0
+        argv = ["unshare", "--mount", "--propagation", "private", "bash", "-c",
+                prelude + "exec %s %s\n" % (" ".join(interpreter), shlex.quote(str(script)))]
+        started = time.monotonic()
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                                   start_new_session=True, cwd=str(home),
+                                   env={"PATH": PATH, "HOME": "/root", "LC_ALL": "C"})
+        try:
+            output, _ = process.communicate(timeout=invocation.timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            output, _ = process.communicate()
+            return -1, output, invocation.timeout + 1.0
+        return process.returncode, output, time.monotonic() - started
+
+    def _namespace_prelude(self, instance, home: Path) -> str:
+        """Shell run inside the instance's mount namespace before the command."""
+        lines = ["set -e", "mount -t tmpfs tmpfs /dev/disk", "mkdir -p /dev/disk/by-id"]
+        for disk in self.backend.disks.values():
+            device = self.loops.get(disk.id)
+            if disk.instance_id == instance.id and device:
+                lines.append("ln -s %s /dev/disk/by-id/virtio-%s" % (device, shlex.quote(disk.serial)))
+        for directory in sorted({os.path.dirname(p) for p in instance.files}, key=len):
+            if not os.path.isdir(directory):
+                raise ValueError("SendFile target directory %s does not exist on this host" % directory)
+            own = home / "files" / directory.lstrip("/")
+            own.mkdir(parents=True, exist_ok=True)
+            lines.append("mount --bind %s %s" % (shlex.quote(str(own)), shlex.quote(directory)))
+        for path, data in instance.files.items():
+            target = home / "files" / path.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        lines.append("set +e")
+        return "\n".join(lines) + "\n"
+
+
+def report_to_items(report: dict) -> List[CheckItem]:
+    """check-disk's report as DetectionOptions items: at-risk items carry RiskLevel/RiskCode."""
+    from ..agent.items import load_item
+    if report.get("error"):
+        return [CheckItem("SystemImage", "Invalid", "High", "SystemImage.%s" % report["error"].get("type", "Error"))]
+    items = [CheckItem("SystemImage", "Supported")]
+    for entry in report.get("items", []):
+        name = load_item(entry["name"]).check_item
+        if entry["status"] == "skipped":
+            items.append(CheckItem(name, "UnSupported", entry.get("risk") or "High",
+                                   "%s.AtRisk" % name.split(".")[-1]))
+        elif entry["status"] in ("ok", "repaired"):
+            items.append(CheckItem(name, "Supported"))
+    dist = report.get("distribution") or {}
+    for name, value in (("Platform", dist.get("platform")), ("OSVersion", dist.get("version")),
+                        ("Architecture", dist.get("architecture")), ("BootMode", dist.get("boot_mode")),
+                        ("KernelVersion", (dist.get("kernels") or [""])[0])):
+        if value:
+            items.append(CheckItem(name, value))
+    return items

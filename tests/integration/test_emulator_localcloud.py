@@ -1,0 +1,131 @@
+"""The disk-backed mode (local cloud) with the real ECS SDK: an image from a real Debian disk
+image file (broken the way VMware imports are), its check by the agent's check-disk, a repair
+instance whose data disk is a loop device found by serial, the agent delivered by SendFile and run
+by RunCommand, the public repair command run by InvokeCommand, a snapshot and a new image whose
+check shows the repaired item fixed. Needs root (loop devices, mount namespaces)."""
+import base64
+import json
+import os
+import subprocess
+
+import pytest
+from alibabacloud_ecs20140526 import models as m
+from darabonba.runtime import RuntimeOptions
+
+from image_repair.agent_build import build_zipapp
+from image_repair.emulator.localcloud import LocalCloud
+from image_repair.testing import ecs_client, mock_ecs
+
+RT = RuntimeOptions(autoretry=False)
+R = "cn-hangzhou"
+
+
+@pytest.fixture(scope="module")
+def broken_debian():
+    if os.geteuid() != 0:
+        pytest.skip("the local cloud needs root (loop devices, mounts)")
+    from image_repair.testimages import Recipe, broken_image
+    return str(broken_image(Recipe(firmware="bios", rootfs="ext4", layout="plain"), ["vmware"]).path)
+
+
+def risks(client, image_id):
+    image = client.describe_images_with_options(m.DescribeImagesRequest(region_id=R, image_id=image_id), RT).body.images.image[0]
+    assert image.detection_options.status == "Finished"
+    return {i.name: i.risk_level for i in image.detection_options.items.item if i.risk_level}, image
+
+
+def result_of(client, invoke_id):
+    return client.describe_invocation_results_with_options(m.DescribeInvocationResultsRequest(
+        region_id=R, invoke_id=invoke_id, content_encoding="PlainText"), RT).body.invocation.invocation_results.invocation_result[0]
+
+
+def loops_of(folder):
+    """Loop devices whose backing file lies under ``folder`` (full paths, from sysfs)."""
+    listing = subprocess.run(["losetup", "--list", "--noheadings", "--raw", "-O", "NAME,BACK-FILE"],
+                             stdout=subprocess.PIPE, universal_newlines=True).stdout
+    return [line for line in listing.splitlines() if line.split(" ", 1)[-1].startswith(str(folder))]
+
+
+def test_local_cloud_repairs_an_image_end_to_end(tmp_path, broken_debian):
+    with mock_ecs() as ecs, LocalCloud(ecs, str(tmp_path / "cloud")) as cloud:
+        client = ecs_client(ecs)
+        image_id = cloud.add_image(broken_debian, name="imported-debian", platform="Debian")
+        before, image = risks(client, image_id)
+        assert before["GUESTOS.Fstab"] == "High" and before["GUESTOS.Virtio"] == "High"
+        snapshot_id = image.disk_device_mappings.disk_device_mapping[0].snapshot_id
+
+        instance_id = client.run_instances_with_options(m.RunInstancesRequest(
+            region_id=R, image_id="aliyun_3_x64_20G_alibase_20250629.vhd", instance_type="ecs.g7.large",
+            v_switch_id="vsw-bp1emulator00000000h", security_group_id="sg-bp1emulator0000000000",
+            data_disk=[m.RunInstancesRequestDataDisk(snapshot_id=snapshot_id)]), RT).body.instance_id_sets.instance_id_set[0]
+        disk = client.describe_disks_with_options(m.DescribeDisksRequest(
+            region_id=R, instance_id=instance_id, disk_type="data"), RT).body.disks.disk[0]
+        assert len(loops_of(tmp_path / "cloud" / "disks")) == 1
+
+        # The agent, delivered by SendFile in chunks, run by RunCommand against the disk's serial.
+        data = build_zipapp()
+        chunks = [data[i:i + 24000] for i in range(0, len(data), 24000)]
+        for index, chunk in enumerate(chunks):
+            client.send_file_with_options(m.SendFileRequest(
+                region_id=R, instance_id=[instance_id], target_dir="/root", name="agent.part%02d" % index,
+                content=base64.b64encode(chunk).decode(), content_type="Base64"), RT)
+        check = client.run_command_with_options(m.RunCommandRequest(
+            region_id=R, instance_id=[instance_id], type="RunShellScript", timeout=600,
+            command_content="cat /root/agent.part* > /root/agent.pyz && python3 /root/agent.pyz check-disk "
+                            "--serial {{serial}} --json --quiet", enable_parameter=True,
+            parameters={"serial": disk.serial_number}), RT).body.invoke_id
+        checked = result_of(client, check)
+        assert (checked.invocation_status, checked.exit_code) == ("Failed", 1)  # at risk: exit 1
+        report = json.loads(checked.output)
+        assert report["disk"]["serial"] == disk.serial_number and report["disk"]["kind"] == "serial"
+        assert not os.path.exists("/root/agent.pyz")  # delivered into the instance, not onto the host
+
+        # The public repair command: the agent's repair-disk --serial, fstab only (fast, no packages).
+        repair = client.invoke_command_with_options(m.InvokeCommandRequest(
+            region_id=R, command_id="ACS-ECS-ImageRepair-for-linux.sh", instance_id=[instance_id], timeout=900,
+            parameters={"repairitems": "fstab", "disk_serial": disk.serial_number}), RT).body.invoke_id
+        repaired = result_of(client, repair)
+        assert repaired.invocation_status == "Success", repaired.output
+        assert {i["name"]: i["status"] for i in json.loads(repaired.output)["items"]} == {"fstab": "repaired"}
+
+        snap = client.create_snapshot_with_options(m.CreateSnapshotRequest(disk_id=disk.disk_id), RT).body.snapshot_id
+        new_image = client.create_image_with_options(m.CreateImageRequest(
+            region_id=R, snapshot_id=snap, platform="Debian", detection_strategy="Standard"), RT).body.image_id
+        after, described = risks(client, new_image)
+        assert "GUESTOS.Fstab" not in after and after["GUESTOS.Virtio"] == "High"
+        assert {i.name: i.value for i in described.detection_options.items.item}["Platform"] == "Debian"
+
+        client.delete_instance_with_options(m.DeleteInstanceRequest(instance_id=instance_id, force=True), RT)
+        assert loops_of(tmp_path / "cloud" / "disks") == []
+        assert os.listdir(tmp_path / "cloud" / "disks") == []
+    assert loops_of(tmp_path) == []
+
+
+def test_serve_local_cloud_with_an_image_file(tmp_path, broken_debian):
+    import re
+    import sys
+    from image_repair.emulator import build_backend
+    root = os.path.join(os.path.dirname(__file__), "..", "..")
+    process = subprocess.Popen([sys.executable, "-m", "image_repair", "emulator", "serve", "--port", "0",
+                                "--latency", "immediate", "--local-cloud", str(tmp_path / "cloud"),
+                                "--image", broken_debian + "=imported"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, cwd=root)
+    try:
+        lines = [process.stdout.readline(), process.stdout.readline()]
+        assert lines[0].startswith("image m-"), lines + [process.stderr.read()]
+        endpoint = re.search(r"http://(127\.0\.0\.1:\d+)", lines[1]).group(1)
+        client = ecs_client(build_backend(), endpoint)
+        images = client.describe_images_with_options(m.DescribeImagesRequest(
+            region_id=R, image_owner_alias="self", image_name="imported"), RT).body.images.image
+        assert len(images) == 1 and images[0].detection_options.status == "Finished"
+        client.run_instances_with_options(m.RunInstancesRequest(
+            region_id=R, image_id="aliyun_3_x64_20G_alibase_20250629.vhd", instance_type="ecs.g7.large",
+            v_switch_id="vsw-bp1emulator00000000h", security_group_id="sg-bp1emulator0000000000",
+            data_disk=[m.RunInstancesRequestDataDisk(
+                snapshot_id=images[0].disk_device_mappings.disk_device_mapping[0].snapshot_id)]), RT)
+        assert len(loops_of(tmp_path / "cloud")) == 1
+    finally:
+        process.terminate()
+        process.wait(30)
+    assert process.returncode == 0
+    assert loops_of(tmp_path / "cloud") == []  # detached when the server stopped
