@@ -1,9 +1,11 @@
 """Fixture guests really work as chroots: busybox shell, logging stubs, argv round trip."""
 import os
+import shutil
 import subprocess
 
 import pytest
 
+from tests.fixtures import guest_files
 from tests.fixtures.guests import GUESTS, build_guest, install_stub, read_stub_calls
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="chroot needs root")
@@ -41,3 +43,17 @@ def test_a_stub_called_through_a_symlink_logs_the_name_it_was_called_by(tmp_path
     tree = build_guest(tmp_path, "centos8")   # /usr/bin/yum -> dnf, as on EL8
     assert chroot_sh(tree, "yum -q makecache && dnf -q makecache").returncode == 0
     assert read_stub_calls(tree) == [["yum", "-q", "makecache"], ["dnf", "-q", "makecache"]]
+
+
+@pytest.mark.skipif(not shutil.which("lsinitramfs"), reason="lsinitramfs (initramfs-tools-core) not on this host")
+@pytest.mark.parametrize("name", ["debian12", "centos-stream9", "sles15"])
+def test_the_fixture_initramfs_is_readable_by_a_real_tool(tmp_path, name):
+    tree = build_guest(tmp_path, name)
+    spec = GUESTS[name]
+    image = tree / guest_files.initramfs_name(spec, spec.kernels[0]).lstrip("/")
+    listing = subprocess.run(["lsinitramfs", str(image)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             universal_newlines=True, check=True).stdout.split()
+    assert "init" in listing
+    wanted = "lib/modules/%s/%s%s" % (spec.kernels[0], guest_files.MODULE_PATHS["vmw_pvscsi"], spec.module_compression)
+    assert wanted in listing
+    assert not [path for path in listing if "virtio" in path]
