@@ -165,3 +165,14 @@ def test_platform_of_unlisted_distributions_is_others_linux(tmp_path):
 ])
 def test_codename_of_old_releases(tmp_path, files, codename):
     assert detect_distribution(tree_with(tmp_path, files)).codename == codename
+
+
+def test_os_release_without_id_uses_legacy_files_or_keeps_its_name(tmp_path):
+    fs = tree_with(tmp_path, {"/etc/os-release": 'NAME="Mystery"\nPRETTY_NAME="Mystery Linux 1"\n',
+                              "/etc/centos-release": "CentOS Linux release 7.9.2009 (Core)\n"})
+    found = detect_distribution(fs)
+    assert (found.distro_id, found.version_id, found.family) == ("centos", "7.9.2009", "rhel")
+    os.unlink(str(tmp_path / "root/etc/centos-release"))
+    found = detect_distribution(fs)
+    assert (found.distro_id, found.pretty_name, found.family, found.platform) == (
+        None, "Mystery Linux 1", "unknown", "Others Linux")

@@ -214,6 +214,10 @@ def detect_distribution(fs):
     found = _from_os_release(fs, values, path) if values else None
     if found is None:
         found = _from_legacy(fs)
+    if found is None and values:
+        # an os-release without ID: unknown, but its name still tells a person what it is
+        name = values.get("PRETTY_NAME") or values.get("NAME") or None
+        return Distribution(None, values.get("VERSION_ID") or None, name, source=path)
     return found or Distribution()
 
 
