@@ -142,3 +142,21 @@ def test_open_store_builds_the_tablestore_adapter_on_a_given_client():
                                      access_key_id="k", access_key_secret="s"), ots_client=client)
     store.create_execution("exec-1", "m-1")
     assert client.list_table() == ("tbl",)
+
+
+def test_a_row_deleted_between_the_two_conditional_writes_is_claimed_on_the_next_round():
+    client = FakeOTSClient()
+    clock_ms = [1_000_000]
+    store = TablestoreStore(client, "t", clock=lambda: clock_ms[0] / 1000)
+    store.acquire_lock("m-1", "exec-old", ttl_s=1)
+    clock_ms[0] += 2000                                   # the old lock expired
+    real_put, puts = client.put_row, []
+
+    def put_row(table, row, condition=None, **kwargs):
+        puts.append(condition.row_existence_expectation)
+        if len(puts) == 2:                                # the old owner releases in between
+            client.delete_row(table, Row(row.primary_key), Condition(IGNORE))
+        return real_put(table, row, condition, **kwargs)
+    client.put_row = put_row
+    assert store.acquire_lock("m-1", "exec-new").owner == "exec-new"
+    assert puts == [NOT_EXIST, EXIST, NOT_EXIST]          # absent? no; exists+expired? gone; absent: yes
