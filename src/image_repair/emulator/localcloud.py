@@ -1,7 +1,7 @@
 """The disk-backed mode: a local cloud on this machine, for the whole workflow without a network.
 
-- Images are disk image files: ``add_image(path)`` registers one (its snapshot is a sparse or
-  reflink copy, converted to raw when it is qcow2/vmdk/vhd); seed images may name a ``file``.
+- Images are disk image files: ``add_image(path)`` registers one (a raw file is its snapshot, read
+  only; qcow2/vmdk/vhd are converted to raw copies); seed images may name a ``file``.
 - A disk created from a snapshot is a sparse/reflink copy of the snapshot's file; a data disk of
   a repair instance is attached as a loop device (read-write) for the instance's life.
 - RunCommand/InvokeCommand really run: as root, in a private mount namespace where
@@ -91,12 +91,17 @@ class LocalCloud:
     # --- images from files ------------------------------------------------------------------------
     def add_image(self, path: str, name: Optional[str] = None, platform: str = "Others Linux",
                   architecture: str = "x86_64", boot_mode: str = "BIOS", check: bool = True) -> str:
-        """Register a disk image file as a custom image; ``check`` runs the image check now."""
+        """Register a disk image file as a custom image; ``check`` runs the image check now.
+        A raw file is used in place as the image's snapshot (only ever read: disks are copies;
+        do not change it while registered); other formats are converted into DIR/snapshots."""
         backend = self.backend
         with backend.lock:
             snapshot_id, image_id = backend.new_id("s-"), backend.new_id("m-")
-            target = self.root / "snapshots" / (snapshot_id + ".img")
-            copy_disk(path, str(target))
+            fmt = json.loads(_run(["qemu-img", "info", "--output=json", path]))["format"]
+            target = Path(path).resolve()
+            if fmt != "raw":
+                target = self.root / "snapshots" / (snapshot_id + ".img")
+                copy_disk(path, str(target))
             size = max(1, -(-target.stat().st_size // 1024 ** 3))
             now = backend.clock.now()
             backend.snapshots[snapshot_id] = Snapshot(id=snapshot_id, name="", disk_id=None, disk_type="System",
