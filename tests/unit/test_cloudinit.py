@@ -101,3 +101,15 @@ def test_dry_run_changes_nothing(tmp_path):
     assert os.path.exists(str(tree / "etc/cloud/cloud-init.disabled"))
     assert not os.path.exists(str(tree / "etc/cloud/cloud.cfg.d"))
     assert calls_of(tree, "apt-get", "systemctl") == []
+
+
+def test_dry_run_on_an_installed_guest_shows_the_unit_enabling(tmp_path):
+    tree = build_guest(tmp_path, "rocky9")
+    install_package_stubs(tree, "dnf")
+    engine.repair(make_guest(tree, "rocky9"), ["cloudinit"])
+    os.unlink(str(tree / "etc/systemd/system/cloud-init.target.wants/cloud-final.service"))
+    [result] = engine.repair(make_guest(tree, "rocky9", dry_run=True), ["cloudinit"])
+    assert result.status == "skipped"
+    assert result.findings == ["systemd unit cloud-final.service is not enabled", "dry run: not repaired"]
+    assert result.changes.commands == ["systemctl enable cloud-final.service"]
+    assert not os.path.lexists(str(tree / "etc/systemd/system/cloud-init.target.wants/cloud-final.service"))

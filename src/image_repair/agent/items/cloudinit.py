@@ -119,7 +119,7 @@ class CloudInitItem(RepairItem):
         fs.remove(DISABLED_FLAG)
         if DISABLED_ARG in read_kernel_args(guest):
             guest.boot.require_args(self.name, remove=[DISABLED_ARG], notes=detection.findings)
-        if is_systemd(fs) and not guest.dry_run:
+        if is_systemd(fs):
             self._enable_units(guest)
 
     def _enable_units(self, guest):
@@ -129,6 +129,8 @@ class CloudInitItem(RepairItem):
             return
         status, output = guest.run(["systemctl", "enable"] + [u for u, _p, _l in pending],
                                    label="enabling cloud-init units", check=False)
+        if guest.dry_run:
+            return  # the command is recorded; what it would link is not known without running it
         if status != 0:
             log.warn("systemctl enable in the chroot failed (exit %s): linking the units directly", status)
         for unit, path, links in disabled_units(fs):
