@@ -122,3 +122,20 @@ def test_mountinfo_escapes_are_decoded(stacked):
         handle.write("43 27 7:3 / /mnt/with\\040space rw - ext4 /dev/loop3 rw\n")
     with pytest.raises(RefusedDisk, match="/mnt/with space"):
         blockdev.refuse_if_in_use(blockdev.disk_users("vdb", sys_root, dev_root), "disk /dev/vdb", proc_root)
+
+
+def test_kernel_partitions_of_a_disk(tmp_path, monkeypatch):
+    """The kernel's partition nodes by (start, size) in bytes, from sysfs' 512-byte sectors."""
+    sys_root, dev_root = tmp_path / "sys", tmp_path / "dev"
+    write(sys_root / "block/vdb/vdb1/partition", "1\n")
+    write(sys_root / "block/vdb/vdb1/start", "2048\n")
+    write(sys_root / "block/vdb/vdb1/size", "204800\n")
+    write(sys_root / "block/vdb/vdb15/partition", "15\n")
+    write(sys_root / "block/vdb/vdb15/start", "206848\n")
+    write(sys_root / "block/vdb/vdb15/size", "8192\n")
+    write(sys_root / "block/vdb/queue/logical_block_size", "512\n")
+    for name in ("vdb", "vdb1", "vdb15"):
+        write(dev_root / name)
+    monkeypatch.setattr(blockdev, "sysfs_name", lambda device, sys_root: ("vdb", False))
+    assert blockdev.kernel_partitions(str(dev_root / "vdb"), str(sys_root), str(dev_root)) == {
+        (1048576, 104857600): str(dev_root / "vdb1"), (105906176, 4194304): str(dev_root / "vdb15")}

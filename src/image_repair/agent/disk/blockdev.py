@@ -106,6 +106,24 @@ def sysfs_name(device, sys_root="/sys"):
     return os.path.basename(os.path.realpath(node)), os.path.exists(os.path.join(node, "partition"))
 
 
+def kernel_partitions(device, sys_root="/sys", dev_root="/dev"):
+    """{(start byte, size bytes): "/dev/vdb1"} of the partitions the kernel made for ``device``.
+
+    On a repair host the attached disk's partitions have nodes of their own; using them rather
+    than offset loop devices lets the guest's tools (grub-probe) see a partition of a disk."""
+    name, _is_partition = sysfs_name(device, sys_root)
+    base = os.path.join(sys_root, "block", name)
+    found = {}
+    for entry in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+        start = _read(os.path.join(base, entry, "start"))
+        size = _read(os.path.join(base, entry, "size"))
+        node = os.path.join(dev_root, entry)
+        if entry.startswith(name) and start and size and os.path.exists(os.path.join(base, entry, "partition")) \
+                and os.path.exists(node):
+            found[(int(start) * 512, int(size) * 512)] = node   # sysfs counts 512-byte sectors
+    return found
+
+
 def _loops_backed_by(paths, sys_root):
     """Loop devices whose backing file is one of ``paths`` (an image file or a block device)."""
     wanted = set(os.path.realpath(p) for p in paths)

@@ -137,11 +137,14 @@ def _convert_back(files, raw, target):
 
 def _mount_guest(stack, files, backing, target, read_only):
     table = read_partition_table(backing)
-    if backing == target.path and target.kind != "image":
+    partition_nodes = None
+    if target.kind != "image":
         disk_device = backing
+        partition_nodes = blockdev.kernel_partitions(backing)
     else:
         disk_device = stack.attach_loop(backing, read_only=read_only)
-    found, problems = volumes.discover(stack, backing, table, disk_device, read_only)
+    found, problems = volumes.discover(stack, backing, table, disk_device, read_only,
+                                       partition_nodes=partition_nodes)
     scratch = stack.temp_dir()
     try:
         root_volume, subvol = guestmount.find_root(found, scratch)

@@ -45,9 +45,11 @@ def _from_probe(device, info, partition=None, lvm_name=None):
                   partition.partuuid if partition else None, partition.name if partition else None, lvm_name)
 
 
-def discover(stack, backing, table, disk_device, read_only, use_device_mapper=None):
+def discover(stack, backing, table, disk_device, read_only, use_device_mapper=None, partition_nodes=None):
     """Map the volumes of the disk ``backing`` (raw file or block device) whose partition table is
-    ``table``. Returns (volumes, problems): problems are LVs that could not be mapped, with why."""
+    ``table``. ``partition_nodes`` ({(start, size): "/dev/vdb1"}) are the kernel's own partition
+    devices, used where they match the table. Returns (volumes, problems): problems are LVs that
+    could not be mapped, with why."""
     volumes = []
     problems = []
     if table.kind == "none":
@@ -68,7 +70,9 @@ def discover(stack, backing, table, disk_device, read_only, use_device_mapper=No
             # no device for a PV: udev would hand it to the host's LVM to autoactivate
             pvs.append(partition.start)
             continue
-        device = stack.attach_loop(backing, partition.start, partition.size, read_only)
+        device = (partition_nodes or {}).get((partition.start, partition.size))
+        if device is None:
+            device = stack.attach_loop(backing, partition.start, partition.size, read_only)
         volumes.append(_from_probe(device, info, partition))
     if pvs:
         lv_volumes, problems = _map_lvm(stack, backing, disk_device, pvs, read_only, use_device_mapper)
