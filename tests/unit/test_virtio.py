@@ -1,6 +1,7 @@
 """virtio on fixture guests: the guest's own (stub) tool in a chroot, real images verified by listing."""
 import hashlib
 import os
+import subprocess
 
 import pytest
 
@@ -9,7 +10,7 @@ from image_repair.agent.guest import cpio
 from image_repair.agent.items import virtio
 from tests.fixtures.guests import build_guest, install_stub
 from tests.fixtures.guest_files import VIRTIO_MODULES
-from tests.fixtures.stubs_initramfs import calls_of, BROKEN_REBUILD, install_initramfs_stubs, make_guest
+from tests.fixtures.stubs_initramfs import LSINITRD_LZO, calls_of, BROKEN_REBUILD, install_initramfs_stubs, make_guest
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="fixture guests run their stubs in a chroot")
 
@@ -132,3 +133,17 @@ def test_suse_mkinitrd_guest(tmp_path):
     assert calls_of(tree, "dracut", "update-initramfs", "mkinitrd") == [["mkinitrd", "-m", WANTED, "-b", "/boot", "-k", "vmlinuz-3.0.101-108.13-default",
                                       "-i", "initrd-3.0.101-108.13-default"]]
     assert (tree / "etc/sysconfig/kernel").read_text() == 'INITRD_MODULES="ata_piix mptspi %s"\n' % WANTED
+
+
+def test_lzo_image_is_listed_by_the_guests_own_lsinitrd(tmp_path):
+    tree = build_guest(tmp_path, "centos7", initramfs_modules=VIRTIO_MODULES)
+    kver = "3.10.0-1160.el7.x86_64"
+    image = tree / ("boot/initramfs-%s.img" % kver)
+    plain = subprocess.run(["gzip", "-dc", str(image)], stdout=subprocess.PIPE, check=True).stdout
+    image.write_bytes(subprocess.run(["busybox", "lzop", "-c"], input=plain, stdout=subprocess.PIPE, check=True).stdout)
+    guest = make_guest(tree, "centos7")
+    with pytest.raises(cpio.CpioError, match="lzo"):
+        cpio.list_file(str(image))
+    install_stub(tree, "/usr/bin/lsinitrd", LSINITRD_LZO)
+    assert virtio.ITEM.detect(guest).findings[0] == \
+        "kernel %s: %s in the initramfs" % (kver, ", ".join(virtio.REQUIRED + virtio.OPTIONAL))
