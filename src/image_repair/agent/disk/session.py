@@ -112,7 +112,12 @@ def _working_copy(files, target):
         return target.path, None
     if target.format == "raw":
         if target.output and not target.read_only:
-            imagefile.sparse_copy(target.path, target.output)
+            try:
+                imagefile.sparse_copy(target.path, target.output)
+            except BaseException:  # a half-written copy (disk full, SIGTERM) must not stay
+                if os.path.lexists(target.output):
+                    os.unlink(target.output)
+                raise
             return target.output, target.output
         return target.path, None
     scratch = files.temp_dir(prefix=".image-repair-", parent=imagefile.scratch_parent(target.output or target.path))
