@@ -197,15 +197,19 @@ def test_bls_uses_grubby_with_concrete_arguments_and_updates_defaults(tmp_path):
     write(root, "/etc/kernel/cmdline", "root=/dev/sda2 ro crashkernel=auto enforcing=1 rhgb quiet\n")
     stubs_grub.install_grubby(root)
     guest = Guest(str(root), facts(GRUB2_BLS, ["/boot/grub2/grub.cfg"], "/usr/sbin/grub2-mkconfig"), LAYOUT)
-    guest.boot.require_args("grub", add=GRUB_ADD + ["root=UUID=" + ROOT_UUID], remove=["root=/dev/sda2"])
+    notes = []
+    guest.boot.require_args("grub", add=GRUB_ADD + ["root=UUID=" + ROOT_UUID], remove=["root=/dev/sda2"],
+                            notes=notes)
     guest.boot.require_args("selinux", remove=["enforcing="])
     assert guest.boot.apply(guest) == {}
     assert stubs_grub.read_grub_calls(root) == [
         "grubby --update-kernel=ALL --args=console=tty0 console=ttyS0,115200n8 net.ifnames=0 biosdevname=0 "
         "root=UUID=%s --remove-args=root=/dev/sda2 enforcing=1" % ROOT_UUID]
+    # grubby's "console=ttyS0,115200n8" replaced its own "console=tty0": the entry is completed directly
     options = read(root, "/boot/loader/entries/abc-4.18.0-477.el8.x86_64.conf").splitlines()[-1]
-    assert options == ("options ro crashkernel=auto rhgb quiet console=tty0 console=ttyS0,115200n8 net.ifnames=0 "
-                       "biosdevname=0 root=UUID=%s" % ROOT_UUID)
+    assert options == ("options ro crashkernel=auto rhgb quiet net.ifnames=0 biosdevname=0 root=UUID=%s "
+                       "console=tty0 console=ttyS0,115200n8" % ROOT_UUID)
+    assert any("grubby left" in n and "edited directly" in n for n in notes), notes
     assert read(root, "/etc/kernel/cmdline") == (
         "ro crashkernel=auto rhgb quiet console=tty0 console=ttyS0,115200n8 net.ifnames=0 biosdevname=0 "
         "root=UUID=%s\n" % ROOT_UUID)

@@ -24,7 +24,7 @@ from .. import log
 from ..errors import AgentError
 from . import boot_entries, grub_defaults
 from .facts import GRUB2, GRUB2_BLS, GRUB_LEGACY
-from .kernel_args import arg_name, matches
+from .kernel_args import arg_name, edit_args, matches
 # The readers live in kernel_cmdline; items import them from here too.
 from .kernel_cmdline import (BLS_DIR, DEFAULT_GRUB, DEFAULT_GRUB_D, GRUBENVS, KERNEL_CMDLINE,  # noqa: F401
                              KNOWN_GRUB_CFGS, LEGACY_MENUS, bls_entry_paths, default_grub_files,
@@ -192,6 +192,8 @@ class BootPlan(object):
                 if concrete:
                     argv.append("--remove-args=" + " ".join(concrete))
                 guest.run(argv, label="grubby")
+                if not (guest.dry_run or guest.read_only):
+                    self._check_bls(guest, add, remove)
             else:
                 self._note("grubby not found in the guest: BLS entries edited directly")
                 _edit_bls_directly(fs, add, remove)
@@ -199,6 +201,17 @@ class BootPlan(object):
             text = fs.read_text(KERNEL_CMDLINE, "")
             fs.write_text(KERNEL_CMDLINE, boot_entries.edit_cmdline_file(text, add, remove))
         self._rewrite_defaults(guest, create=False)
+
+    def _check_bls(self, guest, add, remove):
+        """grubby's result, read back. RHEL's grubby-bls replaces the first ``key=`` when adding
+        ``key=value`` (``console=ttyS0,115200n8`` replaces ``console=tty0`` instead of joining it)
+        and, in some versions, edits ``$kernelopts`` entries literally: whatever it left
+        undone is edited directly, and said."""
+        wrong = [label for label, words in kernel_arg_sources(guest)
+                 if label.startswith(BLS_DIR) and edit_args(words, add, remove) != words]
+        if wrong:
+            _edit_bls_directly(guest.fs, add, remove)
+            self._note("grubby left %s short of the arguments asked for: edited directly" % describe_sources(wrong))
 
     def _apply_legacy(self, guest):
         add, remove = self.merged()
