@@ -8,7 +8,7 @@ import pytest
 from image_repair.agent import engine
 from image_repair.agent.guest import cpio
 from image_repair.agent.items import virtio
-from tests.fixtures.guests import build_guest, install_stub
+from tests.fixtures.guests import GUESTS, build_guest, install_stub
 from tests.fixtures.guest_files import VIRTIO_MODULES
 from tests.fixtures.stubs_initramfs import LSINITRD_LZO, calls_of, BROKEN_REBUILD, install_initramfs_stubs, make_guest
 
@@ -147,3 +147,25 @@ def test_lzo_image_is_listed_by_the_guests_own_lsinitrd(tmp_path):
     install_stub(tree, "/usr/bin/lsinitrd", LSINITRD_LZO)
     assert virtio.ITEM.detect(guest).findings[0] == \
         "kernel %s: %s in the initramfs" % (kver, ", ".join(virtio.REQUIRED + virtio.OPTIONAL))
+
+
+@pytest.mark.parametrize("name", sorted(GUESTS))
+def test_every_fixture_family_once_per_kernel(tmp_path, name):
+    tree = build_guest(tmp_path, name)
+    install_initramfs_stubs(tree, name)
+    guest = make_guest(tree, name)
+    tools = ("dracut", "update-initramfs", "mkinitrd")
+    before = virtio.ITEM.detect(guest)
+    [result] = engine.repair(guest, ["virtio"])
+    calls = calls_of(tree, *tools)
+    if not before.at_risk:   # Ubuntu: virtio built into the kernel
+        assert result.status == "ok" and calls == []
+        return
+    assert result.status == "repaired", result.to_dict()
+    kernels = [k.version for k in guest.facts.kernels if os.path.isdir(str(tree) + "/lib/modules/" + k.version)]
+    assert len(calls) == len(kernels) == len(set(map(tuple, calls)))
+    for kver, call in zip(kernels, calls):
+        assert any(kver in word for word in call), call
+        assert "--hostonly" not in call and "-H" not in call
+    [again] = engine.repair(make_guest(tree, name), ["virtio"])
+    assert again.status == "ok" and calls_of(tree, *tools) == calls
