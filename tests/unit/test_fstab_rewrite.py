@@ -92,3 +92,10 @@ def test_root_on_a_partition_the_disk_lacks_is_a_blocker():
 ])
 def test_device_names(spec, expected):
     assert device_disk(spec) == expected
+
+
+def test_stable_root_specs_are_kept():
+    for spec in ("/dev/root", "LABEL=root", "PARTUUID=aaaa-03", "/dev/disk/by-uuid/" + ROOT_UUID, "/dev/vg0/root",
+                 "UUID=\"%s\"" % ROOT_UUID):
+        text = "%s / ext4 defaults 0 1\n" % spec
+        assert rewrite_fstab(text, LAYOUT) == (text, [], []), spec

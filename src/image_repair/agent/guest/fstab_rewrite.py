@@ -240,7 +240,8 @@ def _resolve(entry, layout, system_disk, number, findings):
     else:
         match = _BY_ID_PART.match(spec)
         if not match:
-            return layout.knows(spec) or not layout.filesystems
+            # /dev/root: the kernel's alias of whatever root= says (some appliance images)
+            return spec == "/dev/root" or layout.knows(spec) or not layout.filesystems
         partition = int(match.group(1))
         mounted_there = [fs for fs in layout.filesystems if fs.get("mountpoint") == target]
         if not any(fs.get("partition") == partition for fs in mounted_there):

@@ -61,7 +61,7 @@ def plan(files, directory=DIRECTORY, new_file=NEW_FILE, wanted=None, bindings=BI
     new = sysconfig.edit(files[path], set_values, STATIC_KEYS + tuple(bindings),
                          drop_pattern=DROP_PATTERN)
     target = renamed_path(path, primary)
-    why = "%s: %s %s (%s): now DHCP" % (label, path, primary, ", ".join(found) or "renamed")
+    why = "%s: %s %s (%s) -> eth0 by DHCP" % (label, path, primary, ", ".join(found) or "renamed")
     result.write(target, new, why)
     if target != path:
         result.remove(path, "%s: %s replaced by %s" % (label, path, target))

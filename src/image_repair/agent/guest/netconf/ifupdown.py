@@ -63,7 +63,7 @@ def plan(files):
         result.configured = True
         return result
     new = rewrite_stanza(files[path], index, primary, add_auto=PRIMARY not in started and primary not in started)
-    result.write(path, new, "ifupdown: %s: iface %s inet %s%s: now iface eth0 inet dhcp" % (
+    result.write(path, new, "ifupdown: %s: iface %s inet %s%s -> iface eth0 inet dhcp" % (
         path, primary, method, "" if primary in started else " (never brought up)"))
     # auto/allow-hotplug lines of the old name in other files
     if primary != PRIMARY:

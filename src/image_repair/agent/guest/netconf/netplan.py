@@ -134,7 +134,7 @@ def plan(files):
     if primary == PRIMARY and block_is_dhcp(lines, block):
         result.configured = True
         return result
-    why = "netplan: %s: %s %s: now eth0 by DHCP" % (
+    why = "netplan: %s: %s %s -> eth0 by DHCP" % (
         path, primary, "has a static address or a MAC match" if primary == PRIMARY else "is the primary NIC")
     only_device = sum(len(blocks) for blocks in devices.values()) == 1
     if only_device:

@@ -85,7 +85,7 @@ def plan(files):
         return result
     path, _entries = chosen[0]
     target = renamed_path(path, primary) if primary else path
-    result.write(target, known_good(), "systemd-networkd: %s (%s): now eth0 by DHCP" % (path, primary or "MAC match"))
+    result.write(target, known_good(), "systemd-networkd: %s (%s) -> eth0 by DHCP" % (path, primary or "MAC match"))
     if target != path:
         result.remove(path, "systemd-networkd: %s replaced by %s" % (path, target))
     result.configured = True

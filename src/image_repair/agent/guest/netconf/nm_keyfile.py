@@ -135,7 +135,7 @@ def plan(files):
 
     new = edit(files[path], set_values, drop)
     target = renamed_path(path, name) if name else path
-    result.write(target, new, "NetworkManager: %s: %s: now eth0 by DHCP (method=auto, no MAC binding)"
+    result.write(target, new, "NetworkManager: %s: %s -> eth0 by DHCP (method=auto, no MAC binding)"
                  % (path, name or "bound by MAC address"))
     if target != path:
         result.remove(path, "NetworkManager: %s replaced by %s" % (path, target))
