@@ -27,3 +27,22 @@ def test_temp_dirs_are_removed(tmp_path):
         folder = stack.temp_dir(parent=str(tmp_path))
         open(folder + "/file", "w").close()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_temp_dir_with_a_mount_still_inside_is_never_deleted(tmp_path, monkeypatch):
+    from image_repair.agent.disk import mounts
+    folder = tmp_path / "image-repair-x"
+    (folder / "root" / "etc").mkdir(parents=True)
+    (folder / "root" / "etc" / "fstab").write_text("guest data")
+    mountinfo = tmp_path / "mountinfo"
+    mountinfo.write_text("27 1 254:0 / / rw - ext4 /dev/vda rw\n"
+                         "90 27 7:1 / %s/root rw - ext4 /dev/loop1 rw\n" % str(folder).replace(" ", "\\040"))
+    assert mounts.mounts_below(str(folder), str(mountinfo)) == [str(folder / "root")]
+    with monkeypatch.context() as patch:
+        original = mounts.mounts_below
+        patch.setattr(mounts, "mounts_below", lambda path: original(path, str(mountinfo)))
+        with pytest.raises(AgentError, match="still mounted"):
+            mounts.remove_temp_dir(str(folder))
+    assert (folder / "root" / "etc" / "fstab").read_text() == "guest data"
+    mounts.remove_temp_dir(str(folder))   # nothing mounted there (in the real mountinfo): removed
+    assert not folder.exists()

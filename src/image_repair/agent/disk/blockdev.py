@@ -163,7 +163,8 @@ def disk_users(name, sys_root="/sys", dev_root="/dev"):
     return users
 
 
-def _unescape(field):
+def unescape_mount_field(field):
+    """Decode mountinfo's octal escapes (\\040 is a space)."""
     return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
 
 
@@ -179,15 +180,15 @@ def mounted_devices(proc_root="/proc"):
             if " - " not in line or len(fields) < 5:
                 continue
             after = line.split(" - ", 1)[1].split()
-            source = _unescape(after[1]) if len(after) > 1 else ""
+            source = unescape_mount_field(after[1]) if len(after) > 1 else ""
             numbers = set([fields[2]])
             if source.startswith("/"):
                 numbers.add(_devnum(source))
-            mounts.append((numbers - set([None]), _unescape(fields[4]), source))
+            mounts.append((numbers - set([None]), unescape_mount_field(fields[4]), source))
     swaps = _read(os.path.join(proc_root, "swaps"), "")
     for line in swaps.splitlines()[1:]:
         if line.split():
-            source = _unescape(line.split()[0])
+            source = unescape_mount_field(line.split()[0])
             mounts.append((set([_devnum(source)]) - set([None]), "[swap]", source))
     return mounts
 

@@ -12,6 +12,7 @@ import re
 from .. import log, runner
 from ..errors import AgentError
 from ..guestfs import GuestFS
+from .blockdev import unescape_mount_field
 from .mounts import MountStack
 
 ROOT_FSTYPES = ("ext4", "ext3", "ext2", "xfs", "btrfs", "reiserfs", "jfs")
@@ -85,7 +86,7 @@ def parse_fstab(text):
         fields = line.split()
         if not fields or fields[0].startswith("#") or len(fields) < 3:
             continue
-        mountpoint = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[1])
+        mountpoint = unescape_mount_field(fields[1])  # fstab escapes spaces as mountinfo does
         entries.append(FstabEntry(fields[0], mountpoint, fields[2], fields[3] if len(fields) > 3 else "defaults"))
     return entries
 

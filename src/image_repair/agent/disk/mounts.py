@@ -13,6 +13,7 @@ import time
 
 from .. import log, runner
 from ..errors import AgentError, CommandFailed
+from .blockdev import unescape_mount_field
 
 UMOUNT_TRIES = 5
 UMOUNT_PAUSE = 0.5  # seconds between tries; a chrooted process may still be exiting
@@ -63,7 +64,7 @@ class MountStack(object):
     # -- resources ------------------------------------------------------------------------------
     def temp_dir(self, prefix="image-repair-", parent=None):
         path = tempfile.mkdtemp(prefix=prefix, dir=parent)
-        self.push("temporary directory %s" % path, lambda: shutil.rmtree(path, ignore_errors=True))
+        self.push("temporary directory %s" % path, lambda: remove_temp_dir(path))
         return path
 
     def mount(self, source, target, fstype=None, options=None, bind=False):
@@ -117,6 +118,31 @@ class MountStack(object):
             _restore_signals(blocked)
         if failures:
             raise AgentError("cleanup incomplete, still present: %s" % ", ".join(failures))
+
+
+def mounts_below(path, mountinfo="/proc/self/mountinfo"):
+    """Mount points at or below ``path`` (from mountinfo, octal escapes decoded)."""
+    path = os.path.realpath(path)
+    found = []
+    with open(mountinfo) as handle:
+        for line in handle:
+            fields = line.split()
+            if len(fields) > 4:
+                point = unescape_mount_field(fields[4])
+                if point == path or point.startswith(path + "/"):
+                    found.append(point)
+    return found
+
+
+def remove_temp_dir(path):
+    """Remove one of our temporary folders, but never through a filesystem still mounted in it:
+    a mount whose umount failed would otherwise have the guest's files deleted."""
+    if not os.path.isdir(path):
+        return
+    still = mounts_below(path)
+    if still:
+        raise AgentError("not removing %s: %s still mounted there" % (path, ", ".join(still)))
+    shutil.rmtree(path)
 
 
 def _block_signals():
