@@ -34,7 +34,7 @@ def tree_digest(tree):
 
 
 def image_modules(tree, path):
-    return cpio.module_names(cpio.list_file(str(tree) + path))
+    return cpio.list_modules(str(tree) + path)
 
 
 def test_dracut_guest_repaired_once_per_kernel_then_ok(tmp_path):

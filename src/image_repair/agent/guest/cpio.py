@@ -260,3 +260,8 @@ def module_names(paths):
         if name:
             found.add(name)
     return found
+
+
+def list_modules(host_path, guest_root=None):
+    """The set of kernel module names (``virtio_blk``...) in the initramfs at ``host_path``."""
+    return module_names(list_file(host_path, guest_root))

@@ -123,10 +123,9 @@ def initramfs_modules(guest, path):
     cache = guest.initramfs.listing_cache
     if key not in cache:
         try:
-            names = cpio.list_file(host, guest_root=guest.root)
+            cache[key] = cpio.list_modules(host, guest_root=guest.root)
         except cpio.CpioError as error:
-            names = _list_with_guest_tool(guest, path, error)
-        cache[key] = cpio.module_names(names)
+            cache[key] = cpio.module_names(_list_with_guest_tool(guest, path, error))
     return cache[key]
 
 
