@@ -7,6 +7,7 @@ import base64
 import json
 import os
 import subprocess
+import time
 
 import pytest
 from alibabacloud_ecs20140526 import models as m
@@ -28,15 +29,33 @@ def broken_debian():
     return str(broken_image(Recipe(firmware="bios", rootfs="ext4", layout="plain"), ["vmware"]).path)
 
 
+def until(probe, done, timeout=600):
+    """Poll like a client of the real API: the local cloud's copies, checks and commands run in
+    the background while the resources hold their status."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if done(value):
+            return value
+        assert time.monotonic() < deadline, "still %r" % (value,)
+        time.sleep(0.2)
+
+
 def risks(client, image_id):
-    image = client.describe_images_with_options(m.DescribeImagesRequest(region_id=R, image_id=image_id), RT).body.images.image[0]
-    assert image.detection_options.status == "Finished"
+    image = until(lambda: client.describe_images_with_options(m.DescribeImagesRequest(
+        region_id=R, image_id=image_id), RT).body.images.image[0], lambda i: i.detection_options.status == "Finished")
     return {i.name: i.risk_level for i in image.detection_options.items.item if i.risk_level}, image
 
 
 def result_of(client, invoke_id):
-    return client.describe_invocation_results_with_options(m.DescribeInvocationResultsRequest(
-        region_id=R, invoke_id=invoke_id, content_encoding="PlainText"), RT).body.invocation.invocation_results.invocation_result[0]
+    return until(lambda: client.describe_invocation_results_with_options(m.DescribeInvocationResultsRequest(
+        region_id=R, invoke_id=invoke_id, content_encoding="PlainText"), RT).body.invocation.invocation_results.invocation_result[0],
+        lambda r: r.invocation_status not in ("Pending", "Running"))
+
+
+def instance_status(client, instance_id):
+    return client.describe_instances_with_options(m.DescribeInstancesRequest(
+        region_id=R, instance_ids=json.dumps([instance_id])), RT).body.instances.instance[0].status
 
 
 def loops_of(folder):
@@ -58,6 +77,8 @@ def test_local_cloud_repairs_an_image_end_to_end(tmp_path, broken_debian):
             region_id=R, image_id="aliyun_3_x64_20G_alibase_20250629.vhd", instance_type="ecs.g7.large",
             v_switch_id="vsw-bp1emulator00000000h", security_group_id="sg-bp1emulator0000000000",
             data_disk=[m.RunInstancesRequestDataDisk(snapshot_id=snapshot_id)]), RT).body.instance_id_sets.instance_id_set[0]
+        assert instance_status(client, instance_id) == "Pending"  # held while its disk is copied
+        until(lambda: instance_status(client, instance_id), lambda status: status == "Running")
         disk = client.describe_disks_with_options(m.DescribeDisksRequest(
             region_id=R, instance_id=instance_id, disk_type="data"), RT).body.disks.disk[0]
         assert len(loops_of(tmp_path / "cloud" / "disks")) == 1
@@ -89,6 +110,9 @@ def test_local_cloud_repairs_an_image_end_to_end(tmp_path, broken_debian):
         assert {i["name"]: i["status"] for i in json.loads(repaired.output)["items"]} == {"fstab": "repaired"}
 
         snap = client.create_snapshot_with_options(m.CreateSnapshotRequest(disk_id=disk.disk_id), RT).body.snapshot_id
+        until(lambda: client.describe_snapshots_with_options(m.DescribeSnapshotsRequest(
+            region_id=R, snapshot_ids=json.dumps([snap])), RT).body.snapshots.snapshot[0].status,
+            lambda status: status == "accomplished")
         new_image = client.create_image_with_options(m.CreateImageRequest(
             region_id=R, snapshot_id=snap, platform="Debian", detection_strategy="Standard"), RT).body.image_id
         after, described = risks(client, new_image)
@@ -118,11 +142,13 @@ def test_serve_local_cloud_with_an_image_file(tmp_path, broken_debian):
         images = client.describe_images_with_options(m.DescribeImagesRequest(
             region_id=R, image_owner_alias="self", image_name="imported"), RT).body.images.image
         assert len(images) == 1 and images[0].detection_options.status == "Finished"
-        client.run_instances_with_options(m.RunInstancesRequest(
+        instance_id = client.run_instances_with_options(m.RunInstancesRequest(
             region_id=R, image_id="aliyun_3_x64_20G_alibase_20250629.vhd", instance_type="ecs.g7.large",
             v_switch_id="vsw-bp1emulator00000000h", security_group_id="sg-bp1emulator0000000000",
             data_disk=[m.RunInstancesRequestDataDisk(
-                snapshot_id=images[0].disk_device_mappings.disk_device_mapping[0].snapshot_id)]), RT)
+                snapshot_id=images[0].disk_device_mappings.disk_device_mapping[0].snapshot_id)]), RT
+        ).body.instance_id_sets.instance_id_set[0]
+        until(lambda: instance_status(client, instance_id), lambda status: status == "Running")
         assert len(loops_of(tmp_path / "cloud")) == 1
     finally:
         process.terminate()

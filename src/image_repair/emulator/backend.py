@@ -144,7 +144,9 @@ class EcsBackend(ImageActions, InstanceActions, StorageActions, CommandActions, 
         image.progress.stuck_in = self.faults.stuck.get(image.id)
         entered = image.progress.settle(now)
         if "Available" in entered and image.detection_strategy == "Standard":
-            image.check.schedule(image.progress.since, "image.check", [0.0, self.latency.image_check])
+            image.check.schedule(image.progress.since, "image.check", [self.latency.image_check])
+            if self.local is not None:
+                self.local.check_started(image)
         image.check.stuck_in = self.faults.stuck.get(image.id + "/check")
 
         def on_check(status: str) -> None:

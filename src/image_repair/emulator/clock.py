@@ -27,7 +27,7 @@ LIFECYCLES: Dict[str, List[str]] = {
     "disk.create": ["Creating", "In_use"],
     "snapshot.create": ["progressing", "accomplished"],
     "image.create": ["Creating", "Available"],
-    "image.check": ["", "Processing", "Finished"],
+    "image.check": ["Processing", "Finished"],  # before it starts the status is ""
     "invocation.run": ["Pending", "Running", "Finished"],
 }
 
@@ -129,6 +129,7 @@ class Progress:
     since: float
     steps: List[Tuple[float, str]] = field(default_factory=list)
     stuck_in: Optional[str] = None  # fault injection: never leave this status
+    held: bool = False  # real work in progress (disk-backed mode): stay until released
 
     def schedule(self, now: float, lifecycle: str, durations: List[float]) -> None:
         """Start ``lifecycle`` (a LIFECYCLES key) now; ``durations[i]`` is the stay in state i."""
@@ -143,7 +144,7 @@ class Progress:
         ``on_enter(status)`` runs as each status is entered and may rewrite the steps ahead
         (a command's run time is known only once it starts)."""
         entered = []
-        while self.steps and self.status != self.stuck_in:
+        while self.steps and self.status != self.stuck_in and not self.held:
             stay, nxt = self.steps[0]
             if now < self.since + stay:
                 break

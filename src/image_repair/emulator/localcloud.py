@@ -13,18 +13,24 @@
 - An image created with ``DetectionStrategy=Standard`` gets its check items from the agent's
   ``check-disk`` on the image's system snapshot.
 The public command ``ACS-ECS-ImageRepair-for-linux.sh`` runs the agent's ``repair-disk --serial``.
-Commands run synchronously inside the emulator (a long repair holds the server for its duration).
+
+Real work runs in background threads while the resource holds its status (an instance stays
+Starting and its disk Creating until the copy is attached, a snapshot stays progressing until its
+copy is written, a check Processing until check-disk answers, an invocation Running until the
+command exits), so no API call waits for a disk copy or a repair: clients poll as on ECS.
 """
 import json
 import os
 import shlex
 import signal
 import subprocess
+import sys
 import threading
-import time
+import traceback
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional
 
+from .actions.commands import RUNNING
 from .clock import Progress
 from .resources import CheckItem, DiskMapping, Image, Snapshot
 
@@ -62,6 +68,8 @@ class LocalCloud:
         self.agent = agent or self._build_agent()
         self.loops: Dict[str, str] = {}  # disk id -> /dev/loopN
         self._lock = threading.Lock()
+        self._threads: List[threading.Thread] = []
+        self._detected: Dict[str, List[CheckItem]] = {}
         backend.local = self
         backend.detector = self.detect
         backend.command_handlers.insert(0, self.run_command)
@@ -84,9 +92,31 @@ class LocalCloud:
         self.close()
 
     def close(self) -> None:
-        """Detach every loop device this cloud attached."""
+        """Wait for the work in progress, then detach every loop device this cloud attached."""
+        self.wait_idle()
         for disk_id in list(self.loops):
             self._detach(disk_id)
+
+    def wait_idle(self, timeout: Optional[float] = None) -> None:
+        """Wait for every background copy, check and command started so far."""
+        for thread in list(self._threads):
+            thread.join(timeout)
+
+    def _background(self, name: str, work: Callable, done: Callable) -> None:
+        """Run ``work()`` in a thread, then ``done(result, error)`` under the backend's lock."""
+        def run():
+            result, failure = None, None
+            try:
+                result = work()
+            except Exception as exc:  # reported on stderr and to ``done``: never silent
+                failure = exc
+                sys.stderr.write("emulator local cloud: %s failed:\n%s" % (name, traceback.format_exc()))
+            with self.backend.lock:
+                done(result, failure)
+                self.backend.settle()
+        thread = threading.Thread(target=run, name="local-cloud " + name, daemon=True)
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
 
     # --- images from files ------------------------------------------------------------------------
     def add_image(self, path: str, name: Optional[str] = None, platform: str = "Others Linux",
@@ -123,11 +153,25 @@ class LocalCloud:
         if snap is None or not snap.backing_file:
             return
         target = self.root / "disks" / (disk.id + ".img")
-        copy_disk(snap.backing_file, str(target))
         disk.backing_file = str(target)
-        if disk.type == "data":
-            with self._lock:
-                self.loops[disk.id] = _run(["losetup", "--find", "--show", str(target)]).strip()
+        instance = self.backend.instances.get(disk.instance_id or "")
+        holding = [disk.progress] + ([instance.progress] if instance is not None else [])
+        for progress in holding:
+            progress.held = True
+
+        def work():
+            copy_disk(snap.backing_file, str(target))
+            if disk.type == "data":
+                return _run(["losetup", "--find", "--show", str(target)]).strip()
+            return None
+
+        def done(device, failure):
+            if device:
+                with self._lock:
+                    self.loops[disk.id] = device
+            for progress in holding:
+                progress.held = False
+        self._background("copy of %s for %s" % (snap.id, disk.id), work, done)
 
     def disk_deleted(self, disk) -> None:
         self._detach(disk.id)
@@ -148,16 +192,36 @@ class LocalCloud:
             subprocess.run(["blockdev", "--flushbufs", device], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.sync()
         target = self.root / "snapshots" / (snap.id + ".img")
-        copy_disk(disk.backing_file, str(target))
-        snap.backing_file = str(target)
+        snap.progress.held = True
+
+        def done(_result, failure):
+            snap.progress.held = False
+            if failure is None:
+                snap.backing_file = str(target)
+            else:
+                snap.progress.status, snap.progress.steps = "failed", []
+        self._background("snapshot %s of %s" % (snap.id, disk.id),
+                         lambda: copy_disk(disk.backing_file, str(target)), done)
 
     def snapshot_deleted(self, snap: Snapshot) -> None:
         if snap.backing_file and Path(snap.backing_file).parent == self.root / "snapshots":
             Path(snap.backing_file).unlink(missing_ok=True)
 
     # --- the image check --------------------------------------------------------------------------------
-    def detect(self, backend, image: Image) -> List[CheckItem]:
+    def check_started(self, image: Image) -> None:
+        """DetectionStrategy=Standard: run check-disk now, hold the check Processing until done."""
+        image.check.held = True
+
+        def done(items, failure):
+            self._detected[image.id] = items if failure is None else [
+                CheckItem("SystemImage", "Invalid", "High", "SystemImage.CheckFailed")]
+            image.check.held = False
+        self._background("check of %s" % image.id, lambda: self.detect(self.backend, image, fresh=True), done)
+
+    def detect(self, backend, image: Image, fresh: bool = False) -> List[CheckItem]:
         """The agent's check-disk on the image's system snapshot, as DetectionOptions items."""
+        if not fresh and image.id in self._detected:
+            return self._detected.pop(image.id)
         system = next((m for m in image.mappings if m.type == "system"), None)
         snap = backend.snapshots.get(system.snapshot_id or "") if system else None
         if snap is None or not snap.backing_file:
@@ -171,8 +235,8 @@ class LocalCloud:
         return report_to_items(report)
 
     # --- Cloud Assistant -----------------------------------------------------------------------------------
-    def run_command(self, backend, invocation, record, instance) -> Optional[Tuple[int, str, float]]:
-        """Run the invocation's content for real; returns (exit code, output, seconds)."""
+    def run_command(self, backend, invocation, record, instance):
+        """Run the invocation's content for real, in the background (answers RUNNING)."""
         if invocation.kind != "command":
             return None
         interpreter = INTERPRETERS.get(invocation.command_type)
@@ -188,17 +252,23 @@ class LocalCloud:
             return 1, "%s\n" % exc, 0.0
         argv = ["unshare", "--mount", "--propagation", "private", "bash", "-c",
                 prelude + "exec %s %s\n" % (" ".join(interpreter), shlex.quote(str(script)))]
-        started = time.monotonic()
-        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-                                   start_new_session=True, cwd=str(home),
-                                   env={"PATH": PATH, "HOME": "/root", "LC_ALL": "C"})
-        try:
-            output, _ = process.communicate(timeout=invocation.timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            output, _ = process.communicate()
-            return -1, output, invocation.timeout + 1.0
-        return process.returncode, output, time.monotonic() - started
+
+        def work():
+            process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                       universal_newlines=True, start_new_session=True, cwd=str(home),
+                                       env={"PATH": PATH, "HOME": "/root", "LC_ALL": "C"})
+            try:
+                output, _ = process.communicate(timeout=invocation.timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                return None, process.communicate()[0], True
+            return process.returncode, output, False
+
+        def done(result, failure):
+            exit_code, output, timed_out = result if failure is None else (1, "%s\n" % failure, False)
+            backend.finish_record(invocation, record, exit_code, output, timed_out)
+        self._background("%s on %s" % (invocation.id, instance.id), work, done)
+        return RUNNING
 
     def _namespace_prelude(self, instance, home: Path) -> str:
         """Shell run inside the instance's mount namespace before the command."""

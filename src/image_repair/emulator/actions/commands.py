@@ -3,8 +3,9 @@ DescribeInvocations, DescribeInvocationResults.
 
 An invocation record is Pending while being delivered, Running while the command runs, then
 Finished as Success, Failed or Timeout. What a command does is decided when it starts: an
-injected fault, then ``backend.command_handlers`` (the disk-backed mode plugs in here), then the
-command's seeded behaviour (exit code, output, run time), else exit 0 with no output.
+injected fault, then ``backend.command_handlers`` (the disk-backed mode plugs in here; a handler
+may answer RUNNING and call ``finish_record`` when its background run ends), then the command's
+seeded behaviour (exit code, output, run time), else exit 0 with no output.
 """
 import base64
 import json
@@ -17,6 +18,7 @@ from ..resources import Command, Invocation, InvocationRecord, iso
 from . import api, paginate
 
 OUTPUT_LIMIT = 24 * 1024
+RUNNING = object()  # a command handler's answer: started in the background, finish_record follows
 COMMAND_TYPES = ["RunShellScript", "RunPythonScript", "RunPerlScript", "RunBatScript", "RunPowerShellScript"]
 RECORD_STATUS = {"Pending": "Pending", "Running": "Running", "Success": "Finished",
                  "Failed": "Failed", "Timeout": "Failed"}
@@ -116,15 +118,34 @@ class CommandActions:
         if outcome is None:
             command = self.commands.get(invocation.command_id)
             outcome = (command.exit_code, command.output, command.seconds) if command else (0, "", None)
+        if outcome is RUNNING:
+            return float("inf")  # the handler calls finish_record when the command ends
         exit_code, output, seconds = outcome
         seconds = self.latency.command_seconds if seconds is None else seconds
-        if scale * seconds > invocation.timeout:
+        return self._outcome(invocation, record, exit_code, output, scale * seconds)
+
+    def _outcome(self, invocation: Invocation, record: InvocationRecord, exit_code: int, output: str,
+                 seconds: float) -> float:
+        if seconds > invocation.timeout:
             return self._finish(record, "Timeout", -1, output, "ExecutionTimeout",
-                                "The command execution timed out.", scale * invocation.timeout)
+                                "The command execution timed out.", invocation.timeout)
         if exit_code != 0:
             return self._finish(record, "Failed", exit_code, output, "ExitCodeNonzero",
-                                "The command exited with a non-zero code.", scale * seconds)
-        return self._finish(record, "Success", 0, output, "", "", scale * seconds)
+                                "The command exited with a non-zero code.", seconds)
+        return self._finish(record, "Success", 0, output, "", "", seconds)
+
+    def finish_record(self, invocation: Invocation, record: InvocationRecord, exit_code: int, output: str,
+                      timed_out: bool = False) -> None:
+        """End a command a handler runs in the background (it returned RUNNING)."""
+        with self.lock:
+            now = self.clock.now()
+            if timed_out:
+                self._finish(record, "Timeout", -1, output, "ExecutionTimeout", "The command execution timed out.")
+            else:
+                self._outcome(invocation, record, exit_code, output, 0.0)
+            if record.progress.steps:  # it ends now on the virtual clock
+                record.progress.steps[0] = (max(0.0, now - record.progress.since), "Finished")
+            self._settle_record(invocation, record, now)
 
     @staticmethod
     def _finish(record: InvocationRecord, status: str, exit_code, output: str, code: str,
