@@ -1,5 +1,4 @@
 """The partition-table parser on tables written by sfdisk/sgdisk into sparse files (no root)."""
-import os
 import struct
 import subprocess
 
