@@ -82,7 +82,8 @@ LVM_ENV = dict(os.environ, LVM_SUPPRESS_FD_WARNINGS="1", DM_DISABLE_UDEV="1")
 def make_lvm(mounts: Mounts, image: Path, pv: dict) -> dict:
     """PV/VG/LV on the PV partition without activating anything; returns the LV's byte region."""
     device = mounts.loop(image, pv["offset"], pv["size"])
-    only = ["--devices", device]
+    # Only this PV (a host VG of the same name must not matter), and no device-mapper at all.
+    only = ["--devices", device, "--config", "global/activation=0"]
     run(["pvcreate", "-ff", "-y"] + only + [device], env=LVM_ENV)
     run(["vgcreate"] + only + [LVM_VG, device], env=LVM_ENV)
     run(["lvcreate", "--activate", "n", "--zero", "n", "-Wn", "-y", "-l", "100%FREE", "-n", LVM_LV] + only + [LVM_VG],
@@ -98,7 +99,8 @@ def make_lvm(mounts: Mounts, image: Path, pv: dict) -> dict:
 
 def _lvm_value(argv) -> str:
     _, out = run(argv + ["--noheadings"], env=LVM_ENV)
-    return out.strip()
+    # The value is the last line; warnings ("Activation disabled...") come before it.
+    return out.strip().splitlines()[-1].strip()
 
 
 def build_disk(recipe: Recipe, tarball: Path, image: Path) -> dict:
@@ -128,35 +130,61 @@ def build_disk(recipe: Recipe, tarball: Path, image: Path) -> dict:
 
 
 def _mount_for_build(mounts: Mounts, image: Path, manifest: dict, tarball: Path) -> Path:
-    """Mount / and /boot, extract the root into them, then mount the ESP (tar cannot chown on vfat)."""
+    """Mount / and /boot and extract the root into them. The ESP is never mounted: this
+    machine's kernel has no vfat (see install_bootloader)."""
     root = mounts.tempdir("image-repair-build-")
-    later = []
     for fs in sorted(manifest["filesystems"], key=lambda f: len(f["mountpoint"])):
         device = mounts.device_alias(mounts.loop(image, fs["offset"], fs["size"]))
         mounts.uuid_link(fs["uuid"], device)
-        if fs["fstype"] == "vfat":
-            later.append((device, fs))
-            continue
-        mounts.mount(device, root / fs["mountpoint"].lstrip("/"), fstype=fs["fstype"],
-                     options=mount_options(fs["fstype"], False))
+        if fs["fstype"] != "vfat":
+            mounts.mount(device, root / fs["mountpoint"].lstrip("/"), fstype=fs["fstype"],
+                         options=mount_options(fs["fstype"], False))
     run(["tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-I", "zstd -T0", "-C", str(root), "-xpf",
          str(tarball)], label="testimages: extracting the root")
-    for device, fs in later:
-        mounts.mount(device, root / fs["mountpoint"].lstrip("/"), fstype="vfat")
     return root
 
 
 def install_bootloader(mounts: Mounts, root: Path, image: Path, recipe: Recipe, manifest: dict):
-    """grub-install and grub-mkconfig, the guest's own, run in its chroot."""
-    modules = "part_gpt part_msdos ext2 xfs lvm"
+    """GRUB from the guest's own packages, then grub-mkconfig, in its chroot."""
     if recipe.firmware == "bios":
         disk = mounts.loop(image)
-        in_chroot(root, ["grub-install", "--target=i386-pc", "--boot-directory=/boot", "--modules=" + modules, disk],
-                  label="testimages: grub-install (BIOS)")
+        in_chroot(root, ["grub-install", "--target=i386-pc", "--boot-directory=/boot",
+                         "--modules=" + " ".join(GRUB_MODULES), disk], label="testimages: grub-install (BIOS)")
     else:
-        in_chroot(root, ["grub-install", "--target=x86_64-efi", "--efi-directory=/boot/efi", "--boot-directory=/boot",
-                         "--removable", "--no-nvram", "--modules=" + modules], label="testimages: grub-install (UEFI)")
+        install_grub_efi(root, image, manifest)
     regenerate_grub_cfg(root, manifest)
+
+
+# Built into the EFI image: enough to find and read /boot/grub; the rest loads from there.
+GRUB_MODULES = ("part_gpt", "part_msdos", "ext2", "xfs", "lvm")
+EFI_MODULES = GRUB_MODULES + ("fat", "search_fs_uuid", "normal")
+MTOOLS_ENV = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+
+
+def install_grub_efi(root: Path, image: Path, manifest: dict):
+    """What ``grub-install --target=x86_64-efi --removable --no-nvram`` does, without mounting the
+    ESP (the host kernel has no vfat, and grub-install insists on a mounted FAT directory): the
+    guest's modules go to /boot/grub/x86_64-efi, the guest's grub-mkimage builds the EFI image with
+    an embedded config that finds /boot by UUID, and mtools writes it into the ESP as
+    EFI/BOOT/BOOTX64.EFI (the removable path OVMF boots) and EFI/debian/grubx64.efi."""
+    boot = next((fs for fs in manifest["filesystems"] if fs["mountpoint"] == "/boot"), None)
+    grub_fs = boot or next(fs for fs in manifest["filesystems"] if fs["mountpoint"] == "/")
+    prefix = "/grub" if boot else "/boot/grub"
+    (root / "tmp/image-repair-load.cfg").write_text("search.fs_uuid %s root\nset prefix=($root)'%s'\n"
+                                                    % (grub_fs["uuid"], prefix))
+    in_chroot(root, ["sh", "-c", "mkdir -p /boot/grub/x86_64-efi && cp /usr/lib/grub/x86_64-efi/*.mod "
+                                 "/usr/lib/grub/x86_64-efi/*.lst /boot/grub/x86_64-efi/"])
+    in_chroot(root, ["grub-mkimage", "-O", "x86_64-efi", "-o", "/tmp/image-repair-grubx64.efi",
+                     "-c", "/tmp/image-repair-load.cfg", "-p", prefix] + list(EFI_MODULES),
+              label="testimages: grub-mkimage (UEFI)")
+    efi = root / "tmp/image-repair-grubx64.efi"
+    esp = next(fs for fs in manifest["filesystems"] if fs["fstype"] == "vfat")
+    target = "%s@@%d" % (image, esp["offset"])
+    run(["mmd", "-i", target, "::/EFI", "::/EFI/BOOT", "::/EFI/debian"], env=MTOOLS_ENV)
+    run(["mcopy", "-i", target, str(efi), "::/EFI/BOOT/BOOTX64.EFI"], env=MTOOLS_ENV)
+    run(["mcopy", "-i", target, str(efi), "::/EFI/debian/grubx64.efi"], env=MTOOLS_ENV)
+    efi.unlink()
+    (root / "tmp/image-repair-load.cfg").unlink()
 
 
 def regenerate_grub_cfg(root: Path, manifest: dict):

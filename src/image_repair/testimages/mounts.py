@@ -122,6 +122,17 @@ def mount_options(fstype: str, read_only: bool) -> str:
     return ",".join(options) or "rw"
 
 
+def kernel_supports(fstype: str) -> bool:
+    """Whether this kernel mounts ``fstype`` (this machine's has no vfat, for one)."""
+    with open("/proc/filesystems") as handle:
+        known = {line.split()[-1] for line in handle if line.strip()}
+    if fstype in known:
+        return True
+    run(["modprobe", fstype], check=False)
+    with open("/proc/filesystems") as handle:
+        return fstype in {line.split()[-1] for line in handle if line.strip()}
+
+
 def mount_image(mounts: Mounts, image, manifest: dict, read_only=False, chroot=False) -> Path:
     """Mount the guest filesystems of ``image`` as its fstab would (/, then /boot, then /boot/efi).
 
@@ -130,6 +141,10 @@ def mount_image(mounts: Mounts, image, manifest: dict, read_only=False, chroot=F
     root = mounts.tempdir("image-repair-guest-")
     by_depth = sorted(manifest["filesystems"], key=lambda fs: fs["mountpoint"].count("/") + len(fs["mountpoint"]))
     for fs in by_depth:
+        if not kernel_supports(fs["fstype"]):
+            log.info("testimages: %s (%s) not mounted: this kernel has no %s", fs["mountpoint"], fs["fstype"],
+                     fs["fstype"])
+            continue
         device = mounts.device_alias(mounts.loop(image, fs["offset"], fs["size"]))
         target = root / fs["mountpoint"].lstrip("/")
         mounts.mount(device, target, fstype=fs["fstype"], options=mount_options(fs["fstype"], read_only))
