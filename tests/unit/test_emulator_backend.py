@@ -200,3 +200,15 @@ def test_latency_models():
         LatencyModel.from_dict({"boot_time": 1})
     with pytest.raises(ValueError):
         LatencyModel.named("slow")
+
+
+def test_reset_returns_to_the_seeded_state():
+    backend = build_backend()
+    launch(backend, ClientToken="t")
+    backend.handle("DeleteImage", {"RegionId": R, "ImageId": BROKEN})
+    backend.faults.fail_next("DescribeImages", "InternalError")
+    backend.reset()
+    assert not backend.instances and not backend.disks and not backend.calls
+    assert BROKEN in backend.images and SNAP in backend.snapshots
+    backend.handle("DescribeImages", {"RegionId": R})  # the injected fault is gone
+    assert launch(backend, ClientToken="t") in backend.instances

@@ -77,6 +77,7 @@ class EcsBackend(ImageActions, InstanceActions, StorageActions, CommandActions, 
         self.detector: Callable[["EcsBackend", Image], List[CheckItem]] = default_detector
         self.command_handlers: List[Callable] = []
         self.local = None  # the disk-backed mode (localcloud.LocalCloud) when attached
+        self.seed_data: Optional[dict] = None  # what reset() restores (set by seed.build_backend)
 
     # --- dispatch -------------------------------------------------------------------------
     @classmethod
@@ -192,8 +193,8 @@ class EcsBackend(ImageActions, InstanceActions, StorageActions, CommandActions, 
         return found
 
     def reset(self) -> None:
-        """Forget every resource, call, token and fault; keep accounts, network, seed images
-        are reloaded by ``seed.apply_seed`` if wanted."""
+        """Back to the seeded state: every resource, call, token and fault is forgotten, then the
+        seed this backend was built from (``seed_data``) is applied again."""
         with self.lock:
             for store in (self.images, self.instances, self.disks, self.snapshots,
                           self.commands, self.invocations):
@@ -201,6 +202,9 @@ class EcsBackend(ImageActions, InstanceActions, StorageActions, CommandActions, 
             self.calls.clear()
             self._tokens.clear()
             self.faults.reset()
+            if self.seed_data is not None:
+                from .seed import apply_seed
+                apply_seed(self, self.seed_data)
 
 
 def default_detector(backend: EcsBackend, image: Image) -> List[CheckItem]:

@@ -72,6 +72,7 @@ def build_backend(seed: Optional[dict] = None, latency: Optional[LatencyModel] =
     seed = DEFAULT_SEED if seed is None else seed
     backend = EcsBackend(region=seed.get("region", "cn-hangzhou"), latency=latency)
     apply_seed(backend, seed)
+    backend.seed_data = seed
     return backend
 
 
