@@ -125,33 +125,36 @@ def test_local_cloud_repairs_an_image_end_to_end(tmp_path, broken_debian):
     assert loops_of(tmp_path) == []
 
 
-def test_serve_local_cloud_with_an_image_file(tmp_path, broken_debian):
+def test_seed_sequence_against_the_served_local_cloud(tmp_path, broken_debian):
+    """The acceptance script, unchanged, on `emulator serve --local-cloud --image`: the agent
+    really repairs the data disk (fstab only: no packages, no network) and the new image's check
+    no longer finds the fstab risk; stopping the server leaves no loop device."""
     import re
     import sys
-    from image_repair.emulator import build_backend
     root = os.path.join(os.path.dirname(__file__), "..", "..")
     process = subprocess.Popen([sys.executable, "-m", "image_repair", "emulator", "serve", "--port", "0",
-                                "--latency", "immediate", "--local-cloud", str(tmp_path / "cloud"),
+                                "--latency", "fast", "--local-cloud", str(tmp_path / "cloud"),
                                 "--image", broken_debian + "=imported"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, cwd=root)
     try:
         lines = [process.stdout.readline(), process.stdout.readline()]
         assert lines[0].startswith("image m-"), lines + [process.stderr.read()]
+        image_id = lines[0].split()[1]
         endpoint = re.search(r"http://(127\.0\.0\.1:\d+)", lines[1]).group(1)
-        client = ecs_client(build_backend(), endpoint)
-        images = client.describe_images_with_options(m.DescribeImagesRequest(
-            region_id=R, image_owner_alias="self", image_name="imported"), RT).body.images.image
-        assert len(images) == 1 and images[0].detection_options.status == "Finished"
-        instance_id = client.run_instances_with_options(m.RunInstancesRequest(
-            region_id=R, image_id="aliyun_3_x64_20G_alibase_20250629.vhd", instance_type="ecs.g7.large",
-            v_switch_id="vsw-bp1emulator00000000h", security_group_id="sg-bp1emulator0000000000",
-            data_disk=[m.RunInstancesRequestDataDisk(
-                snapshot_id=images[0].disk_device_mappings.disk_device_mapping[0].snapshot_id)]), RT
-        ).body.instance_id_sets.instance_id_set[0]
-        until(lambda: instance_status(client, instance_id), lambda status: status == "Running")
-        assert len(loops_of(tmp_path / "cloud")) == 1
+        config = tmp_path / "sequence.json"
+        config.write_text(json.dumps({"repair_image_id": image_id, "repair_items": ["fstab"]}))
+        run = subprocess.run([sys.executable, os.path.join(root, "examples", "seed_sequence.py"), "--endpoint", endpoint,
+                              "--time-scale", "600", "--config", str(config)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=600)
+        assert run.returncode == 0, run.stderr + run.stdout
+        assert "image %s: Debian x86_64" % image_id in run.stdout  # platform found by the check
+        result = json.loads(run.stdout[run.stdout.rindex("\n{") + 1:])
+        report = json.loads(result["repair_output"])
+        assert report["disk"]["serial"] == result["disk_serial"]
+        assert {i["name"]: i["status"] for i in report["items"]} == {"fstab": "repaired"}
+        assert "GUESTOS.Fstab" not in result["risks"] and "GUESTOS.Virtio" in result["risks"]
     finally:
         process.terminate()
-        process.wait(30)
+        process.wait(60)
     assert process.returncode == 0
-    assert loops_of(tmp_path / "cloud") == []  # detached when the server stopped
+    assert loops_of(tmp_path / "cloud") == []

@@ -119,11 +119,12 @@ class LocalCloud:
         thread.start()
 
     # --- images from files ------------------------------------------------------------------------
-    def add_image(self, path: str, name: Optional[str] = None, platform: str = "Others Linux",
-                  architecture: str = "x86_64", boot_mode: str = "BIOS", check: bool = True) -> str:
+    def add_image(self, path: str, name: Optional[str] = None, platform: Optional[str] = None,
+                  architecture: Optional[str] = None, boot_mode: Optional[str] = None, check: bool = True) -> str:
         """Register a disk image file as a custom image; ``check`` runs the image check now.
         A raw file is used in place as the image's snapshot (only ever read: disks are copies;
-        do not change it while registered); other formats are converted into DIR/snapshots."""
+        do not change it while registered); other formats are converted into DIR/snapshots.
+        Platform, architecture and boot mode default to what the check finds in the guest."""
         backend = self.backend
         with backend.lock:
             snapshot_id, image_id = backend.new_id("s-"), backend.new_id("m-")
@@ -137,13 +138,19 @@ class LocalCloud:
             backend.snapshots[snapshot_id] = Snapshot(id=snapshot_id, name="", disk_id=None, disk_type="System",
                                                       size=size, progress=Progress("accomplished", now), created=now,
                                                       backing_file=str(target))
-            image = Image(id=image_id, name=name or Path(path).stem, owner="self", platform=platform,
-                          os_name=platform, architecture=architecture, boot_mode=boot_mode, size=size,
+            image = Image(id=image_id, name=name or Path(path).stem, owner="self", platform="Others Linux",
+                          os_name="", architecture="x86_64", boot_mode="BIOS", size=size,
                           progress=Progress("Available", now), created=now,
                           mappings=[DiskMapping("system", size, snapshot_id, "/dev/xvda")])
+            found = {}
             if check:
                 image.check = Progress("Finished", now)
                 image.check_items = self.detect(backend, image)
+                found = {item.name: item.value for item in image.check_items}
+            image.platform = platform or found.get("Platform", "Others Linux")
+            image.os_name = "%s %s" % (image.platform, found.get("OSVersion", "")) if found else image.platform
+            image.architecture = architecture or found.get("Architecture", "x86_64")
+            image.boot_mode = boot_mode or found.get("BootMode", "BIOS")
             backend.images[image_id] = image
             return image_id
 
