@@ -39,6 +39,8 @@ MARKER_UNIT_TEXT = """[Unit]
 Description=image-repair boot marker (test guest): report root and eth0 on ttyS0, power off
 Wants=network-online.target
 After=network-online.target
+# agetty hangs up ttyS0 when serial-getty@ttyS0 starts: the marker's later lines would be lost.
+Before=serial-getty@ttyS0.service
 
 [Service]
 Type=oneshot
