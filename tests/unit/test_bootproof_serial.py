@@ -99,3 +99,13 @@ def test_findmnt_row_without_uuid():
     report = serial.parse(text)
     assert (report.root_source, report.root_fstype, report.root_uuid, report.root_options) == \
         ("rootfs", "tmpfs", None, "rw")
+
+
+def test_real_log_of_a_guest_without_virtio_in_its_initramfs():
+    """Recorded from the virtio-missing cell: initramfs-tools gives up on root=UUID=... (no virtio_blk)."""
+    text = (DATA / "no-virtio-initramfs.log").read_text()
+    report = serial.parse(text)
+    assert not report.marker
+    assert report.cmdline_root() == "UUID=" + ROOT_UUID
+    assert serial.first_failure(text) == "initramfs gave up waiting for root"
+    assert "initramfs dropped to a shell" in report.failures

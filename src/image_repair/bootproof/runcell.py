@@ -15,7 +15,8 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from image_repair.testimages import broken_image, copy_image
+from image_repair.testimages import broken_image, copy_image, open_image
+from image_repair.testimages.guestconfig import MARKER_UNIT
 from image_repair.testimages.packages import build_standin_deb, caching_mirror, serve_directory
 
 from . import guestdisk
@@ -27,6 +28,11 @@ SKIP_REPAIR_ENV = "IMAGE_REPAIR_BOOT_SKIP_REPAIR"
 BEFORE_TIMEOUT = float(os.environ.get("IMAGE_REPAIR_BOOT_BEFORE_TIMEOUT", "240"))
 AFTER_TIMEOUT = float(os.environ.get("IMAGE_REPAIR_BOOT_AFTER_TIMEOUT", "480"))
 REPAIR_TIMEOUT = 1800
+# Images cached before testimages ordered its marker unit before serial-getty@ttyS0 lose marker
+# lines to agetty's hangup of ttyS0; this drop-in (the same ordering) is put on each copy first.
+GETTY_DROPIN = "/etc/systemd/system/serial-getty@ttyS0.service.d/after-boot-marker.conf"
+GETTY_DROPIN_TEXT = ("# image_repair.bootproof: the boot marker writes to ttyS0 before agetty takes it\n"
+                     "[Unit]\nAfter=%s\n" % MARKER_UNIT)
 
 
 def skip_repair() -> bool:
@@ -49,6 +55,7 @@ def run_cell(cell: Cell, workdir: Path) -> dict:
     record["image_seconds"] = round(time.time() - started, 1)
     disk = copy_image(image.path, workdir / "disk.img")
     manifest = image.manifest
+    order_getty_after_marker(disk)
     root = next(fs for fs in manifest["filesystems"] if fs["mountpoint"] == "/")
     expected = {"root_uuid": root["uuid"], "hostname": hostname_for(cell),
                 "lvm_root": "/dev/mapper/%s-%s" % tuple(root["lvm"].split("/")) if root["lvm"] else None}
@@ -80,6 +87,13 @@ def run_cell(cell: Cell, workdir: Path) -> dict:
     (workdir / "record.json").write_text(json.dumps(record, indent=2) + "\n")
     disk.unlink()  # 3 GiB sparse: the logs and the record stay for a post-mortem
     return record
+
+
+def order_getty_after_marker(disk: Path):
+    with open_image(disk) as root:
+        dropin = Path(root) / GETTY_DROPIN.lstrip("/")
+        dropin.parent.mkdir(parents=True, exist_ok=True)
+        dropin.write_text(GETTY_DROPIN_TEXT)
 
 
 def _boot_and_judge(cell: Cell, disk: Path, manifest: dict, workdir: Path, name: str, timeout: float,
