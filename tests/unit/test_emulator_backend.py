@@ -212,3 +212,20 @@ def test_reset_returns_to_the_seeded_state():
     assert BROKEN in backend.images and SNAP in backend.snapshots
     backend.handle("DescribeImages", {"RegionId": R})  # the injected fault is gone
     assert launch(backend, ClientToken="t") in backend.instances
+
+
+def test_progress_steps_stuck_and_held():
+    from image_repair.emulator.clock import Progress
+    progress = Progress("", 0.0)
+    progress.schedule(100.0, "instance.create", [5.0, 25.0])
+    seen = []
+    assert progress.settle(104.9, seen.append) == [] and progress.status == "Pending"
+    progress.held = True
+    assert progress.settle(200.0) == [] and progress.status == "Pending"
+    progress.held = False
+    progress.stuck_in = "Starting"
+    assert progress.settle(200.0, seen.append) == ["Starting"] and seen == ["Starting"]
+    progress.stuck_in = None
+    assert progress.settle(200.0) == ["Running"] and progress.since == 130.0 and progress.fraction(200.0) == 1.0
+    with pytest.raises(ValueError):
+        progress.schedule(0.0, "instance.create", [1.0])

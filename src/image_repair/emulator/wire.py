@@ -70,7 +70,7 @@ class Gateway:
 
     def __init__(self, backend: EcsBackend):
         self.backend = backend
-        self._nonces: set = set()
+        self._nonces: Dict[str, float] = {}  # nonce -> when seen; forgotten once too old to replay
         self._lock = threading.Lock()
 
     def handle(self, request: HttpRequest) -> HttpResponse:
@@ -128,7 +128,10 @@ class Gateway:
         with self._lock:
             if nonce in self._nonces:
                 raise error("SignatureNonceUsed")
-            self._nonces.add(nonce)
+            now = time.time()
+            if len(self._nonces) > 10000:  # a replay older than the skew window fails on its timestamp
+                self._nonces = {n: t for n, t in self._nonces.items() if now - t <= 2 * MAX_CLOCK_SKEW}
+            self._nonces[nonce] = now
 
     def _v3(self, request: HttpRequest, path: str, query, form) -> Tuple[str, Dict[str, str], str, str]:
         auth = _header(request.headers, "authorization") or ""
