@@ -94,7 +94,7 @@ def test_describe_images_filters_and_detection_options(client):
 def test_create_modify_delete_image(client):
     fails("InvalidSnapshotId.NotFound", 404, client.create_image_with_options,
           m.CreateImageRequest(region_id=R, snapshot_id="s-nothing"))
-    fails("InvalidPlatform.ValueNotSupported", 400, client.create_image_with_options,
+    fails("InvalidPlatform.Malformed", 400, client.create_image_with_options,
           m.CreateImageRequest(region_id=R, snapshot_id=SNAP, platform="Red Hat"))
     fails("MissingParameter", 400, client.create_image_with_options, m.CreateImageRequest(region_id=R))
     image_id = client.create_image_with_options(m.CreateImageRequest(
@@ -126,10 +126,15 @@ def test_run_instances_validation(client):
     fails("InvalidImageId.NotFound", 404, client.run_instances_with_options, launch_request(image_id="m-nothing"))
     fails("InvalidVSwitchId.NotFound", 404, client.run_instances_with_options, launch_request(v_switch_id="vsw-x"))
     fails("InvalidSecurityGroupId.NotFound", 404, client.run_instances_with_options, launch_request(security_group_id="sg-x"))
-    fails("InvalidInstanceType.NotFound", 404, client.run_instances_with_options, launch_request(instance_type="ecs.x"))
-    fails("InvalidSnapshotId.NotFound", 404, client.run_instances_with_options,
+    fails("InvalidInstanceType.ValueNotSupported", 400, client.run_instances_with_options, launch_request(instance_type="ecs.x"))
+    fails("InvalidDataDiskSnapshotId.NotFound", 404, client.run_instances_with_options,
           launch_request(data_disk=[m.RunInstancesRequestDataDisk(snapshot_id="s-x")]))
-    fails("InvalidParameter", 400, client.run_instances_with_options, launch_request(zone_id="cn-hangzhou-i"))
+    fails("InvalidDataDiskCategory.ValueNotSupported", 400, client.run_instances_with_options,
+          launch_request(data_disk=[m.RunInstancesRequestDataDisk(snapshot_id=SNAP, category="floppy")]))
+    fails("InvalidSystemDiskSize.LessThanImageSize", 404, client.run_instances_with_options,
+          launch_request(system_disk=m.RunInstancesRequestSystemDisk(size=10)))
+    fails("InvalidParameter.Mismatch", 400, client.run_instances_with_options, launch_request(zone_id="cn-hangzhou-i"))
+    fails("InvalidZoneId.NotFound", 404, client.run_instances_with_options, launch_request(zone_id="cn-hangzhou-z"))
     fails("DryRunOperation", 400, client.run_instances_with_options, launch_request(dry_run=True))
     soon = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 600))
     fails("InvalidAutoReleaseTime.Malformed", 400, client.run_instances_with_options, launch_request(auto_release_time=soon))
@@ -174,7 +179,7 @@ def test_run_instances_client_token(client, ecs):
     assert launch(client, client_token="abc") == first
     fails("IdempotentParameterMismatch", 400, client.run_instances_with_options,
           launch_request(client_token="abc", instance_name="other"))
-    fails("InvalidClientToken.Malformed", 400, client.run_instances_with_options, launch_request(client_token="t" * 65))
+    fails("InvalidClientToken.ValueNotSupported", 400, client.run_instances_with_options, launch_request(client_token="t" * 65))
     assert len(ecs.instances) == 1
 
 

@@ -104,7 +104,7 @@ def test_client_token_returns_the_first_result_and_refuses_other_parameters():
     assert err.value.code == "IdempotentParameterMismatch" and err.value.status == 400
     with pytest.raises(ApiError) as err:
         launch(backend, ClientToken="x" * 65)
-    assert err.value.code == "InvalidClientToken.Malformed"
+    assert err.value.code == "InvalidClientToken.ValueNotSupported"
     assert launch(backend, ClientToken="x" * 64) != first
 
 

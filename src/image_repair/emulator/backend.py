@@ -113,7 +113,7 @@ class EcsBackend(ImageActions, InstanceActions, StorageActions, CommandActions, 
         token = params.str("ClientToken") if action in TOKEN_ACTIONS else None
         if token is not None:
             if len(token) > 64 or not token.isascii():
-                raise error("InvalidClientToken.Malformed")
+                raise error("InvalidClientToken.ValueNotSupported")
             remembered = self._tokens.get((action, token))
             if remembered is not None:
                 fingerprint, body = remembered

@@ -1,8 +1,8 @@
 """ECS API errors as the real service returns them: a code, a message and an HTTP status.
 
-Codes and statuses come from the ECS API reference error tables. Where the reference was not at
-hand the entry says "unverified": it is the emulator's documented assumption, kept in this one
-table so a correction is a one-line change.
+Codes, statuses and messages come from the ECS API reference's error tables (messages verbatim,
+typos included). Where no table was at hand the entry says "unverified": it is the emulator's
+documented assumption, kept in this one table so a correction is a one-line change.
 """
 from typing import Optional
 
@@ -32,7 +32,7 @@ CATALOG = {
     "MissingParameter": (400, "The input parameter \"%s\" that is mandatory for processing this request is not supplied."),
     "InvalidParameter": (400, "The specified parameter \"%s\" is not valid."),
     "DryRunOperation": (400, "Request validation has been passed with DryRun flag set."),
-    "IdempotentParameterMismatch": (400, "The specified parameter has changed while using an already used clientToken."),
+    "IdempotentParameterMismatch": (400, "Request uses a client token in a previous request but is not identical to that request."),
     "InvalidRegionId.NotFound": (404, "The specified RegionId does not exist."),  # unverified
     # Injected service-side faults
     "Throttling.User": (400, "Request was denied due to user flow control."),
@@ -40,36 +40,42 @@ CATALOG = {
     "ServiceUnavailable": (503, "The request has failed due to a temporary failure of the server."),
     "InternalError": (500, "The request processing has failed due to some unknown error, exception or failure."),
     "QuotaExceed.ElasticQuota": (403, "The total number of specified instance types exceeds the quota."),
-    "QuotaExceed.Snapshot": (403, "The snapshot quota is exceeded."),  # unverified
-    "QuotaExceed.Image": (403, "The custom image quota is exceeded."),  # unverified
+    "QuotaExceed.Snapshot": (403, "The snapshot quota exceeds."),
+    "QuotaExceed.Image": (403, "The Image Quota exceeds."),
     # Resources
     "InvalidImageId.NotFound": (404, "The specified ImageId does not exist."),
     "InvalidInstanceId.NotFound": (404, "The specified InstanceId does not exist."),
     "InvalidDiskId.NotFound": (404, "The specified disk does not exist."),
     "InvalidSnapshotId.NotFound": (404, "The specified SnapshotId does not exist."),
-    "InvalidSnapshotId.NotReady": (403, "The specified snapshot has not completed yet."),  # unverified
-    "InvalidVSwitchId.NotFound": (404, "The specified VSwitchId does not exist."),
-    "InvalidSecurityGroupId.NotFound": (404, "The specified SecurityGroupId does not exist."),
-    "InvalidInstanceType.NotFound": (404, "The specified InstanceType does not exist."),  # unverified
-    "InvalidZoneId.NotFound": (404, "The specified ZoneId does not exist."),
+    "InvalidSnapshotId.NotReady": (403, "The specified snapshot has not completed yet."),
+    "InvalidVSwitchId.NotFound": (404, "Specified virtual switch does not exist."),
+    "InvalidSecurityGroupId.NotFound": (404, "The SecurityGroupId provided does not exist in our records."),
+    "InvalidInstanceType.ValueNotSupported": (400, "The specified InstanceType beyond the permitted range."),
+    "InvalidDataDiskSnapshotId.NotFound": (404, "The specified parameter \"DataDisk.n.SnapshotId\" is not valid."),
+    "InvalidDataDiskCategory.ValueNotSupported": (400, "The specified parameter \"DataDisk.n.Category\" is not valid."),
+    "InvalidSystemDiskCategory.ValueNotSupported": (400, "The specified parameter \"SystemDisk.Category\" is not valid."),
+    "InvalidSystemDiskSize.LessThanImageSize": (404, "The specified parameter SystemDisk.Size is less than the image size."),
+    "InstanceDiskNumber.LimitExceed": (400, "The total number of specified disk in an instance exceeds."),
+    "InvalidParameter.Mismatch": (400, "%s"),
+    "InvalidZoneId.NotFound": (404, "The specified zoneId does not exist."),
     "InvalidResourceId.NotFound": (404, "The specified ResourceIds are not found in our records."),
     "InvalidResourceType.NotFound": (404, "The ResourceType provided does not exist in our records."),
     "IncorrectInstanceStatus": (403, "The current status of the resource does not support this operation."),
-    "IncorrectInstanceStatus.Initializing": (403, "The specified instance is in initializing status."),
+    "IncorrectInstanceStatus.Initializing": (403, "The specified instance status does not support this operation."),
     "IncorrectDiskStatus": (403, "The current disk status does not support this operation."),
     "IncorrectDiskStatus.CreatingSnapshot": (400, "A previous snapshot creation is in process."),
     "IncorrectImageStatus": (403, "The current status of the image does not support this operation."),  # unverified
-    "InvalidImageName.Duplicated": (400, "The specified custom image name is already in use."),
-    "InvalidPlatform.ValueNotSupported": (400, "The specified Platform is not supported."),  # unverified
-    "InvalidArchitecture.ValueNotSupported": (400, "The specified Architecture is not supported."),  # unverified
+    "InvalidImageName.Duplicated": (400, "The specified Image name has already bean used."),  # sic
+    "InvalidPlatform.Malformed": (400, "The specified Platform is wrongly formed."),
+    "InvalidArchitecture.Malformed": (400, "The specified Architecture is wrongly formed."),
     "SnapshotCreatedImage": (403, "The snapshot has been used to create user defined image(s)."),
     "SnapshotCreatedDisk": (403, "The snapshot has been used to create disk(s)."),
     "InvalidRetentionDays": (400, "The specified RetentionDays is not valid, it must be 1-65536."),  # unverified
     # Limits
-    "InvalidClientToken.Malformed": (400, "The specified ClientToken is not valid: ASCII, at most 64 characters."),  # unverified
-    "InvalidTagCount": (400, "The specified tags are beyond the permitted range (at most 20)."),  # unverified
+    "InvalidClientToken.ValueNotSupported": (400, "clienttoken is not valid."),
+    "InvalidTagCount": (400, "The specified tags are beyond the permitted range."),
     "InvalidTagKey.Malformed": (400, "The specified Tag.n.Key is not valid."),
-    "InvalidAutoReleaseTime.Malformed": (400, "The specified AutoReleaseTime is not valid: UTC yyyy-MM-ddTHH:mm:ssZ at least 30 minutes ahead."),  # unverified
+    "InvalidAutoReleaseTime.Malformed": (400, "The specified parameter AutoReleaseTime is not valid."),
     # Cloud Assistant
     "InvalidInstance.NotFound": (404, "The specified instance does not exist."),  # unverified
     "InvalidInstance.NotRunning": (403, "The specified instance is not running."),

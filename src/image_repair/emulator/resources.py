@@ -77,6 +77,8 @@ class Image:
     cloud_assistant: bool = True
     tags: Dict[str, str] = field(default_factory=dict)
     deprecated: bool = False
+    os_type: str = "linux"  # linux | windows
+    encrypted: bool = False  # its snapshots are encrypted
 
     @property
     def status(self) -> str:

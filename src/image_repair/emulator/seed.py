@@ -113,7 +113,8 @@ def apply_seed(backend: EcsBackend, seed: dict) -> None:
             size=system.size, progress=Progress("Available", now), created=now, mappings=mappings,
             check=Progress(detection.get("status", ""), now), check_items=items,
             nvme_support=spec.get("nvme_support", "unsupported"),
-            cloud_assistant=spec.get("cloud_assistant", True), tags=dict(spec.get("tags", {})))
+            cloud_assistant=spec.get("cloud_assistant", True), tags=dict(spec.get("tags", {})),
+            os_type=spec.get("os_type", "linux"), encrypted=bool(spec.get("encrypted", False)))
     for spec in seed.get("commands", []):
         command_id = spec["name"] if spec.get("public") else spec.get("id") or backend.new_id("c-")
         backend.commands[command_id] = Command(

@@ -20,7 +20,7 @@ def image_shape(image: Image, now: float) -> dict:
     shape = {
         "ImageId": image.id, "ImageName": image.name, "Status": image.status,
         "Progress": progress, "Architecture": image.architecture, "Platform": image.platform,
-        "OSName": image.os_name, "OSNameEn": image.os_name, "OSType": "linux",
+        "OSName": image.os_name, "OSNameEn": image.os_name, "OSType": image.os_type,
         "BootMode": image.boot_mode, "Size": image.size, "ImageOwnerAlias": image.owner,
         "IsPublic": image.owner in ("system", "marketplace"), "IsSelfShared": "",
         "IsSupportCloudinit": True, "IsSupportIoOptimized": True, "IsCopied": False,
@@ -31,7 +31,7 @@ def image_shape(image: Image, now: float) -> dict:
         "DiskDeviceMappings": {"DiskDeviceMapping": [
             {"Type": m.type, "Size": str(m.size), "SnapshotId": m.snapshot_id or "",
              "Device": m.device, "Format": "", "Progress": progress, "RemainTime": 0,
-             "Encrypted": "false", "ImportOSSBucket": "", "ImportOSSObject": ""}
+             "Encrypted": "true" if image.encrypted else "false", "ImportOSSBucket": "", "ImportOSSObject": ""}
             for m in image.mappings]},
         "Tags": tag_shape(image.tags),
     }
@@ -89,10 +89,10 @@ class ImageActions:
         mappings = self._image_mappings(p)
         platform = p.str("Platform", default="Others Linux")
         if platform not in CREATE_PLATFORMS:
-            raise error("InvalidPlatform.ValueNotSupported", "Platform %r." % platform)
+            raise error("InvalidPlatform.Malformed", "Platform %r." % platform)
         arch = p.str("Architecture", default="x86_64")
         if arch not in ARCHITECTURES:
-            raise error("InvalidArchitecture.ValueNotSupported")
+            raise error("InvalidArchitecture.Malformed")
         name = p.str("ImageName")
         if name and any(i.name == name and i.owner == "self" for i in self.images.values()):
             raise error("InvalidImageName.Duplicated")

@@ -48,27 +48,36 @@ class InstanceActions:
             raise error("InvalidImageId.NotFound", "The image is not Available.")
         instance_type = p.str("InstanceType", required=True)
         if instance_type not in self.network.instance_types:
-            raise error("InvalidInstanceType.NotFound")
+            raise error("InvalidInstanceType.ValueNotSupported")
         vswitch_id = p.str("VSwitchId", required=True)
         vswitch = self.network.vswitches.get(vswitch_id)
         if vswitch is None:
             raise error("InvalidVSwitchId.NotFound")
         zone = p.str("ZoneId", default=vswitch["zone"])
+        if zone not in self.network.zones:
+            raise error("InvalidZoneId.NotFound")
         if zone != vswitch["zone"]:
-            raise invalid("ZoneId", "The vSwitch is in %s." % vswitch["zone"])
+            raise error("InvalidParameter.Mismatch", "Specified virtual switch is not in the specified zone.")
         groups = p.list("SecurityGroupIds") or [g for g in [p.str("SecurityGroupId")] if g]
         if not groups:
             raise error("MissingParameter", "SecurityGroupId")
         for group in groups:
             if group not in self.network.security_groups:
                 raise error("InvalidSecurityGroupId.NotFound")
+            if self.network.security_groups[group]["vpc"] not in ("", vswitch["vpc"]):
+                raise error("InvalidParameter.Mismatch",
+                            "Specified security group and virtual switch are not in the same VPC.")
         amount = p.int("Amount", default=1, low=1, high=100)
-        system_category = p.str("SystemDisk.Category", default="cloud_essd", choices=CATEGORIES)
-        system_size = p.int("SystemDisk.Size", default=max(image.size, 20), low=image.size, high=2048)
+        system_category = p.str("SystemDisk.Category", default="cloud_essd")
+        if system_category not in CATEGORIES:
+            raise error("InvalidSystemDiskCategory.ValueNotSupported")
+        system_size = p.int("SystemDisk.Size", default=max(image.size, 20), low=1, high=2048)
+        if system_size < image.size:
+            raise error("InvalidSystemDiskSize.LessThanImageSize")
         data_disks = [self._data_disk_spec(index, entry) for index, entry
                       in enumerate(p.objects("DataDisk"), start=1)]
         if len(data_disks) > 16:
-            raise invalid("DataDisk", "At most 16 data disks.")
+            raise error("InstanceDiskNumber.LimitExceed")
         release = p.str("AutoReleaseTime")
         if release is not None:
             self._check_release_time(release)
@@ -87,7 +96,9 @@ class InstanceActions:
         snapshot_id = entry.get("SnapshotId")
         size = int(entry["Size"]) if entry.get("Size") else None
         if snapshot_id:
-            snap = self.snapshot(snapshot_id)
+            snap = self.snapshots.get(snapshot_id)
+            if snap is None:
+                raise error("InvalidDataDiskSnapshotId.NotFound")
             if snap.status != "accomplished":
                 raise error("InvalidSnapshotId.NotReady")
             size = max(size or 0, snap.size)
@@ -95,7 +106,7 @@ class InstanceActions:
             raise error("MissingParameter", "DataDisk.%d.Size" % index)
         category = entry.get("Category", "cloud_efficiency")
         if category not in CATEGORIES:
-            raise invalid("DataDisk.%d.Category" % index)
+            raise error("InvalidDataDiskCategory.ValueNotSupported")
         return {"type": "data", "size": size, "snapshot_id": snapshot_id, "category": category,
                 "name": entry.get("DiskName", ""),
                 "delete_with_instance": entry.get("DeleteWithInstance", "true").lower() != "false"}
