@@ -286,6 +286,16 @@ def test_run_command_limits_and_parameters(client, ecs):
     fails("Parameter.NotMatched", 403, run, m.RunCommandRequest(
         region_id=R, type="RunShellScript", command_content="echo {{a}}", enable_parameter=True,
         parameters={"b": "1"}, instance_id=[instance_id]))
+    fails("Parameter.Disabled", 400, run, m.RunCommandRequest(
+        region_id=R, type="RunShellScript", command_content="echo {{a}}", parameters={"a": "1"}, instance_id=[instance_id]))
+    fails("InstanceIds.ExceedLimit", 403, run, m.RunCommandRequest(
+        region_id=R, type="RunShellScript", command_content="id", instance_id=[instance_id] * 101))
+    fails("InvalidClientToken.Malformed", 400, run, m.RunCommandRequest(
+        region_id=R, type="RunShellScript", command_content="id", instance_id=[instance_id], client_token="t" * 65))
+    run(m.RunCommandRequest(region_id=R, type="RunShellScript", command_content="id", instance_id=[instance_id],
+                            client_token="rc"), RT)
+    fails("IdempotentParameterMismatch", 403, run, m.RunCommandRequest(
+        region_id=R, type="RunShellScript", command_content="id -u", instance_id=[instance_id], client_token="rc"))
     fails("ParameterCount.ExceedLimit", 403, run, m.RunCommandRequest(
         region_id=R, type="RunShellScript", command_content="echo", enable_parameter=True,
         parameters={"p%d" % i: "1" for i in range(11)}, instance_id=[instance_id]))
@@ -307,9 +317,12 @@ def test_run_command_limits_and_parameters(client, ecs):
 def test_invoke_public_command_by_name(client, ecs):
     instance_id = launch(client)
     invoke = client.invoke_command_with_options
-    fails("InvalidCommandId.NotFound", 404, invoke, m.InvokeCommandRequest(region_id=R, command_id="c-x", instance_id=[instance_id]))
-    fails("Parameter.NotMatched", 403, invoke, m.InvokeCommandRequest(
+    fails("InvalidCmdId.NotFound", 404, invoke, m.InvokeCommandRequest(region_id=R, command_id="c-x", instance_id=[instance_id]))
+    fails("Parameter.MissingValue", 400, invoke, m.InvokeCommandRequest(
         region_id=R, command_id="ACS-ECS-ImageRepair-for-linux.sh", instance_id=[instance_id], parameters={"repairitems": "all"}))
+    fails("Parameter.NotMatched", 403, invoke, m.InvokeCommandRequest(
+        region_id=R, command_id="ACS-ECS-ImageRepair-for-linux.sh", instance_id=[instance_id],
+        parameters={"repairitems": "all", "disk_serial": "s", "extra": "x"}))
     fails("CmdContent.ExceedLimit", 403, invoke, m.InvokeCommandRequest(
         region_id=R, command_id="ACS-ECS-ImageRepair-for-linux.sh", instance_id=[instance_id],
         parameters={"repairitems": "x" * 14000, "disk_serial": "s"}))

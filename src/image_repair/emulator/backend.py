@@ -26,6 +26,8 @@ from .resources import (CheckItem, Command, Disk, Image, Instance, Invocation, N
 # Actions taking a ClientToken (ECS API reference).
 TOKEN_ACTIONS = {"RunInstances", "CreateSnapshot", "CreateDisk", "CreateImage", "RunCommand",
                  "InvokeCommand", "SendFile"}
+# Cloud Assistant reports ClientToken errors with its own codes and statuses.
+CLOUD_ASSISTANT = {"RunCommand", "InvokeCommand", "SendFile"}
 
 
 @dataclass
@@ -112,13 +114,18 @@ class EcsBackend(ImageActions, InstanceActions, StorageActions, CommandActions, 
             raise error("InvalidRegionId.NotFound")
         token = params.str("ClientToken") if action in TOKEN_ACTIONS else None
         if token is not None:
+            assistant = action in CLOUD_ASSISTANT
             if len(token) > 64 or not token.isascii():
-                raise error("InvalidClientToken.ValueNotSupported")
+                raise error("InvalidClientToken.Malformed" if assistant else "InvalidClientToken.ValueNotSupported")
             remembered = self._tokens.get((action, token))
             if remembered is not None:
                 fingerprint, body = remembered
                 if fingerprint != params.fingerprint():
-                    raise error("IdempotentParameterMismatch")
+                    mismatch = error("IdempotentParameterMismatch")
+                    if assistant:
+                        mismatch.status = 403
+                        mismatch.message = "The specified parameter has changed while using an already used clientToken."
+                    raise mismatch
                 return dict(copy.deepcopy(body), RequestId=request_id())
         body = method(params)
         body["RequestId"] = request_id()

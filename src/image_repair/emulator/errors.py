@@ -33,7 +33,7 @@ CATALOG = {
     "InvalidParameter": (400, "The specified parameter \"%s\" is not valid."),
     "DryRunOperation": (400, "Request validation has been passed with DryRun flag set."),
     "IdempotentParameterMismatch": (400, "Request uses a client token in a previous request but is not identical to that request."),
-    "InvalidRegionId.NotFound": (404, "The specified RegionId does not exist."),  # unverified
+    "InvalidRegionId.NotFound": (404, "The RegionId provided does not exist in our records."),
     # Injected service-side faults
     "Throttling.User": (400, "Request was denied due to user flow control."),
     "Throttling": (400, "Request was denied due to request throttling."),
@@ -77,9 +77,13 @@ CATALOG = {
     "InvalidTagKey.Malformed": (400, "The specified Tag.n.Key is not valid."),
     "InvalidAutoReleaseTime.Malformed": (400, "The specified parameter AutoReleaseTime is not valid."),
     # Cloud Assistant
-    "InvalidInstance.NotFound": (404, "The specified instance does not exist."),  # unverified
-    "InvalidInstance.NotRunning": (403, "The specified instance is not running."),
-    "InvalidCommandId.NotFound": (404, "The specified command does not exist."),  # unverified
+    "InvalidInstance.NotFound": (404, "The specified instance does not exist."),
+    "InvalidInstance.NotRunning": (403, "The specified instance is not running."),  # unverified
+    "InvalidCmdId.NotFound": (404, "The specified command ID does not exist."),
+    "InstanceIds.ExceedLimit": (403, "The number of instance IDs exceeds the upper limit."),
+    "Parameter.Disabled": (400, "Parameters cannot be passed in when the command customization function is disabled."),
+    "Parameter.MissingValue": (400, "The parameter value of this command is required."),
+    "InvalidClientToken.Malformed": (400, "The specified parameter clientToken is not valid."),
     "InvalidInvokeId.NotFound": (404, "The specified invocation does not exist."),  # unverified
     "CmdContent.ExceedLimit": (403, "The maximum length of a command is exceeded."),
     "ParameterCount.ExceedLimit": (403, "The maximum number of parameters is exceeded."),

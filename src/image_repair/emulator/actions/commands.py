@@ -46,7 +46,9 @@ class CommandActions:
 
     # --- validation shared by the three invoking actions --------------------------------------
     def _target_instances(self, p: Params) -> List[str]:
-        ids = p.list("InstanceId", required=True, limit=100)
+        ids = p.list("InstanceId", required=True)
+        if len(ids) > 100:
+            raise error("InstanceIds.ExceedLimit")
         for instance_id in ids:
             inst = self.instances.get(instance_id)
             if inst is None:
@@ -192,7 +194,7 @@ class CommandActions:
             raise error("ParameterCount.ExceedLimit")
         enable = p.bool("EnableParameter")
         if parameters and not enable:
-            raise invalid("Parameters", "Custom parameters need EnableParameter=true.")
+            raise error("Parameter.Disabled")
         declared = set(re.findall(r"\{\{\s*([A-Za-z0-9_.:-]+)\s*\}\}", content)) if enable else set()
         if set(parameters) - declared:
             raise error("Parameter.NotMatched")
@@ -215,12 +217,15 @@ class CommandActions:
         command = self.commands.get(command_id) or next(
             (c for c in self.commands.values() if c.public and c.name == command_id), None)
         if command is None:
-            raise error("InvalidCommandId.NotFound")
+            raise error("InvalidCmdId.NotFound")
         parameters = p.json_object("Parameters") or {}
         if len(parameters) > 10:
             raise error("ParameterCount.ExceedLimit")
-        if set(parameters) != set(command.parameter_names) and (parameters or command.parameter_names):
+        # Names given must be declared ones; every declared one needs a value ("" is one).
+        if set(parameters) - set(command.parameter_names):
             raise error("Parameter.NotMatched")
+        if set(command.parameter_names) - set(parameters):
+            raise error("Parameter.MissingValue")
         if b64len(command.content) + b64len(json.dumps(parameters)) > 18 * 1024:
             raise error("CmdContent.ExceedLimit")
         timeout = self._timeout(p, command.timeout)
