@@ -162,8 +162,8 @@ class BootPlan(object):
                 add = add + ["root=" + root]
             text = boot_entries.edit_grub_cfg(previous, add, remove)
             guest.fs.write_text(path, text)
-            self._note("%s generated no boot entry in %s (the root is on a loop device of the repair "
-                       "host): its previous linux lines were edited instead" % (tool, path))
+            self._note("%s generated no boot entry in %s (grub's 10_linux skips a root on a file-backed "
+                       "/dev/loop0-9): its previous linux lines were edited instead" % (tool, path))
         if root is None:
             return
         wrong = boot_entries.root_device_problems(text, root)
