@@ -2,6 +2,7 @@
 
 Arbitrary YAML is never edited. What is recognised is the block layout every installer and
 cloud-init write (``network:`` > ``ethernets:`` > ``<name>:`` > settings, indented with spaces):
+* netplan merges its files, so every block of the primary NIC is handled, in every file;
 * a file whose only device is the primary NIC (eth0, or ens33/enp0s3... when eth0 has none) is
   replaced by a known-good file (renderer kept; the original is backed up by GuestFS);
 * in a file with other devices too, only the primary NIC's block (its line and the deeper
@@ -128,23 +129,25 @@ def plan(files):
         result.created = True
         result.configured = True
         return result
-    # the last file wins in netplan: the primary's last block is the one in effect
-    path, block, devices, renderer = [c for c in candidates if c[1].name == primary][-1]
-    lines = files[path].splitlines()
-    if primary == PRIMARY and block_is_dhcp(lines, block):
-        result.configured = True
-        return result
-    why = "netplan: %s: %s %s -> eth0 by DHCP" % (
-        path, primary, "has a static address or a MAC match" if primary == PRIMARY else "is the primary NIC")
-    only_device = sum(len(blocks) for blocks in devices.values()) == 1
-    if only_device:
-        result.write(path, known_good(renderer), why + " (file replaced by a known-good one)")
-    else:
-        pad = " " * block.indent
-        step = " " * 2
-        new_block = ["%seth0:" % pad, "%s%sdhcp4: true" % (pad, step)]
-        ending = "\r\n" if "\r\n" in files[path] else "\n"
-        out = lines[:block.start] + new_block + lines[block.end:]
-        result.write(path, ending.join(out) + ending, why + " (its block replaced, other devices kept)")
+    # netplan merges the files: every block of the primary NIC counts, not only the last one
+    by_path = {}
+    for path, block, devices, renderer in candidates:
+        if block.name == primary:
+            by_path[path] = (block, devices, renderer)
+    for path in sorted(by_path):
+        block, devices, renderer = by_path[path]
+        lines = files[path].splitlines()
+        if primary == PRIMARY and block_is_dhcp(lines, block):
+            continue
+        why = "netplan: %s: %s %s -> eth0 by DHCP" % (
+            path, primary, "has a static address or a MAC match" if primary == PRIMARY else "is the primary NIC")
+        if sum(len(blocks) for blocks in devices.values()) == 1:
+            result.write(path, known_good(renderer), why + " (file replaced by a known-good one)")
+        else:
+            pad = " " * block.indent
+            new_block = ["%seth0:" % pad, "%s  dhcp4: true" % pad]
+            ending = "\r\n" if "\r\n" in files[path] else "\n"
+            out = lines[:block.start] + new_block + lines[block.end:]
+            result.write(path, ending.join(out) + ending, why + " (its block replaced, other devices kept)")
     result.configured = True
     return result
