@@ -120,24 +120,26 @@ def plan(files):
         result.created = True
         result.configured = True
         return result
-    path, sections, name = chosen[0]
-    if name == PRIMARY and healthy(sections):
-        result.configured = True
-        return result
-    set_values = {("connection", "interface-name"): PRIMARY, ("ipv4", "method"): "auto"}
-    if sections.get("connection", {}).get("id") in (name, None) or name is None:
-        set_values[("connection", "id")] = PRIMARY
 
     def drop(section, key):
         if section == "ethernet" and key in ("mac-address", "cloned-mac-address"):
             return True
         return section == "ipv4" and bool(IPV4_STATIC.match(key)) and key != "dns-search"
 
-    new = edit(files[path], set_values, drop)
-    target = renamed_path(path, name) if name else path
-    result.write(target, new, "NetworkManager: %s: %s -> eth0 by DHCP (method=auto, no MAC binding)"
-                 % (path, name or "bound by MAC address"))
-    if target != path:
-        result.remove(path, "NetworkManager: %s replaced by %s" % (path, target))
+    # NetworkManager may activate any of them (autoconnect priority, last use): all are fixed
+    for path, sections, name in chosen:
+        if name == PRIMARY and healthy(sections):
+            continue
+        set_values = {("connection", "interface-name"): PRIMARY, ("ipv4", "method"): "auto"}
+        if sections.get("connection", {}).get("id") in (name, None) or name is None:
+            set_values[("connection", "id")] = PRIMARY
+        new = edit(files[path], set_values, drop)
+        target = renamed_path(path, name) if name else path
+        if target != path and (target in files or target in result.writes):
+            target = path   # never overwrite another connection
+        result.write(target, new, "NetworkManager: %s: %s -> eth0 by DHCP (method=auto, no MAC binding)"
+                     % (path, name or "bound by MAC address"))
+        if target != path:
+            result.remove(path, "NetworkManager: %s replaced by %s" % (path, target))
     result.configured = True
     return result
