@@ -58,20 +58,52 @@ def plan(files):
         result.created = True
         result.configured = True
         return result
-    path, index, _name, _family, method = [s for s in inet if s[2] == primary][0]
-    if primary == PRIMARY and method == "dhcp" and (PRIMARY in started):
+    mine = [s for s in inet if s[2] == primary]
+    path, index, _name, _family, method = mine[0]
+    if primary == PRIMARY and method == "dhcp" and PRIMARY in started and len(mine) == 1:
         result.configured = True
         return result
-    new = rewrite_stanza(files[path], index, primary, add_auto=PRIMARY not in started and primary not in started)
-    result.write(path, new, "ifupdown: %s: iface %s inet %s%s -> iface eth0 inet dhcp" % (
-        path, primary, method, "" if primary in started else " (never brought up)"))
-    # auto/allow-hotplug lines of the old name in other files
+    texts = dict(files)
+    # later stanzas of the same interface (ifupdown merges them: a static one would add its
+    # address to eth0) are commented out, from the bottom up so line numbers stay valid
+    for other_path, other_index, _n, _f, other_method in reversed(mine[1:]):
+        texts[other_path] = comment_stanza(texts[other_path], other_index)
+        result.findings.append("ifupdown: %s: another iface %s inet %s stanza commented out"
+                               % (other_path, primary, other_method))
+    if not (primary == PRIMARY and method == "dhcp" and PRIMARY in started):
+        texts[path] = rewrite_stanza(texts[path], index, primary,
+                                     add_auto=PRIMARY not in started and primary not in started)
+        result.findings.append("ifupdown: %s: iface %s inet %s%s -> iface eth0 inet dhcp" % (
+            path, primary, method, "" if primary in started else " (never brought up)"))
     if primary != PRIMARY:
-        for other in files:
-            if other != path and primary in started_names(files[other]):
-                result.write(other, rename_starts(files[other], primary), "ifupdown: %s: %s renamed eth0" % (other, primary))
+        for other in texts:
+            if other != path and primary in started_names(texts[other]):
+                texts[other] = rename_starts(texts[other], primary)
+                result.findings.append("ifupdown: %s: %s renamed eth0" % (other, primary))
+    for changed in sorted(texts):
+        if texts[changed] != files[changed]:
+            result.writes[changed] = texts[changed]
     result.configured = True
     return result
+
+
+def _stanza_end(lines, index):
+    end = index + 1
+    while end < len(lines) and not _is_stanza_start(lines[end]):
+        end += 1
+    # the blank lines and comments that close a stanza belong to the next one
+    while end > index + 1 and (not lines[end - 1].strip() or lines[end - 1].lstrip().startswith("#")):
+        end -= 1
+    return end
+
+
+def comment_stanza(text, index):
+    """``text`` with the stanza at line ``index`` commented out with a note (never deleted)."""
+    lines, ending, final = lines_with_endings(text)
+    end = _stanza_end(lines, index)
+    for number in range(index, end):
+        lines[number] = "# image-repair: duplicate of eth0's stanza, commented: " + lines[number]
+    return ending.join(lines) + (ending if final else "")
 
 
 def rename_starts(text, old):
@@ -91,12 +123,7 @@ def rewrite_stanza(text, index, old_name, add_auto):
     text = rename_starts(text, old_name) if old_name != PRIMARY else text
     lines, ending, final = lines_with_endings(text)
     indent = _IFACE.match(lines[index]).group(1)
-    end = index + 1
-    while end < len(lines) and not _is_stanza_start(lines[end]):
-        end += 1
-    # keep the blank lines and comments that close the old stanza (they belong to the next one)
-    while end > index + 1 and (not lines[end - 1].strip() or lines[end - 1].lstrip().startswith("#")):
-        end -= 1
+    end = _stanza_end(lines, index)
     replacement = ["%siface eth0 inet dhcp" % indent]
     if add_auto:
         replacement.insert(0, "%sauto eth0" % indent)
