@@ -95,6 +95,8 @@ def configure(root: Path, recipe: Recipe, manifest: dict):
     (root / "etc/hostname").write_text(hostname + "\n")
     (root / "etc/hosts").write_text("127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n" % hostname)
     (root / "etc/fstab").write_text(fstab_text(manifest))
+    for fs in manifest["filesystems"]:  # mount points on the filesystems that hold them (/boot/efi on /boot)
+        (root / fs["mountpoint"].lstrip("/")).mkdir(parents=True, exist_ok=True)
     (root / "etc/network/interfaces").write_text(INTERFACES_DHCP)
     (root / "etc/default/grub").write_text(DEFAULT_GRUB)
     # An empty machine-id: systemd makes a new one at first boot, as on a cloud image.

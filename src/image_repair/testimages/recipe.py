@@ -10,7 +10,9 @@ import json
 from dataclasses import asdict, dataclass, field
 
 # Bump when the builder's output changes for the same recipe: every cached image is rebuilt.
-BUILDER_VERSION = "1"
+BUILDER_VERSION = "2"
+# Bump when the debootstrap roots change (package set, root post-processing): roots are rebuilt.
+ROOT_VERSION = "1"
 
 SUITES = {"bullseye": "11", "bookworm": "12", "trixie": "13"}
 FIRMWARES = ("bios", "uefi")
@@ -81,7 +83,7 @@ class Recipe:
         return _digest({"builder": BUILDER_VERSION, "recipe": self.to_dict()})
 
     def root_key(self) -> str:
-        return _digest({"builder": BUILDER_VERSION, "packages": root_packages(self), "suite": self.suite,
+        return _digest({"builder": ROOT_VERSION, "packages": root_packages(self), "suite": self.suite,
                         "initramfs": self.initramfs})
 
 
