@@ -263,6 +263,18 @@ def test_grub_legacy_menu_edited_directly_once_through_the_symlink(tmp_path):
     assert guest.fs.record.commands == []
 
 
+def test_grub_legacy_menu_on_the_esp_is_edited_too(tmp_path):
+    root = tmp_path / "centos6-uefi"
+    menu = "default=0\ntitle CentOS 6\n\tkernel /vmlinuz-2.6.32 ro root=/dev/sda2 quiet\n"
+    write(root, "/boot/efi/EFI/redhat/grub.conf", menu)
+    guest = Guest(str(root), facts(GRUB_LEGACY, ["/boot/efi/EFI/redhat/grub.conf"]), LAYOUT)
+    assert "root=/dev/sda2" in read_kernel_args(guest)
+    guest.boot.require_args("grub", add=["console=tty0", "root=UUID=" + ROOT_UUID], remove=["root=/dev/sda2"])
+    assert guest.boot.apply(guest) == {}
+    assert read(root, "/boot/efi/EFI/redhat/grub.conf") == menu.replace(
+        "ro root=/dev/sda2 quiet", "ro quiet console=tty0 root=UUID=" + ROOT_UUID)
+
+
 def test_dry_run_writes_nothing_and_records_the_command(grub2_guest):
     root, guest_facts = grub2_guest
     before = snapshot(root)

@@ -29,7 +29,7 @@ from .kernel_args import arg_name, edit_args, matches
 from .kernel_cmdline import (BLS_DIR, DEFAULT_GRUB, DEFAULT_GRUB_D, GRUBENVS, KERNEL_CMDLINE,  # noqa: F401
                              KNOWN_GRUB_CFGS, LEGACY_MENUS, bls_entry_paths, default_grub_files,
                              describe_sources, expected_root, grub_cfg_paths, kernel_arg_sources,
-                             legacy_menu_paths, missing_kernel_args, read_kernel_args)
+                             legacy_menu_paths, legacy_menus, missing_kernel_args, read_kernel_args)
 
 # -- the shared rewrite -------------------------------------------------------------------------
 class BootPlan(object):
@@ -215,9 +215,9 @@ class BootPlan(object):
 
     def _apply_legacy(self, guest):
         add, remove = self.merged()
-        paths = legacy_menu_paths(guest.fs)
+        paths = legacy_menus(guest)
         if not paths:
-            raise AgentError("GRUB legacy: no menu.lst or grub.conf in /boot/grub")
+            raise AgentError("GRUB legacy: no menu.lst or grub.conf in /boot/grub or on the ESP")
         for path in paths:
             text = guest.fs.read_text(path, "")
             guest.fs.write_text(path, boot_entries.edit_legacy_menu(text, add, remove))

@@ -29,19 +29,31 @@ def default_grub_files(fs):
 
 def grub_cfg_paths(guest):
     """The guest's grub.cfg files: facts.grub_cfg, else the well-known places that exist."""
-    listed = list(getattr(guest.facts, "grub_cfg", None) or [])
+    listed = [p for p in (getattr(guest.facts, "grub_cfg", None) or []) if not _is_legacy_menu(p)]
     return listed or [p for p in KNOWN_GRUB_CFGS if guest.fs.isfile(p)]
+
+
+def _is_legacy_menu(path):
+    name = path.rpartition("/")[2]
+    return name in ("menu.lst", "grub.conf")
+
+
+def legacy_menus(guest):
+    """GRUB legacy menus: the usual ones in /boot/grub and those the facts found (an EL6 UEFI
+    guest keeps its grub.conf on the ESP), one per real file."""
+    listed = [p for p in (getattr(guest.facts, "grub_cfg", None) or []) if _is_legacy_menu(p)]
+    return legacy_menu_paths(guest.fs, extra=listed)
 
 
 def bls_entry_paths(fs):
     return [BLS_DIR + "/" + n for n in fs.listdir(BLS_DIR) if n.endswith(".conf")]
 
 
-def legacy_menu_paths(fs):
+def legacy_menu_paths(fs, extra=()):
     """menu.lst / grub.conf files, one per real file (menu.lst is often a link to grub.conf)."""
     seen = set()
     paths = []
-    for path in LEGACY_MENUS:
+    for path in tuple(LEGACY_MENUS) + tuple(extra):
         if fs.isfile(path):
             real = os.path.realpath(fs.host_path(path))
             if real not in seen:
@@ -79,7 +91,7 @@ def kernel_arg_sources(guest):
         sources.append((path, boot_entries.resolve_kernelopts(words, kernelopts)))
     if fs.isfile(KERNEL_CMDLINE):
         sources.append((KERNEL_CMDLINE, split_args(fs.read_text(KERNEL_CMDLINE, ""))))
-    for path in legacy_menu_paths(fs):
+    for path in legacy_menus(guest):
         for number, words in enumerate(boot_entries.legacy_kernel_args(fs.read_text(path, "")), 1):
             sources.append(("%s kernel line %d" % (path, number), words))
     return sources
