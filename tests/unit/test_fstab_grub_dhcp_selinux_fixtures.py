@@ -76,3 +76,20 @@ def test_repair_then_second_run_changes_nothing(tmp_path, name):
         assert result.status in ("ok", "not_applicable"), result.to_dict()
         assert result.changes.is_empty() if hasattr(result, "changes") and result.changes else True
     assert snapshot(tree) == before
+
+
+@pytest.mark.parametrize("name", sorted(GUESTS))
+def test_check_finds_the_planted_problems_and_writes_nothing(tmp_path, name):
+    spec = GUESTS[name]
+    tree, _guest = broken_guest(tmp_path, name)
+    before = snapshot(tree)
+    facts = detect_facts(GuestFS(str(tree)))
+    guest = Guest(str(tree), facts, stubs_grub.fixture_layout(spec.boot_mode, spec.root_fs), read_only=True)
+    results = dict((r.name, r) for r in engine.check(guest, ITEMS))
+    for item in ("fstab", "grub", "dhcp"):
+        assert results[item].status == "skipped" and results[item].risk == "High", results[item].to_dict()
+    assert any("/dev/sda1 -> UUID=" in f for f in results["fstab"].findings)
+    assert any("root given by device name root=/dev/sda1" in f for f in results["grub"].findings)
+    assert any("70-persistent-net.rules" in f for f in results["dhcp"].findings)
+    assert results["selinux"].status == ("skipped" if spec.family == "rhel" else "not_applicable")
+    assert snapshot(tree) == before
