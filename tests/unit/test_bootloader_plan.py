@@ -275,6 +275,23 @@ def test_grub_legacy_menu_on_the_esp_is_edited_too(tmp_path):
         "ro root=/dev/sda2 quiet", "ro quiet console=tty0 root=UUID=" + ROOT_UUID)
 
 
+def test_sles11_default_append_follows_the_menu(tmp_path):
+    root = tmp_path / "sles11"
+    write(root, "/boot/grub/menu.lst", "title SLES 11\n    kernel /boot/vmlinuz root=/dev/sda1 resume=/dev/sda2 splash=silent\n")
+    write(root, "/etc/sysconfig/bootloader", '## Type: string\nLOADER_TYPE="grub"\n'
+                                              'DEFAULT_APPEND="resume=/dev/sda2 splash=silent showopts"\n')
+    guest = Guest(str(root), facts(GRUB_LEGACY, ["/boot/grub/menu.lst"]), LAYOUT)
+    assert "showopts" in read_kernel_args(guest)
+    guest.boot.require_args("grub", add=["console=tty0", "resume=UUID=abc", "root=UUID=" + ROOT_UUID],
+                            remove=["root=/dev/sda1", "resume=/dev/sda2"])
+    assert guest.boot.apply(guest) == {}
+    assert read(root, "/etc/sysconfig/bootloader").splitlines()[-1] == (
+        'DEFAULT_APPEND="splash=silent showopts console=tty0 resume=UUID=abc"')
+    assert read(root, "/boot/grub/menu.lst").splitlines()[-1] == (
+        "    kernel /boot/vmlinuz splash=silent console=tty0 resume=UUID=abc root=UUID=" + ROOT_UUID)
+    assert missing_kernel_args(guest, ["console=tty0", "resume=UUID=abc"]) == []
+
+
 def test_dry_run_writes_nothing_and_records_the_command(grub2_guest):
     root, guest_facts = grub2_guest
     before = snapshot(root)

@@ -24,12 +24,14 @@ from .. import log
 from ..errors import AgentError
 from . import boot_entries, grub_defaults
 from .facts import GRUB2, GRUB2_BLS, GRUB_LEGACY
-from .kernel_args import arg_name, edit_args, matches
+from .kernel_args import arg_name, edit_args, matches, split_args
+from .netconf import sysconfig
 # The readers live in kernel_cmdline; items import them from here too.
 from .kernel_cmdline import (BLS_DIR, DEFAULT_GRUB, DEFAULT_GRUB_D, GRUBENVS, KERNEL_CMDLINE,  # noqa: F401
                              KNOWN_GRUB_CFGS, LEGACY_MENUS, bls_entry_paths, default_grub_files,
                              describe_sources, expected_root, grub_cfg_paths, kernel_arg_sources,
-                             legacy_menu_paths, legacy_menus, missing_kernel_args, read_kernel_args)
+                             legacy_menu_paths, legacy_menus, missing_kernel_args, read_kernel_args,
+                             SUSE_APPEND, SUSE_BOOTLOADER, suse_default_append)
 
 # -- the shared rewrite -------------------------------------------------------------------------
 class BootPlan(object):
@@ -221,6 +223,14 @@ class BootPlan(object):
         for path in paths:
             text = guest.fs.read_text(path, "")
             guest.fs.write_text(path, boot_entries.edit_legacy_menu(text, add, remove))
+        append = suse_default_append(guest)
+        if append is not None:
+            # SLES 11 writes the entries of kernels installed later with DEFAULT_APPEND
+            words = split_args(append)
+            new = edit_args(words, [a for a in add if arg_name(a) != "root"], remove)
+            if new != words:
+                text = guest.fs.read_text(SUSE_BOOTLOADER, "")
+                guest.fs.write_text(SUSE_BOOTLOADER, sysconfig.edit(text, {SUSE_APPEND: " ".join(new)}, ()))
 
 
 def _edit_bls_directly(fs, add, remove):

@@ -10,7 +10,9 @@ import os
 
 from . import boot_entries, grub_defaults
 from .. import log
+from .facts import GRUB_LEGACY
 from .kernel_args import arg_name, split_args
+from .netconf import sysconfig
 
 DEFAULT_GRUB = "/etc/default/grub"
 DEFAULT_GRUB_D = "/etc/default/grub.d"
@@ -18,6 +20,9 @@ KERNEL_CMDLINE = "/etc/kernel/cmdline"
 BLS_DIR = "/boot/loader/entries"
 GRUBENVS = ("/boot/grub2/grubenv", "/boot/grub/grubenv")
 KNOWN_GRUB_CFGS = ("/boot/grub2/grub.cfg", "/boot/grub/grub.cfg")
+# SUSE with GRUB legacy (SLES 11): kernel updates write new menu.lst entries with this variable
+SUSE_BOOTLOADER = "/etc/sysconfig/bootloader"
+SUSE_APPEND = "DEFAULT_APPEND"
 LEGACY_MENUS = ("/boot/grub/menu.lst", "/boot/grub/grub.conf", "/boot/grub2/menu.lst")
 
 
@@ -94,7 +99,17 @@ def kernel_arg_sources(guest):
     for path in legacy_menus(guest):
         for number, words in enumerate(boot_entries.legacy_kernel_args(fs.read_text(path, "")), 1):
             sources.append(("%s kernel line %d" % (path, number), words))
+    suse_append = suse_default_append(guest)
+    if suse_append is not None:
+        sources.append(("%s %s" % (SUSE_BOOTLOADER, SUSE_APPEND), split_args(suse_append)))
     return sources
+
+
+def suse_default_append(guest):
+    """DEFAULT_APPEND of /etc/sysconfig/bootloader on a GRUB legacy guest (None elsewhere)."""
+    if getattr(guest.facts, "bootloader", None) != GRUB_LEGACY or not guest.fs.isfile(SUSE_BOOTLOADER):
+        return None
+    return sysconfig.parse(guest.fs.read_text(SUSE_BOOTLOADER, "")).get(SUSE_APPEND)
 
 
 def read_kernel_args(guest):
@@ -112,7 +127,9 @@ def missing_kernel_args(guest, wanted):
     one finding per set of missing arguments; an empty list when every source has them all."""
     by_missing = []   # [(missing args, [labels])]
     for label, words in kernel_arg_sources(guest):
-        missing = [arg for arg in wanted if arg not in words and not (label == DEFAULT_GRUB and arg_name(arg) == "root")]
+        # root= is written by grub-mkconfig / the menu entry, never by these variables
+        variable = label in (DEFAULT_GRUB, "%s %s" % (SUSE_BOOTLOADER, SUSE_APPEND))
+        missing = [arg for arg in wanted if arg not in words and not (variable and arg_name(arg) == "root")]
         if not missing:
             continue
         for known, labels in by_missing:
