@@ -17,6 +17,12 @@ local disks:
 agent:
   build-agent [-o FILE]   build the agent zipapp delivered to repair hosts
 
+repair workflow:
+  repair IMAGE_ID [options]
+                          repair a custom image through the whole workflow (local cloud by default)
+  status EXECUTION        an execution's status and report
+  list                    the executions in the store
+
 emulator:
   emulator serve --port PORT [--seed FILE] [--latency MODEL]
                           the ECS OpenAPI emulator on 127.0.0.1 (docs/emulator.md)
@@ -40,5 +46,8 @@ def main(argv=None):
     if command == "emulator":
         from .emulator.server import main as emulator_main
         return emulator_main(argv[1:])
+    if command in ("repair", "status", "list"):
+        from .repair_cli import main as repair_main
+        return repair_main(argv)
     sys.stderr.write("image-repair: unknown command %r\n\n%s" % (command, USAGE))
     return 2

@@ -1,0 +1,49 @@
+"""CloudFlow (Serverless Workflow) StartExecution over ``alibabacloud_fnf20190315``.
+
+The execution name is the repair's deterministic execution id: CloudFlow returns a running
+execution of that name as it is, and answers ``ExecutionAlreadyExists`` for a finished one, so two
+starts of one repair never make two executions."""
+import json
+import os
+from typing import Optional
+
+from .errors import CloudError, classify
+
+
+class CloudFlowStarter:
+    def __init__(self, client, flow_name: str):
+        self.client = client
+        self.flow_name = flow_name
+
+    def start(self, execution_name: str, execution_input: dict) -> dict:
+        """-> {"name", "started"}; started is False when the execution already existed."""
+        from alibabacloud_fnf20190315 import models as m
+        from darabonba.runtime import RuntimeOptions
+        request = m.StartExecutionRequest(flow_name=self.flow_name, execution_name=execution_name,
+                                          input=json.dumps(execution_input))
+        try:
+            self.client.start_execution_with_options(request, RuntimeOptions(autoretry=False))
+        except Exception as error:
+            cloud = classify(error, "StartExecution")
+            if cloud.service_code == "ExecutionAlreadyExists":
+                return {"name": execution_name, "started": False}
+            raise cloud from error
+        return {"name": execution_name, "started": True}
+
+
+def cloudflow_from_env(flow_name: Optional[str] = None) -> CloudFlowStarter:
+    from alibabacloud_fnf20190315.client import Client
+    from alibabacloud_tea_openapi.models import Config
+
+    region = os.environ.get("FC_REGION") or "cn-hangzhou"
+    flow_name = flow_name or os.environ.get("IMAGE_REPAIR_FLOW_NAME")
+    if not flow_name:
+        raise CloudError("MissingConfiguration", "IMAGE_REPAIR_FLOW_NAME (the deployed flow's name) is not set")
+    key_id = os.environ.get("ALIBABA_CLOUD_ACCESS_KEY_ID")
+    secret = os.environ.get("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
+    if not key_id or not secret:
+        raise CloudError("MissingCredentials", "ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET are not set")
+    config = Config(access_key_id=key_id, access_key_secret=secret,
+                    security_token=os.environ.get("ALIBABA_CLOUD_SECURITY_TOKEN") or None, region_id=region,
+                    endpoint=os.environ.get("IMAGE_REPAIR_FNF_ENDPOINT") or "%s.fnf.aliyuncs.com" % region)
+    return CloudFlowStarter(Client(config), flow_name)

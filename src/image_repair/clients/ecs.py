@@ -1,0 +1,238 @@
+"""The ECS port: the calls the workflow's steps make, over the real ``alibabacloud_ecs20140526`` SDK.
+
+Answers are plain dicts in the API's own field names (``to_map()`` of the SDK bodies), so steps
+read the documented shapes. SDK retries are off: retrying is the flow's job (Retry with backoff),
+and every create carries a ClientToken so a retried create never makes a second resource.
+"""
+import os
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from .errors import CloudError, classify
+
+TAG_RESOURCE_TYPES = ("instance", "disk", "snapshot", "image")
+
+
+class EcsPort:
+    def __init__(self, client, region: str):
+        self.client = client
+        self.region = region
+
+    # --- plumbing ------------------------------------------------------------------------------
+    def _call(self, action: str, request) -> Dict[str, Any]:
+        from darabonba.runtime import RuntimeOptions
+        method: Callable = getattr(self.client, _snake(action) + "_with_options")
+        try:
+            response = method(request, RuntimeOptions(autoretry=False, read_timeout=15000, connect_timeout=5000))
+        except Exception as error:  # every SDK failure becomes a CloudError with the flow's code
+            raise classify(error, action) from error
+        return response.body.to_map() if response.body is not None else {}
+
+    @staticmethod
+    def _tags(model, tags: Dict[str, str]) -> list:
+        return [model(key=k, value=v) for k, v in sorted(tags.items())]
+
+    # --- images --------------------------------------------------------------------------------
+    def describe_image(self, image_id: str) -> Optional[dict]:
+        from alibabacloud_ecs20140526 import models as m
+        try:
+            body = self._call("DescribeImages", m.DescribeImagesRequest(
+                region_id=self.region, image_id=image_id, show_expired=True, page_size=10))
+        except CloudError as error:
+            if error.code in ("InvalidImageId.NotFound", "InvalidImageId.Malformed"):
+                return None
+            raise
+        images = [i for i in body.get("Images", {}).get("Image", []) if i.get("ImageId") == image_id]
+        return images[0] if images else None
+
+    def system_images(self, architecture: str) -> List[dict]:
+        from alibabacloud_ecs20140526 import models as m
+        found, page = [], 1
+        while True:
+            body = self._call("DescribeImages", m.DescribeImagesRequest(
+                region_id=self.region, image_owner_alias="system", architecture=architecture,
+                status="Available", page_size=100, page_number=page))
+            batch = body.get("Images", {}).get("Image", [])
+            found.extend(batch)
+            if len(batch) < 100 or len(found) >= int(body.get("TotalCount", 0) or 0):
+                return found
+            page += 1
+
+    def create_image(self, name: str, mappings: List[dict], platform: str, architecture: str, boot_mode: str,
+                     description: str, tags: Dict[str, str], token: str) -> str:
+        from alibabacloud_ecs20140526 import models as m
+        request = m.CreateImageRequest(
+            region_id=self.region, image_name=name, platform=platform, architecture=architecture,
+            boot_mode=boot_mode, description=description, detection_strategy="Standard", client_token=token,
+            disk_device_mapping=[m.CreateImageRequestDiskDeviceMapping(
+                snapshot_id=d["SnapshotId"], disk_type=d["DiskType"], size=d.get("Size"), device=d.get("Device"))
+                for d in mappings],
+            tag=self._tags(m.CreateImageRequestTag, tags))
+        return self._call("CreateImage", request)["ImageId"]
+
+    def set_nvme_support(self, image_id: str) -> None:
+        from alibabacloud_ecs20140526 import models as m
+        self._call("ModifyImageAttribute", m.ModifyImageAttributeRequest(
+            region_id=self.region, image_id=image_id,
+            features=m.ModifyImageAttributeRequestFeatures(nvme_support="supported")))
+
+    def delete_image(self, image_id: str) -> bool:
+        """-> False when it was already gone."""
+        from alibabacloud_ecs20140526 import models as m
+        return self._gone_is_fine("DeleteImage", m.DeleteImageRequest(region_id=self.region, image_id=image_id,
+                                                                      force=True), ("InvalidImageId.NotFound",))
+
+    # --- instances and disks -------------------------------------------------------------------
+    def run_instance(self, spec: dict, tags: Dict[str, str], token: str) -> str:
+        from alibabacloud_ecs20140526 import models as m
+        request = m.RunInstancesRequest(
+            region_id=self.region, zone_id=spec["zoneId"], image_id=spec["imageId"],
+            instance_type=spec["instanceType"], security_group_id=spec["securityGroupId"],
+            v_switch_id=spec["vSwitchId"], instance_name=spec["name"], amount=1,
+            instance_charge_type="PostPaid", internet_max_bandwidth_out=0,   # no public IP
+            auto_release_time=spec["autoReleaseTime"], client_token=token,
+            system_disk=m.RunInstancesRequestSystemDisk(category=spec["systemDiskCategory"]),
+            data_disk=[m.RunInstancesRequestDataDisk(snapshot_id=d["snapshotId"], size=d["size"],
+                                                     category=spec["systemDiskCategory"], delete_with_instance=True)
+                       for d in spec["dataDisks"]],
+            tag=self._tags(m.RunInstancesRequestTag, tags))
+        ids = self._call("RunInstances", request).get("InstanceIdSets", {}).get("InstanceIdSet", [])
+        if len(ids) != 1:
+            raise CloudError("UnexpectedResponse", "RunInstances returned %r" % ids, "RunInstances")
+        return ids[0]
+
+    def describe_instance(self, instance_id: str) -> Optional[dict]:
+        from alibabacloud_ecs20140526 import models as m
+        body = self._call("DescribeInstances", m.DescribeInstancesRequest(
+            region_id=self.region, instance_ids='["%s"]' % instance_id))
+        found = body.get("Instances", {}).get("Instance", [])
+        return found[0] if found else None
+
+    def cloud_assistant_online(self, instance_id: str) -> bool:
+        from alibabacloud_ecs20140526 import models as m
+        body = self._call("DescribeCloudAssistantStatus", m.DescribeCloudAssistantStatusRequest(
+            region_id=self.region, instance_id=[instance_id]))
+        rows = body.get("InstanceCloudAssistantStatusSet", {}).get("InstanceCloudAssistantStatus", [])
+        return any(r.get("InstanceId") == instance_id and str(r.get("CloudAssistantStatus")) == "true" for r in rows)
+
+    def data_disks(self, instance_id: str, snapshot_id: str) -> List[dict]:
+        """The instance's data disks made from ``snapshot_id`` (never "the first disk")."""
+        from alibabacloud_ecs20140526 import models as m
+        body = self._call("DescribeDisks", m.DescribeDisksRequest(
+            region_id=self.region, instance_id=instance_id, disk_type="data", snapshot_id=snapshot_id))
+        return [d for d in body.get("Disks", {}).get("Disk", [])
+                if d.get("SourceSnapshotId") == snapshot_id and d.get("Type") == "data"]
+
+    def delete_instance(self, instance_id: str) -> bool:
+        """Force-delete; -> False when it was already gone. IncorrectInstanceStatus.Initializing
+        propagates: the caller reports "not yet" and the flow's Wait loop comes back."""
+        from alibabacloud_ecs20140526 import models as m
+        return self._gone_is_fine("DeleteInstance", m.DeleteInstanceRequest(
+            instance_id=instance_id, force=True), ("InvalidInstanceId.NotFound",))
+
+    # --- snapshots -----------------------------------------------------------------------------
+    def create_snapshot(self, disk_id: str, name: str, description: str, tags: Dict[str, str], token: str) -> str:
+        from alibabacloud_ecs20140526 import models as m
+        return self._call("CreateSnapshot", m.CreateSnapshotRequest(
+            disk_id=disk_id, snapshot_name=name, description=description, client_token=token,
+            tag=self._tags(m.CreateSnapshotRequestTag, tags)))["SnapshotId"]
+
+    def describe_snapshot(self, snapshot_id: str) -> Optional[dict]:
+        from alibabacloud_ecs20140526 import models as m
+        body = self._call("DescribeSnapshots", m.DescribeSnapshotsRequest(
+            region_id=self.region, snapshot_ids='["%s"]' % snapshot_id))
+        found = body.get("Snapshots", {}).get("Snapshot", [])
+        return found[0] if found else None
+
+    def delete_snapshot(self, snapshot_id: str) -> bool:
+        from alibabacloud_ecs20140526 import models as m
+        return self._gone_is_fine("DeleteSnapshot", m.DeleteSnapshotRequest(snapshot_id=snapshot_id, force=True),
+                                  ("InvalidSnapshotId.NotFound",))
+
+    # --- Cloud Assistant -----------------------------------------------------------------------
+    def send_file(self, instance_id: str, name: str, target_dir: str, content_b64: str, token: str,
+                  tags: Dict[str, str]) -> str:
+        from alibabacloud_ecs20140526 import models as m
+        return self._call("SendFile", m.SendFileRequest(
+            region_id=self.region, instance_id=[instance_id], name=name, target_dir=target_dir,
+            content=content_b64, content_type="Base64", file_mode="0600", overwrite=True, timeout=120,
+            client_token=token, tag=self._tags(m.SendFileRequestTag, tags)))["InvokeId"]
+
+    def run_command(self, instance_id: str, name: str, content_b64: str, timeout: int, token: str,
+                    tags: Dict[str, str]) -> str:
+        from alibabacloud_ecs20140526 import models as m
+        return self._call("RunCommand", m.RunCommandRequest(
+            region_id=self.region, instance_id=[instance_id], name=name, type="RunShellScript",
+            command_content=content_b64, content_encoding="Base64", timeout=timeout, keep_command=False,
+            client_token=token, tag=self._tags(m.RunCommandRequestTag, tags)))["InvokeId"]
+
+    def invoke_command(self, instance_id: str, command_id: str, parameters: Dict[str, str], timeout: int,
+                       token: str, tags: Dict[str, str]) -> str:
+        from alibabacloud_ecs20140526 import models as m
+        return self._call("InvokeCommand", m.InvokeCommandRequest(
+            region_id=self.region, instance_id=[instance_id], command_id=command_id, parameters=parameters,
+            timeout=timeout, client_token=token, tag=self._tags(m.InvokeCommandRequestTag, tags)))["InvokeId"]
+
+    def invocation_result(self, invoke_id: str, instance_id: str) -> Optional[dict]:
+        from alibabacloud_ecs20140526 import models as m
+        body = self._call("DescribeInvocationResults", m.DescribeInvocationResultsRequest(
+            region_id=self.region, invoke_id=invoke_id, instance_id=instance_id, content_encoding="Base64"))
+        rows = body.get("Invocation", {}).get("InvocationResults", {}).get("InvocationResult", [])
+        return rows[0] if rows else None
+
+    # --- tags ----------------------------------------------------------------------------------
+    def tagged(self, key: str, value: str, kinds: tuple = TAG_RESOURCE_TYPES) -> List[Tuple[str, str]]:
+        """[(resource type, id)] of live resources carrying the tag ``key=value``."""
+        from alibabacloud_ecs20140526 import models as m
+        found = []
+        for kind in kinds:
+            token = None
+            while True:
+                body = self._call("ListTagResources", m.ListTagResourcesRequest(
+                    region_id=self.region, resource_type=kind, next_token=token,
+                    tag=[m.ListTagResourcesRequestTag(key=key, value=value)]))
+                for row in body.get("TagResources", {}).get("TagResource", []):
+                    if row.get("TagKey") == key and row.get("TagValue") == value:
+                        found.append((kind, row["ResourceId"]))
+                token = body.get("NextToken") or None
+                if not token:
+                    break
+        return sorted(set(found))
+
+    def _gone_is_fine(self, action: str, request, gone_codes: tuple) -> bool:
+        try:
+            self._call(action, request)
+            return True
+        except CloudError as error:
+            if error.code in gone_codes:
+                return False
+            raise
+
+
+def _snake(action: str) -> str:
+    out = []
+    for i, ch in enumerate(action):
+        if ch.isupper() and i:
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
+
+
+def ecs_port_from_env(region: Optional[str] = None, endpoint: Optional[str] = None) -> EcsPort:
+    """A port with credentials from Function Compute's environment (the function's role).
+
+    ``IMAGE_REPAIR_ECS_ENDPOINT`` (``host:port``, plain HTTP) points it at an emulator."""
+    from alibabacloud_ecs20140526.client import Client
+    from alibabacloud_tea_openapi.models import Config
+
+    region = region or os.environ.get("FC_REGION") or os.environ.get("ALIBABA_CLOUD_REGION_ID") or "cn-hangzhou"
+    key_id = os.environ.get("ALIBABA_CLOUD_ACCESS_KEY_ID")
+    secret = os.environ.get("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
+    if not key_id or not secret:
+        raise CloudError("MissingCredentials", "ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET "
+                         "must be set (Function Compute sets them from the function's role)")
+    endpoint = endpoint or os.environ.get("IMAGE_REPAIR_ECS_ENDPOINT")
+    config = Config(access_key_id=key_id, access_key_secret=secret,
+                    security_token=os.environ.get("ALIBABA_CLOUD_SECURITY_TOKEN") or None, region_id=region,
+                    endpoint=endpoint or "ecs.%s.aliyuncs.com" % region, protocol="HTTP" if endpoint else "HTTPS",
+                    read_timeout=15000, connect_timeout=5000)
+    return EcsPort(Client(config), region)

@@ -1,0 +1,84 @@
+"""What every step handler shares: event parsing, ports from the environment (cached, built on the
+first call), and errors carrying the ``code`` the flow's Retry/Catch match as ``FC.<code>``."""
+import importlib
+import json
+import os
+from typing import Any, Callable, Optional
+
+_PORTS = None
+
+
+class HandlerError(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def parse_event(event: Any) -> dict:
+    """FC passes bytes; the local runner passes the same; tests may pass a dict."""
+    if isinstance(event, (bytes, bytearray)):
+        event = event.decode("utf-8")
+    if isinstance(event, str):
+        event = json.loads(event or "{}")
+    if isinstance(event, list) and len(event) == 1:   # a batched delivery of one event
+        event = event[0]
+    if not isinstance(event, dict):
+        raise HandlerError("InvalidInput", "the event must be a JSON object")
+    return event
+
+
+def ports_from_env():
+    """Store and ECS port from the function's environment, built once per container."""
+    global _PORTS
+    if _PORTS is None:
+        from ..clients.ecs import ecs_port_from_env
+        from ..steps.common import Ports
+        from ..store import open_store
+        options = {"mirrorUrl": os.environ.get("IMAGE_REPAIR_MIRROR_URL"),
+                   "assistPackageUrl": os.environ.get("IMAGE_REPAIR_ASSIST_PACKAGE_URL"),
+                   "aegisPackageUrl": os.environ.get("IMAGE_REPAIR_AEGIS_PACKAGE_URL")}
+        _PORTS = Ports(store=open_store(), ecs=ecs_port_from_env(), options=options)
+    return _PORTS
+
+
+def use_ports(ports) -> None:
+    """Set the ports handlers use (the local runner and tests); None resets to the environment's."""
+    global _PORTS
+    _PORTS = ports
+
+
+def run_step(step: str, event: Any, ports=None) -> dict:
+    """Parse, run one step, return its FlowState as a dict; store races become retryable codes."""
+    from pydantic import ValidationError
+
+    from ..models import FlowEvent
+    from ..store import ConcurrentUpdate, StepClaimLost, StepInProgress
+    try:
+        flow_event = FlowEvent.model_validate(parse_event(event))
+    except (ValueError, ValidationError) as error:
+        raise HandlerError("InvalidInput", "bad event for %s: %s" % (step, error))
+    module = importlib.import_module("image_repair.steps." + step)
+    try:
+        return module.run(ports or ports_from_env(), flow_event).model_dump()
+    except (StepInProgress, ConcurrentUpdate, StepClaimLost) as error:
+        raise HandlerError("StepBusy", str(error))
+
+
+def step_handler(step: str) -> Callable:
+    def handler(event, context=None):
+        return run_step(step, event)
+    handler.__name__ = "handler_" + step
+    return handler
+
+
+def bound_handlers(ports) -> dict:
+    """{function name: handler} calling the steps with these ports (the local runner's mapping)."""
+    from ..steps import FUNCTIONS
+
+    def bind(step):
+        return lambda event, context=None: run_step(step, event, ports)
+    return {name: bind(step) for name, step in FUNCTIONS.items()}
+
+
+def region_default() -> Optional[str]:
+    return os.environ.get("FC_REGION")

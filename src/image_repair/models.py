@@ -1,0 +1,138 @@
+"""The workflow's data at its edges: the start parameters (the seed template's names) and the small
+object the flow passes between states. Validation errors name the parameter and what is expected.
+
+Heavy state (instances, snapshots, reports) lives in the store, never in the flow: the flow only
+carries the execution id, a poll's attempt counter and wait, and a failure flag.
+"""
+import hashlib
+import json
+from typing import Any, List, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .agent.errors import BadInput
+from .agent.items import ITEM_NAMES, SEED_DEFAULT, parse_item_list
+
+# ID shapes (ECS documentation): custom images m-..., public images by name (aliyun_3_x64_...).
+CUSTOM_IMAGE_ID = r"^m-[a-z0-9]{8,32}$"
+ANY_IMAGE_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,127}$"
+REGION_ID = r"^[a-z]{2,}(-[a-z0-9]+)+$"
+ZONE_ID = r"^[a-z]{2,}(-[a-z0-9]+)+$"
+INSTANCE_TYPE = r"^ecs\.[a-z0-9-]+\.[a-z0-9]+$"
+SECURITY_GROUP_ID = r"^sg-[a-z0-9]{8,32}$"
+VSWITCH_ID = r"^vsw-[a-z0-9]{8,32}$"
+DISK_CATEGORIES = ("cloud_essd", "cloud_ssd", "cloud_efficiency", "cloud", "cloud_auto", "cloud_essd_entry")
+
+
+class InvalidRequest(ValueError):
+    """Bad start parameters: one message naming every problem. ``code`` for the flow/FC."""
+    code = "InvalidInput"
+
+
+class RepairRequest(BaseModel):
+    """Start parameters of one repair, under the seed template's names plus engine/allowPartial/dryRun."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    regionId: str = Field(pattern=REGION_ID)
+    zoneId: str = Field(pattern=ZONE_ID)
+    repairImageId: str = Field(pattern=CUSTOM_IMAGE_ID)
+    baseImageId: Optional[str] = Field(default=None, pattern=ANY_IMAGE_ID)
+    instanceType: str = Field(pattern=INSTANCE_TYPE)
+    securityGroupId: str = Field(pattern=SECURITY_GROUP_ID)
+    vSwitchId: str = Field(pattern=VSWITCH_ID)
+    systemDiskCategory: Literal[DISK_CATEGORIES] = "cloud_essd"
+    # A list (the seed's type) or one string ("auto", "all", "virtio,fstab"); normalised to a list.
+    repairItems: List[str] = Field(default_factory=lambda: list(SEED_DEFAULT))
+    engine: Literal["agent", "alibaba"] = "agent"
+    allowPartial: bool = False
+    dryRun: bool = False
+
+    @field_validator("repairItems", mode="before")
+    @classmethod
+    def _items(cls, value: Any) -> List[str]:
+        try:
+            names, auto = parse_item_list(value)   # the agent's own parser: one list of known items
+        except BadInput as error:
+            raise ValueError(str(error))
+        if isinstance(value, (list, tuple)) and len(value) == 1 and value[0] in ("auto", "all"):
+            value = value[0]
+        if value == "auto" and auto:
+            return ["auto"]
+        return names
+
+    @model_validator(mode="after")
+    def _engine_items(self) -> "RepairRequest":
+        if self.engine == "alibaba" and self.dryRun:
+            raise ValueError("dryRun needs engine 'agent' (the public command has no dry run)")
+        return self
+
+    @property
+    def auto_items(self) -> bool:
+        return self.repairItems == ["auto"]
+
+    def execution_id(self) -> str:
+        """Deterministic: the same repair asked twice is one execution (and one CloudFlow name)."""
+        canonical = json.dumps(self.model_dump(), sort_keys=True, separators=(",", ":"))
+        return "repair-%s-%s" % (self.repairImageId, hashlib.sha256(canonical.encode()).hexdigest()[:12])
+
+
+def parse_request(raw: Union[dict, str, bytes, None], defaults: Optional[dict] = None) -> RepairRequest:
+    """Build a RepairRequest, raising InvalidRequest with one line per problem."""
+    if isinstance(raw, (bytes, str)):
+        try:
+            raw = json.loads(raw or "{}")
+        except ValueError as error:
+            raise InvalidRequest("the start parameters are not JSON: %s" % error)
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise InvalidRequest("the start parameters must be a JSON object")
+    merged = dict(defaults or {})
+    merged.update({k: v for k, v in raw.items() if v is not None})
+    try:
+        return RepairRequest.model_validate(merged)
+    except ValidationError as error:
+        raise InvalidRequest(describe_validation_error(error))
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors():
+        where = ".".join(str(p) for p in problem["loc"]) or "parameters"
+        kind, message = problem["type"], problem["msg"]
+        if kind == "missing":
+            message = "missing (required)"
+        elif kind == "extra_forbidden":
+            message = "unknown parameter"
+        elif kind == "string_pattern_mismatch":
+            message = "%r is malformed (expected %s)" % (problem.get("input"), problem["ctx"]["pattern"])
+        elif message.startswith("Value error, "):
+            message = message[len("Value error, "):]
+        lines.append("%s: %s" % (where, message))
+    return "invalid repair parameters: " + "; ".join(lines)
+
+
+class FlowState(BaseModel):
+    """What every handler returns and the flow passes on (small: the store holds the rest)."""
+    model_config = ConfigDict(extra="ignore")
+
+    executionId: str = Field(min_length=1, max_length=128)
+    ready: bool = True          # a poll: the awaited state was reached
+    attempt: int = 0            # a poll: how many times it has looked (bounded by the flow's Choice)
+    waitSeconds: int = 1        # a poll: the next Wait, growing 1-300 s
+    waitingFor: str = ""        # a poll: what it waits for (progress, and the timeout's detail)
+    failed: bool = False        # the execution has failed (clean-up then Fail)
+
+
+class FlowEvent(BaseModel):
+    """A step handler's input: the execution and, for polls, the attempt; Catch adds the error."""
+    model_config = ConfigDict(extra="ignore")
+
+    executionId: str = Field(min_length=1, max_length=128)
+    attempt: int = 0
+    errorCode: Optional[str] = None
+    errorDetail: Optional[str] = None
+    failedState: Optional[str] = None
+
+
+__all__ = ["RepairRequest", "InvalidRequest", "parse_request", "FlowState", "FlowEvent", "ITEM_NAMES"]

@@ -1,0 +1,139 @@
+"""What every step shares: its ports, its errors, idempotency helpers, ClientTokens, tags, polls.
+
+A step is ``run(ports, event: FlowEvent) -> FlowState``. It reads what earlier steps recorded in
+the store (never the flow's data), does its cloud work at most once per execution
+(``store.run_step``) and records its result on the execution. A poll ("wait until ...") answers
+``ready=False`` with a growing ``waitSeconds`` instead of sleeping: the flow's Choice/Wait loop
+comes back, bounded by the Choice.
+"""
+import hashlib
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Tuple
+
+from ..models import FlowEvent, FlowState, RepairRequest
+from ..store import Execution, ExecutionNotFound, StateStore
+
+TAG_EXECUTION = "image-repair:execution"
+TAG_SOURCE_IMAGE = "image-repair:source-image"
+PUBLIC_REPAIR_COMMAND = "ACS-ECS-ImageRepair-for-linux.sh"
+MAX_WAIT_S = 300
+
+
+class StepError(Exception):
+    """A step's failure; ``code`` is what the flow's Retry/Catch match (as ``FC.<code>``)."""
+    code = "StepFailed"
+
+    def __init__(self, message: str, code: Optional[str] = None):
+        super().__init__(message)
+        if code:
+            self.code = code
+
+
+class ImageNotRepairable(StepError):
+    code = "ImageNotRepairable"
+
+
+class ImageNotFound(StepError):
+    code = "ImageNotFound"
+
+
+class ImageBusy(StepError):
+    code = "ImageBusy"
+
+
+class RepairFailed(StepError):
+    code = "RepairFailed"
+
+
+class ResourceFailed(StepError):
+    """A resource reached a failed state (a snapshot or image that failed, a vanished instance)."""
+    code = "ResourceFailed"
+
+
+@dataclass
+class Ports:
+    """What steps talk to: the state store, the ECS port, a clock (epoch seconds) and the agent."""
+    store: StateStore
+    ecs: object                        # clients.ecs.EcsPort (or anything with its methods)
+    clock: Callable[[], float] = time.time
+    agent_zipapp: Optional[Callable[[], bytes]] = None
+    progress: Optional[Callable[[str], None]] = None
+    options: dict = field(default_factory=dict)   # mirrorUrl, assistPackageUrl... for the agent
+
+    def zipapp(self) -> bytes:
+        if self.agent_zipapp is None:
+            from ..agent_build import build_zipapp
+            self.agent_zipapp = build_zipapp
+        return self.agent_zipapp()
+
+    def say(self, message: str) -> None:
+        if self.progress is not None:
+            self.progress(message)
+
+
+def load(ports: Ports, execution_id: str) -> Tuple[Execution, RepairRequest]:
+    execution = ports.store.get_execution(execution_id)
+    if execution is None:
+        raise StepError("no execution %r in the store" % execution_id, "ExecutionNotFound")
+    return execution, RepairRequest.model_validate(execution.params)
+
+
+def result_of(execution: Execution, step: str) -> dict:
+    """An earlier step's recorded result (a step that did not run is a flow bug: fail loudly)."""
+    recorded = execution.steps.get(step)
+    if recorded is None:
+        raise StepError("the result of step %s is needed but that step has not run" % step, "StepOrder")
+    return recorded.result
+
+
+def once(ports: Ports, execution_id: str, step: str, work: Callable[[], dict]) -> dict:
+    """Run ``work`` at most once per execution (store.run_step) and record its result."""
+    result = ports.store.run_step(execution_id, step, work)
+    execution = ports.store.get_execution(execution_id)
+    if execution is not None and step not in execution.steps:
+        ports.store.record_step_result(execution_id, step, result)
+    return result
+
+
+def client_token(execution_id: str, step: str, *parts: str) -> str:
+    """ASCII, 43 characters (the API allows 64): the same execution, step and parts give the same token."""
+    digest = hashlib.sha256("|".join((execution_id, step) + parts).encode("utf-8")).hexdigest()
+    return "ir-" + digest[:40]
+
+
+def tags_for(execution: Execution) -> dict:
+    return {TAG_EXECUTION: execution.execution_id, TAG_SOURCE_IMAGE: execution.source_image_id}
+
+
+def next_wait(first_s: float, attempt: int) -> int:
+    """Growing intervals: first, x1.5 each time, 1-300 s."""
+    return int(min(MAX_WAIT_S, max(1, round(first_s * (1.5 ** attempt)))))
+
+
+def poll(ports: Ports, event: FlowEvent, step: str, check: Callable[[], Tuple[bool, str, dict]],
+         first_wait_s: float) -> FlowState:
+    """A wait step: done before -> ready; else ``check()`` -> (ready, what it waits for, result).
+    Ready results are recorded once; "not yet" answers a growing wait for the flow's loop."""
+    done = ports.store.get_step(event.executionId, step)
+    if done is not None and done.status.value == "COMPLETED":
+        return FlowState(executionId=event.executionId, ready=True, attempt=0)
+    ready, what, result = check()
+    if ready:
+        once(ports, event.executionId, step, lambda: result)
+        ports.say("%s: %s" % (step, what))
+        # attempt back to 0: the next loop of the flow starts its own count
+        return FlowState(executionId=event.executionId, ready=True, attempt=0, waitingFor=what)
+    wait = next_wait(first_wait_s, event.attempt)
+    ports.say("%s: waiting %d s for %s (attempt %d)" % (step, wait, what, event.attempt + 1))
+    return FlowState(executionId=event.executionId, ready=False, attempt=event.attempt + 1, waitSeconds=wait,
+                     waitingFor=what)
+
+
+def done(event: FlowEvent) -> FlowState:
+    return FlowState(executionId=event.executionId)
+
+
+__all__ = ["Ports", "StepError", "ImageNotRepairable", "ImageNotFound", "ImageBusy", "RepairFailed",
+           "ResourceFailed", "load", "result_of", "once", "client_token", "tags_for", "poll", "done",
+           "next_wait", "TAG_EXECUTION", "TAG_SOURCE_IMAGE", "PUBLIC_REPAIR_COMMAND", "ExecutionNotFound"]

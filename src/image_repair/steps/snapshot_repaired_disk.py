@@ -1,0 +1,38 @@
+"""Step 7: snapshot the repaired disk (ClientToken, tags) and wait until it is accomplished.
+The agent unmounts and syncs before it answers, so no flush sleep is needed. Called again by the
+flow's Wait loop: the create runs once, later calls only look at the snapshot."""
+from ..models import FlowEvent, FlowState
+from .common import Ports, ResourceFailed, client_token, done, load, once, poll, result_of, tags_for
+from .check_source_image import STEP as CHECK
+from .wait_until_ready import STEP as READY
+
+STEP = "snapshot_repaired_disk"
+CREATE = STEP + ".create"
+FIRST_WAIT_S = 10
+
+
+def run(ports: Ports, event: FlowEvent) -> FlowState:
+    execution, request = load(ports, event.executionId)
+    if request.dryRun:
+        once(ports, execution.execution_id, STEP, lambda: {"skipped": "dry run: nothing to snapshot"})
+        return done(event)
+    source, ready = result_of(execution, CHECK), result_of(execution, READY)
+
+    def create() -> dict:
+        snapshot_id = ports.ecs.create_snapshot(
+            ready["diskId"], "image-repair-%s" % source["imageId"],
+            "repaired system disk of %s (execution %s)" % (source["imageId"], execution.execution_id),
+            tags_for(execution), client_token(execution.execution_id, STEP))
+        return {"snapshotId": snapshot_id}
+
+    snapshot_id = once(ports, execution.execution_id, CREATE, create)["snapshotId"]
+
+    def check():
+        snapshot = ports.ecs.describe_snapshot(snapshot_id)
+        if snapshot is None or snapshot.get("Status") == "failed":
+            raise ResourceFailed("snapshot %s %s" % (snapshot_id, "failed" if snapshot else "disappeared"))
+        if snapshot.get("Status") != "accomplished":
+            return False, "snapshot %s (%s)" % (snapshot_id, snapshot.get("Progress") or snapshot.get("Status")), {}
+        return True, "snapshot %s accomplished" % snapshot_id, {"snapshotId": snapshot_id}
+
+    return poll(ports, event, STEP, check, FIRST_WAIT_S)

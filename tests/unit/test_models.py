@@ -1,0 +1,90 @@
+"""Start parameters: the seed's names, validation with clear errors, deterministic execution ids."""
+import pytest
+
+from image_repair.agent.items import SEED_DEFAULT
+from image_repair.models import FlowEvent, FlowState, InvalidRequest, parse_request
+
+GOOD = {"regionId": "cn-hangzhou", "zoneId": "cn-hangzhou-h", "repairImageId": "m-bp1emulatorbrokenimg01",
+        "instanceType": "ecs.g7.large", "securityGroupId": "sg-bp1emulator0000000000",
+        "vSwitchId": "vsw-bp1emulator00000000h"}
+
+
+def test_defaults_follow_the_seed_template():
+    request = parse_request(GOOD)
+    assert request.repairItems == list(SEED_DEFAULT) or set(request.repairItems) == set(SEED_DEFAULT)
+    assert request.systemDiskCategory == "cloud_essd" and request.engine == "agent"
+    assert request.allowPartial is False and request.dryRun is False and request.baseImageId is None
+
+
+@pytest.mark.parametrize("items, expected", [
+    ("auto", ["auto"]), (["auto"], ["auto"]), ("virtio,fstab", ["fstab", "virtio"]),
+    (["grub", "dhcp"], ["grub", "dhcp"]), ("all", None)])
+def test_repair_items_forms(items, expected):
+    request = parse_request(dict(GOOD, repairItems=items))
+    if expected is None:
+        assert len(request.repairItems) == 10
+    else:
+        assert request.repairItems == expected
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"repairImageId": "img-123"}, "repairImageId: 'img-123' is malformed"),
+    ({"repairImageId": None}, "repairImageId: missing"),
+    ({"securityGroupId": "sg_1"}, "securityGroupId: 'sg_1' is malformed"),
+    ({"vSwitchId": "vpc-bp1emulator000"}, "vSwitchId"),
+    ({"instanceType": "g7.large"}, "instanceType"),
+    ({"repairItems": ["virtio", "floppy"]}, "unknown repair item(s): floppy"),
+    ({"repairItems": "auto virtio"}, "cannot be combined"),
+    ({"engine": "magic"}, "engine"),
+    ({"systemDiskCategory": "ssd"}, "systemDiskCategory"),
+    ({"repairImageID": "m-bp1emulatorbrokenimg01"}, "repairImageID: unknown parameter"),
+    ({"engine": "alibaba", "dryRun": True}, "dryRun needs engine 'agent'"),
+])
+def test_bad_parameters_are_named(change, message):
+    raw = dict(GOOD)
+    for key, value in change.items():
+        if value is None:
+            raw.pop(key)
+        else:
+            raw[key] = value
+    with pytest.raises(InvalidRequest) as info:
+        parse_request(raw)
+    assert message in str(info.value)
+    assert info.value.code == "InvalidInput"
+
+
+def test_missing_everything_lists_every_required_parameter():
+    with pytest.raises(InvalidRequest) as info:
+        parse_request({})
+    for name in ("regionId", "zoneId", "repairImageId", "instanceType", "securityGroupId", "vSwitchId"):
+        assert "%s: missing" % name in str(info.value)
+
+
+def test_json_text_and_not_an_object():
+    assert parse_request(__import__("json").dumps(GOOD)).repairImageId == GOOD["repairImageId"]
+    with pytest.raises(InvalidRequest, match="not JSON"):
+        parse_request(b"{nope")
+    with pytest.raises(InvalidRequest, match="JSON object"):
+        parse_request("[1]")
+
+
+def test_execution_id_is_deterministic_and_depends_on_every_parameter():
+    a, b = parse_request(GOOD), parse_request(dict(GOOD))
+    assert a.execution_id() == b.execution_id()
+    assert a.execution_id().startswith("repair-m-bp1emulatorbrokenimg01-")
+    assert parse_request(dict(GOOD, repairItems="auto")).execution_id() != a.execution_id()
+    assert len(a.execution_id()) <= 128
+
+
+def test_region_default_is_overridden_by_the_request():
+    assert parse_request(dict(GOOD), {"regionId": "cn-beijing"}).regionId == "cn-hangzhou"
+    raw = dict(GOOD)
+    raw.pop("regionId")
+    assert parse_request(raw, {"regionId": "cn-beijing"}).regionId == "cn-beijing"
+
+
+def test_flow_models_are_small_and_tolerant():
+    state = FlowState(executionId="e1", ready=False, attempt=3, waitSeconds=20)
+    assert set(state.model_dump()) == {"executionId", "ready", "attempt", "waitSeconds", "waitingFor", "failed"}
+    event = FlowEvent.model_validate({"executionId": "e1", "attempt": 2, "extra": 1, "errorCode": None})
+    assert event.attempt == 2 and event.errorCode is None
