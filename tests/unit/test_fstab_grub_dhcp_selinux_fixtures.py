@@ -74,7 +74,7 @@ def test_repair_then_second_run_changes_nothing(tmp_path, name):
     second = engine.repair(again, ITEMS)
     for result in second:
         assert result.status in ("ok", "not_applicable"), result.to_dict()
-        assert result.changes.is_empty() if hasattr(result, "changes") and result.changes else True
+        assert result.changes.files == [] and result.changes.commands == [], result.to_dict()
     assert snapshot(tree) == before
 
 
