@@ -109,3 +109,35 @@ def test_standin_packages_are_real_debs_served_on_loopback(tmp_path):
     with serve_directory(tmp_path) as url:
         assert url.startswith("http://127.0.0.1:")
         assert urllib.request.urlopen("%s/%s" % (url, deb.name)).read() == deb.read_bytes()
+
+
+SERIAL_LOG = """[   13.003102] Run /init as init process
+IMAGE-REPAIR-BOOT marker kernel=6.1.0-50-cloud-amd64
+IMAGE-REPAIR-BOOT findmnt: TARGET SOURCE    FSTYPE UUID                                 OPTIONS
+IMAGE-REPAIR-BOOT findmnt: /      /dev/vda1 ext4   212cd2e7-f837-473e-aff7-16818e9a93f3 rw,relatime,errors=remount-ro
+IMAGE-REPAIR-BOOT ip: 2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc fq_codel state UP group default qlen 1000
+IMAGE-REPAIR-BOOT ip:     altname ens3
+[   45.1] systemd[1]: noise in between\r
+IMAGE-REPAIR-BOOT ip:     inet 10.0.2.15/24 brd 10.0.2.255 scope global dynamic eth0
+IMAGE-REPAIR-BOOT ip:        valid_lft 86397sec preferred_lft 86397sec
+IMAGE-REPAIR-BOOT end
+[   46.572349] systemd-shutdown[1]: Powering off.
+"""
+
+
+def test_boot_marker_is_parsed_from_a_noisy_serial_log():
+    from image_repair.testimages.marker import parse_boot_log
+    result = parse_boot_log(SERIAL_LOG)
+    assert result.reached and result.complete
+    assert result.kernel == "6.1.0-50-cloud-amd64"
+    assert (result.root_source, result.root_fstype) == ("/dev/vda1", "ext4")
+    assert result.root_uuid == "212cd2e7-f837-473e-aff7-16818e9a93f3"
+    assert result.eth0_ipv4 == ["10.0.2.15/24"]
+
+
+def test_boot_marker_without_eth0_or_without_boot():
+    from image_repair.testimages.marker import parse_boot_log
+    no_dhcp = parse_boot_log("IMAGE-REPAIR-BOOT marker kernel=6.1\n"
+                             'IMAGE-REPAIR-BOOT ip: Device "eth0" does not exist.\nIMAGE-REPAIR-BOOT end\n')
+    assert no_dhcp.reached and no_dhcp.eth0_ipv4 == []
+    assert not parse_boot_log("[    3.1] Kernel panic - not syncing: VFS: Unable to mount root fs\n").reached

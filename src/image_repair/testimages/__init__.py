@@ -12,7 +12,8 @@ from .breakages import BREAKAGES
 from .builder import BuiltImage, broken_image, build_image, copy_image, open_image
 from .cache import cache_dir
 from .guestconfig import BASE_KERNEL_ARGS, MARKER_PREFIX
+from .marker import BootResult, parse_boot_log
 from .recipe import BUILDER_VERSION, Recipe
 
-__all__ = ["BREAKAGES", "BASE_KERNEL_ARGS", "BUILDER_VERSION", "BuiltImage", "MARKER_PREFIX", "Recipe",
-           "broken_image", "build_image", "cache_dir", "copy_image", "open_image"]
+__all__ = ["BREAKAGES", "BASE_KERNEL_ARGS", "BUILDER_VERSION", "BootResult", "BuiltImage", "MARKER_PREFIX", "Recipe",
+           "broken_image", "build_image", "cache_dir", "copy_image", "open_image", "parse_boot_log"]
