@@ -33,8 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     repair.add_argument("--image-file", help="repair this disk image file on an in-process local cloud")
     repair.add_argument("--platform", help="with --image-file: the image's platform (default from check-disk)")
     repair.add_argument("--cloud-dir", default="/var/tmp/image-repair-cloud", help="the local cloud's directory")
-    repair.add_argument("--time-scale", type=float, default=0.05,
-                        help="emulated clouds: real seconds per second of flow wait (default 0.05)")
+    repair.add_argument("--time-scale", type=float, default=1.0,
+                        help="local cloud: real seconds per second of flow wait (default 1: step times are real)")
     repair.add_argument("--json", action="store_true", help="print the final report as JSON")
     status = sub.add_parser("status", help="an execution's status and report")
     status.add_argument("execution_id")
@@ -157,10 +157,16 @@ def run_on_local_cloud(args) -> int:
 
 def finish(args, ports, execution_id: str, created: bool, clock) -> int:
     from .handlers.local import run_execution
-    progress("execution %s (%s)" % (execution_id, "new" if created else "existing"))
+    from .store import ExecutionStatus
+    existing = ports.store.get_execution(execution_id)
+    if not created and existing.status != ExecutionStatus.RUNNING:
+        progress("execution %s already ran (the same repair): its result" % execution_id)
+        print_execution(existing, args.json)
+        return 0 if existing.status == ExecutionStatus.SUCCEEDED else 1
+    # new, or RUNNING (a run that stopped midway: every step is idempotent, so it resumes)
+    progress("execution %s (%s)" % (execution_id, "new" if created else "resumed"))
     result = run_execution(ports, execution_id, clock=clock)
-    execution = ports.store.get_execution(execution_id)
-    print_execution(execution, args.json)
+    print_execution(ports.store.get_execution(execution_id), args.json)
     return 0 if result.status == "Succeeded" else 1
 
 

@@ -140,3 +140,14 @@ class FakeSdkError(Exception):
 def test_sdk_errors_become_flow_codes(error, code):
     cloud = classify(error, "CreateImage")
     assert cloud.code == code and cloud.action == "CreateImage"
+
+
+def test_step_times_follow_the_recording_order_even_with_equal_timestamps():
+    from image_repair.steps.report import step_times
+    from image_repair.store import Execution, StepResult
+    steps = {"check_source_image": StepResult(finished_at_ms=1000), "wait_until_ready": StepResult(finished_at_ms=9000),
+             "start_repair": StepResult(finished_at_ms=9000), "snapshot_repaired_disk.create": StepResult(finished_at_ms=9500),
+             "wait_for_repair": StepResult(finished_at_ms=70000)}
+    execution = Execution(execution_id="e", source_image_id="m-x", created_at_ms=0, updated_at_ms=0, steps=steps)
+    assert list(step_times(execution).items()) == [("check_source_image", 1.0), ("wait_until_ready", 8.0),
+                                                  ("start_repair", 0.0), ("wait_for_repair", 61.0)]

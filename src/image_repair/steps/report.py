@@ -10,7 +10,8 @@ ORDER = ("check_source_image", "choose_base_image", "launch_repair_instance", "w
 def step_times(execution: Execution) -> dict:
     """Seconds per step: from the previous step's end (or the execution's start) to its own end."""
     times, previous = {}, execution.created_at_ms
-    recorded = sorted(((r.finished_at_ms, name) for name, r in execution.steps.items() if "." not in name))
+    # in the order recorded (steps is kept in insertion order; equal timestamps are common)
+    recorded = [(r.finished_at_ms, name) for name, r in execution.steps.items() if "." not in name]
     for finished, name in recorded:
         times[name] = round(max(0, finished - previous) / 1000.0, 1)
         previous = finished
