@@ -1,0 +1,95 @@
+"""The FC entry points as Function Compute calls them: step handlers building their own ports from
+the function's environment (credentials, store, an emulator endpoint) over real HTTP, and the
+start handler starting CloudFlow with a deterministic execution name (fnf SDK, HTTP mocked)."""
+import importlib
+import json
+import urllib.parse
+
+import pytest
+import responses
+
+from image_repair.emulator.seed import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, build_backend
+from image_repair.emulator.server import EmulatorServer
+from image_repair.flow import FlowRunner
+from image_repair.handlers import fc
+from image_repair.handlers.local import CloudClock, load_repair_flow
+from image_repair.steps import FUNCTIONS
+from image_repair.store import open_store
+
+from .workflow_env import SOURCE, HostAgent, request
+
+
+@pytest.fixture
+def fc_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", DEFAULT_ACCESS_KEY_ID)
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEFAULT_ACCESS_KEY_SECRET)
+    monkeypatch.setenv("FC_REGION", "cn-hangzhou")
+    monkeypatch.setenv("IMAGE_REPAIR_STORE", "sqlite://%s" % (tmp_path / "state.db"))
+    monkeypatch.setenv("IMAGE_REPAIR_FLOW_NAME", "image-repair")
+    fc.use_ports(None)
+    yield tmp_path
+    fc.use_ports(None)
+
+
+def test_step_handlers_from_the_environment_over_http(fc_env, monkeypatch):
+    from image_repair.emulator.clock import LatencyModel
+    backend = build_backend(latency=LatencyModel.named("manual"))
+    backend.command_handlers.append(HostAgent(None))
+    with EmulatorServer(backend).start() as server:
+        monkeypatch.setenv("IMAGE_REPAIR_ECS_ENDPOINT", server.endpoint)
+        from image_repair.steps.start import record_execution
+        execution, _, _ = record_execution(open_store(), request())
+        handlers = {name: importlib.import_module("image_repair.handlers." + step).handler
+                    for name, step in FUNCTIONS.items()}
+        result = FlowRunner(load_repair_flow(), handlers, clock=CloudClock(backend)).run(
+            {"executionId": execution.execution_id}, name=execution.execution_id)
+        assert result.status == "Succeeded", result.error_detail
+        assert {c.style for c in backend.calls} == {"V3"}          # signed requests over HTTP
+        done = open_store().get_execution(execution.execution_id)
+        assert done.status.value == "SUCCEEDED" and done.report["newImageId"] in backend.images
+        assert not [r for r in backend.resources_by_tag("image-repair:execution", execution.execution_id)
+                    if r[0] == "instance"]
+        # a handler re-invoked as FC would (bytes in, dict out) changes nothing
+        out = handlers["image-repair-finish"](json.dumps({"executionId": execution.execution_id}).encode(), None)
+        assert out["executionId"] == execution.execution_id
+
+
+def test_handler_errors_carry_codes(fc_env):
+    from image_repair.handlers.check_source_image import handler
+    with pytest.raises(fc.HandlerError) as info:
+        handler(b'{"attempt": 1}', None)
+    assert info.value.code == "InvalidInput"
+
+
+def fnf_calls(mock):
+    return [dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(c.request.url).query)) | dict(
+        urllib.parse.parse_qsl(c.request.body if isinstance(c.request.body, str) else (c.request.body or b"").decode()))
+            for c in mock.calls]
+
+
+def test_start_handler_records_once_and_starts_a_named_execution(fc_env):
+    from image_repair.handlers.start import handler
+    event = json.dumps({k: v for k, v in request().items() if k != "regionId"}).encode()
+    with responses.RequestsMock() as mock:
+        mock.add(responses.POST, "https://cn-hangzhou.fnf.aliyuncs.com/", json={"RequestId": "r1", "Name": "x"})
+        mock.add(responses.POST, "https://cn-hangzhou.fnf.aliyuncs.com/", status=400, json={
+            "RequestId": "r2", "Code": "ExecutionAlreadyExists", "Message": "exists"})
+        first = handler(event, None)
+        second = handler(event, None)
+        calls = fnf_calls(mock)
+    assert first["created"] and first["flowStarted"] and not second["created"] and not second["flowStarted"]
+    assert first["executionId"] == second["executionId"]
+    assert [c["ExecutionName"] for c in calls] == [first["executionId"]] * 2
+    assert json.loads(calls[0]["Input"]) == {"executionId": first["executionId"]}
+    assert calls[0]["FlowName"] == "image-repair"
+    assert len(open_store().list_executions()) == 1
+    assert open_store().list_executions()[0].source_image_id == SOURCE
+
+
+def test_start_handler_refuses_bad_input_clearly(fc_env):
+    from image_repair.handlers.start import handler
+    with pytest.raises(fc.HandlerError) as info:
+        handler(json.dumps({"repairImageId": "nope", "repairItems": ["warp"]}).encode(), None)
+    assert info.value.code == "InvalidInput"
+    assert "repairImageId" in str(info.value) and "warp" in str(info.value) and "zoneId: missing" in str(info.value)
+    assert open_store().list_executions() == []
