@@ -16,7 +16,7 @@ from image_repair.testimages import Recipe
 from image_repair.testimages.guestconfig import lvm_root_device
 
 # name -> (recipe, breakages). Together: MBR and GPT/UEFI, separate /boot + ESP, LVM, xfs,
-# initramfs-tools and dracut, and every breakage that a cloud kernel allows.
+# initramfs-tools and dracut, the cloud and the generic kernel, and every breakage.
 GUESTS = {
     "mbr-ext4-initramfs-tools": (Recipe(firmware="bios", rootfs="ext4", layout="plain"), ["vmware"]),
     "gpt-uefi-separate-boot": (Recipe(firmware="uefi", layout="separate_boot"),
@@ -24,6 +24,9 @@ GUESTS = {
     "lvm-root-dracut": (Recipe(initramfs="dracut", layout="lvm"),
                         ["no_virtio_initramfs", "device_names", "predictable_name_only", "cloud_init_disabled"]),
     "xfs-root": (Recipe(rootfs="xfs"), ["no_virtio_initramfs", "device_names", "no_serial_console", "static_eth0"]),
+    # The cloud kernel has NVMe built in: the generic kernel's initramfs can really lack it.
+    "generic-kernel-no-nvme": (Recipe(kernel="linux-image-amd64"), ["no_nvme_initramfs", "predictable_name_only",
+                                                                     "device_names"]),
 }
 
 GOOD = ("ok", "repaired", "not_applicable")
