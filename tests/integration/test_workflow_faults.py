@@ -106,7 +106,7 @@ def test_cloud_assistant_down_times_out(tmp_path):
 
 @pytest.mark.parametrize("outcome, allow_partial, status", [
     ("item_failed", False, "FAILED"), ("item_failed", True, "SUCCEEDED"),
-    ("refused", True, "FAILED"), ("garbage", False, "FAILED")])
+    ("refused", True, "FAILED"), ("garbage", False, "FAILED"), ("huge", True, "FAILED")])
 def test_agent_failing(tmp_path, outcome, allow_partial, status):
     with WorkflowEnv(tmp_path) as env:
         env.host.outcome = outcome
@@ -115,6 +115,8 @@ def test_agent_failing(tmp_path, outcome, allow_partial, status):
         env.check_invariants(execution.execution_id)
         if status == "FAILED":
             assert execution.error["code"] == "FC.RepairFailed"
+            if outcome == "huge":
+                assert "output cut at 24 KB" in execution.error["detail"]
             assert env.created("m-") == [] and env.created("s-") == []
         else:
             assert [r["status"] for r in execution.report["repair"]["results"]][0] == "failed"

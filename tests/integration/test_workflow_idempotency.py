@@ -145,3 +145,10 @@ def test_bad_parameters_are_refused_before_anything_is_recorded(tmp_path, change
         with pytest.raises(InvalidRequest, match=message):
             record_execution(env.store, raw)
         assert env.store.list_executions() == [] and env.backend.calls == []
+
+
+def test_a_request_for_another_region_fails_before_any_call(tmp_path):
+    with WorkflowEnv(tmp_path) as env:
+        result, execution = env.repair(regionId="cn-beijing", zoneId="cn-beijing-h")
+        assert execution.status.value == "FAILED" and execution.error["code"] == "FC.RegionMismatch"
+        assert "cn-beijing" in execution.error["detail"] and "RunInstances" not in env.backend.call_counts()

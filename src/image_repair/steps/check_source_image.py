@@ -7,7 +7,7 @@ The system disk is the mapping with ``Type == "system"`` (never ``DiskDeviceMapp
 """
 from ..models import FlowEvent, FlowState
 from ..store import LockHeld
-from .common import ImageBusy, ImageNotFound, ImageNotRepairable, Ports, done, load, once
+from .common import ImageBusy, ImageNotFound, ImageNotRepairable, Ports, StepError, done, load, once
 
 STEP = "check_source_image"
 ARCHITECTURES = ("x86_64", "arm64")
@@ -81,6 +81,11 @@ def run(ports: Ports, event: FlowEvent) -> FlowState:
     execution, request = load(ports, event.executionId)
 
     def work() -> dict:
+        region = getattr(ports.ecs, "region", request.regionId)
+        if region != request.regionId:
+            # The functions call ECS in their own region: a repair runs where the image is.
+            raise StepError("the image is in %s but this workflow runs in %s: deploy or run it there"
+                            % (request.regionId, region), "RegionMismatch")
         image = ports.ecs.describe_image(request.repairImageId)
         if image is None:
             raise ImageNotFound("image %s does not exist in %s" % (request.repairImageId, request.regionId))

@@ -48,8 +48,9 @@ def run(ports: Ports, event: FlowEvent) -> FlowState:
 def judge_outcome(found: dict, engine: str, allow_partial: bool) -> None:
     if engine == "agent":
         if "report" not in found:
-            raise RepairFailed("the repair command ended %s (exit %s, %s) without a report: %s" % (
-                found["invocationStatus"], found["exitCode"], found["errorCode"] or "no error code",
+            cut = " (output cut at 24 KB: %d bytes dropped)" % found["dropped"] if found.get("dropped") else ""
+            raise RepairFailed("the repair command ended %s (exit %s, %s) without a readable report%s: %s" % (
+                found["invocationStatus"], found["exitCode"], found["errorCode"] or "no error code", cut,
                 found.get("outputTail", "")[-300:]))
         acceptable, why = judge(found["report"], allow_partial)
         if not acceptable:
