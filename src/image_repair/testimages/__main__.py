@@ -5,6 +5,7 @@ import sys
 import time
 
 from . import BREAKAGES, Recipe, broken_image, copy_image
+from .builder import prune_stale_images
 from .recipe import FIRMWARES, INITRAMFS_TOOLS, KERNELS, LAYOUTS, ROOT_FSTYPES, SUITES
 
 
@@ -31,7 +32,12 @@ def main(argv=None) -> int:
                        help="apply a named breakage (repeatable, in order)")
     build.add_argument("--copy-to", metavar="FILE", help="also make a sparse copy to FILE (to modify)")
     sub.add_parser("breakages", help="list the named breakages")
+    sub.add_parser("prune", help="remove cached images of older builder versions")
     args = parser.parse_args(argv)
+    if args.command == "prune":
+        for path in prune_stale_images():
+            print("removed %s" % path)
+        return 0
     if args.command == "breakages":
         for name, function in BREAKAGES.items():
             print("%-22s %s" % (name, " ".join((function.__doc__ or "").split())))

@@ -108,3 +108,25 @@ def open_image(image, read_only=False, chroot=False):
     built = image if isinstance(image, BuiltImage) else BuiltImage(Path(image))
     with Mounts() as mounts:
         yield mount_image(mounts, built.path, built.manifest, read_only=read_only, chroot=chroot)
+
+
+def prune_stale_images() -> list:
+    """Remove cached images built by an older builder (their recipe now hashes to another key).
+    Builds under way (``.building-*``) are left alone. Returns the removed paths."""
+    removed = []
+    folder = cache.subdir("images")
+    for image in sorted(folder.glob("*.img")):
+        if image.name.startswith(".building-") or not manifest_path(image).exists():
+            continue
+        try:
+            built = BuiltImage(image)
+            stale = built.recipe.key() != built.manifest["key"]
+        except (ValueError, KeyError, TypeError):
+            stale = True  # a manifest this builder cannot read
+        if stale:
+            with cache.locked(image):
+                for path in (image, manifest_path(image), image.with_name(image.name + ".lock")):
+                    if path.exists():
+                        path.unlink()
+                        removed.append(path)
+    return removed
