@@ -141,3 +141,16 @@ def test_boot_marker_without_eth0_or_without_boot():
                              'IMAGE-REPAIR-BOOT ip: Device "eth0" does not exist.\nIMAGE-REPAIR-BOOT end\n')
     assert no_dhcp.reached and no_dhcp.eth0_ipv4 == []
     assert not parse_boot_log("[    3.1] Kernel panic - not syncing: VFS: Unable to mount root fs\n").reached
+
+
+def test_no_serial_console_removes_the_serial_console_and_terminal(guest_tree):
+    from image_repair.testimages.breakages import no_serial_console
+    cfg = guest_tree.root / "boot/grub/grub.cfg"
+    cfg.write_text("serial --speed=115200 --unit=0\nterminal_input console serial\nterminal_output console serial\n"
+                   + cfg.read_text())
+    no_serial_console(guest_tree)
+    text = cfg.read_text()
+    assert "serial --speed" not in text and "ttyS0" not in text
+    assert "terminal_input console\nterminal_output console\n" in text
+    default = (guest_tree.root / "etc/default/grub").read_text()
+    assert "GRUB_TERMINAL" not in default and "GRUB_SERIAL_COMMAND" not in default and "ttyS0" not in default

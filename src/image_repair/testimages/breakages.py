@@ -124,6 +124,10 @@ def no_serial_console(guest: Guest):
     edit_kernel_args(guest, remove=("console=ttyS0,115200n8", "console=ttyS0"))
     set_default_grub(guest, "GRUB_TERMINAL", None)
     set_default_grub(guest, "GRUB_SERIAL_COMMAND", None)
+    cfg = guest.path("/boot/grub/grub.cfg")
+    lines = [re.sub(r"^(\s*terminal_(input|output))\s.*$", r"\1 console", line)
+             for line in cfg.read_text().splitlines() if not re.match(r"\s*serial\s", line)]
+    cfg.write_text("\n".join(lines) + "\n")
 
 
 def _write_interfaces(guest: Guest, stanza: str):

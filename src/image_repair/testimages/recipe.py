@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field
 
 # Bump when the builder's output changes for the same recipe: every cached image is rebuilt.
-BUILDER_VERSION = "2"
+BUILDER_VERSION = "3"
 # Bump when the debootstrap roots change (package set, root post-processing): roots are rebuilt.
 ROOT_VERSION = "1"
 
