@@ -89,7 +89,6 @@ def progress(message: str) -> None:
 
 
 def run_repair(args) -> int:
-    from .handlers.local import run_execution
     from .models import InvalidRequest
     from .steps.common import Ports
     from .steps.start import record_execution
@@ -122,7 +121,6 @@ def run_repair(args) -> int:
 
 def run_on_local_cloud(args) -> int:
     from .emulator.localcloud import LocalCloud
-    from .handlers.local import run_execution  # noqa: F401 (imported for its failure early)
     from .models import InvalidRequest
     from .steps.common import Ports
     from .steps.start import record_execution

@@ -1,6 +1,7 @@
 """The whole repair workflow succeeding, against the emulator with the real SDK."""
-import pytest
+import json
 
+from image_repair.agent.items import ITEM_NAMES
 from image_repair.steps.agent_delivery import SENDFILE_LIMIT_B64
 
 from .workflow_env import SOURCE, WorkflowEnv, seed_with
@@ -59,7 +60,6 @@ def test_success_arm64_alibaba_engine_explicit_items(tmp_path):
         assert runs[0].params["ImageId"] == "aliyun_3_arm64_20G_alibase_20250629.vhd"   # base of the same arch
         invoke = [c for c in env.backend.calls if c.action == "InvokeCommand"][0].params
         assert invoke["CommandId"] == "ACS-ECS-ImageRepair-for-linux.sh"
-        import json
         params = json.loads(invoke["Parameters"])
         assert params["repairitems"] == "virtio dhcp" and params["disk_serial"]
         new = env.backend.images[execution.report["newImageId"]]
@@ -77,7 +77,7 @@ def test_success_system_disk_not_first_mapping_and_platform_mapped(tmp_path):
         new = env.backend.images[execution.report["newImageId"]]
         assert new.platform == "RedHat"
         assert [m.snapshot_id for m in new.mappings][1:] == ["s-bp1emulatorrheldata01"]
-        assert env.host.runs[0]["params"]["items"] == list(__import__("image_repair.agent.items", fromlist=["x"]).ITEM_NAMES)
+        assert env.host.runs[0]["params"]["items"] == list(ITEM_NAMES)
 
 
 def test_dry_run_makes_no_image(tmp_path):
