@@ -67,6 +67,8 @@ def markdown(cells: list) -> str:
             extra.append("growpart: root fs %.2f -> %.2f GiB" % (grow["filesystem_bytes_before"] / 1024 ** 3,
                                                                   grow["filesystem_bytes_after"] / 1024 ** 3))
         after = record.get("after") or {}
+        if after.get("root_source"):
+            extra.append("root %s, kernel root=%s" % (after["root_source"], after.get("kernel_root")))
         if record.get("metadata"):
             extra.append("cloud-init: hostname %s (%s), %s metadata requests" % (
                 after.get("hostname"), after.get("cloud_init_datasource"), after.get("metadata_requests")))
@@ -76,6 +78,9 @@ def markdown(cells: list) -> str:
             record["cell"], record["guest"], record["debian"], record["breakage"], record["bus"], record["firmware"],
             _esc(_boot_cell(record.get("before"))), repair_text, _esc(_boot_cell(after or None)),
             _esc("; ".join(extra) or "-"), "**pass**" if record.get("verdict") == "pass" else _esc(record.get("verdict"))))
+    passed = sum(1 for r in cells if r.get("verdict") == "pass")
+    lines += ["", "%d of %d cells pass; the cells took %.0f s in all (image copies, both boots, the repair)." % (
+        passed, len(cells), sum(r.get("seconds", 0) for r in cells))]
     missing = [cell.name for cell in CELLS if cell.name not in {r["cell"] for r in cells}]
     if missing:
         lines += ["", "Not run yet: " + ", ".join(missing) + "."]
