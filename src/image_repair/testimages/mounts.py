@@ -55,7 +55,7 @@ class Mounts:
         if os.path.lexists(alias):
             os.unlink(alias)
         os.mknod(alias, 0o600 | stat.S_IFBLK, os.stat(device).st_rdev)
-        self._stack.callback(_unlink, Path(alias))
+        self._stack.callback(_remove_node, Path(alias))
         return alias
 
     def tempdir(self, prefix="image-repair-") -> Path:
@@ -108,6 +108,11 @@ def _remove_dir(path: Path):
 def _unlink(link: Path):
     if link.is_symlink():
         link.unlink()
+
+
+def _remove_node(node: Path):
+    if node.is_block_device():
+        node.unlink()
 
 
 def mount_options(fstype: str, read_only: bool) -> str:

@@ -48,6 +48,7 @@ BTRFS_NO_LOG_REPLAY = ("rescue=nologreplay", "nologreplay", None)
 def mount_guest_fs(stack, device, target, fstype, read_only, subvol=None, subvolid=None):
     """Mount a guest filesystem with :func:`mount_options` (``subvolid`` for btrfs probing)."""
     options = mount_options(fstype, read_only, subvol)
+    device = stack.block_alias(device)
     if subvolid is not None:
         options = ",".join(filter(None, [options, "subvolid=%d" % subvolid]))
     if fstype != "btrfs" or not read_only:
@@ -170,6 +171,7 @@ def find_root(volumes, scratch):
             mount_guest_fs(probe_stack, volume.device, point, volume.fstype, True,
                            subvolid=5 if volume.fstype == "btrfs" else None)
         except AgentError as error:
+            probe_stack.close()  # whatever the failed attempt set up (a device node) goes now
             log.warn("cannot mount %s (%s on %s) to look for the root: %s",
                      volume.device, volume.fstype, volume.where(), error)
             tried.append("%s (%s): not mountable" % (volume.where(), volume.fstype))

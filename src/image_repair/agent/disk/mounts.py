@@ -6,8 +6,10 @@ turns SIGTERM into SystemExit), with those signals blocked so a second one canno
 cleanup half-way. Filesystems are flushed (sync) before loop devices are detached.
 """
 import os
+import re
 import shutil
 import signal
+import stat
 import tempfile
 import time
 
@@ -18,6 +20,7 @@ from .blockdev import unescape_mount_field
 UMOUNT_TRIES = 5
 UMOUNT_PAUSE = 0.5  # seconds between tries; a chrooted process may still be exiting
 _CLEANUP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+_LOOP_DEVICE = re.compile(r"^/dev/loop\d+$")
 
 
 def umount(target):
@@ -95,6 +98,21 @@ class MountStack(object):
             raise AgentError("losetup printed no device: %r" % output)
         self.push("loop device %s" % device, lambda: detach_loop(device))
         return device
+
+    def block_alias(self, device):
+        """A second block node for a loop ``device`` (/dev/image-repair-loopN), to mount from.
+
+        Debian's and RHEL's /etc/grub.d/10_linux map a root on /dev/loop[0-9] to its backing file
+        and, for a file, write no menu entry at all; mounted from another node name the guest's own
+        grub-mkconfig works on image files too. Other devices are returned unchanged."""
+        if not _LOOP_DEVICE.match(device):
+            return device
+        alias = "/dev/image-repair-" + os.path.basename(device)
+        if os.path.lexists(alias):
+            os.unlink(alias)  # left by a killed run; the number is ours now
+        os.mknod(alias, 0o600 | stat.S_IFBLK, os.stat(device).st_rdev)
+        self.push("device node %s" % alias, lambda: os.path.lexists(alias) and os.unlink(alias))
+        return alias
 
     # -- undo ---------------------------------------------------------------------------------
     def close(self):
