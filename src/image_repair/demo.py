@@ -12,10 +12,17 @@
    on 127.0.0.1, so the real install path of the assist and aegis items runs; give the real
    package URLs with --assist-package-url / --aegis-package-url to install the real agents.
 4. The report, then ``image-repair check-disk`` again: healthy.
-Exit status 0 when the repair succeeded and the repaired image checks healthy, else 1.
+5. The whole workflow on the embedded defaults (local cloud + SQLite): ``image-repair repair
+   --image-file`` registers another copy of the broken image as a custom image, and the same
+   CloudFlow definition that is deployed (state_machine/repair_image.yaml) launches a repair
+   instance, delivers the agent, repairs, snapshots and creates the new image, whose own check
+   finds no risk; the new image's disk is written beside the copy and checked with check-disk.
+Exit status 0 when both repairs succeeded and the repaired images check healthy, else 1.
 """
 import argparse
 import json
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -57,6 +64,35 @@ def print_report(path: Path):
     print("full JSON report: %s" % path)
 
 
+def run_workflow(work: Path, broken: Path, sources: dict) -> bool:
+    """``image-repair repair --image-file`` on a fresh local cloud and store, then check-disk of
+    the new image's system disk. The package sources reach the agent through the environment, as
+    they do in Function Compute."""
+    source = work / "source.img"
+    new_image = work / "repaired-image.img"
+    cloud = work / "cloud"
+    for stale in (source, new_image, work / "executions.sqlite"):
+        if stale.exists():
+            stale.unlink()
+    if cloud.exists():
+        shutil.rmtree(cloud)
+    copy_image(broken, source)
+    env = dict(os.environ, IMAGE_REPAIR_STORE="sqlite:///%s" % (work / "executions.sqlite"))
+    for option, value in sources.items():
+        if value:
+            env["IMAGE_REPAIR_" + option.upper()] = value
+    argv = ["repair", "--image-file", source, "--items", "all", "--cloud-dir", cloud, "--output", new_image]
+    print("$ image-repair " + " ".join(str(a) for a in argv), flush=True)
+    status = subprocess.call([sys.executable, "-m", "image_repair"] + [str(a) for a in argv], env=env)
+    print("repair exit status: %d" % status)
+    if status != 0 or not new_image.exists():
+        return False
+    banner("7. check the new image's disk (exit 0 expected: healthy)")
+    checked = image_repair("check-disk", new_image)
+    print("check-disk exit status: %d" % checked)
+    return checked == 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m image_repair.demo", description=__doc__.split("\n")[0])
     parser.add_argument("--work", default="/var/tmp/image-repair-demo", help="where the copy and the report go")
@@ -88,25 +124,30 @@ def main(argv=None) -> int:
     assist = build_standin_deb("aliyun-assist", packages)
     aegis = build_standin_deb("aliyun-aegis", packages)
     with serve_directory(packages) as url:
-        repair_args = ["repair-disk", disk, "--items", "all", "--report", report,
-                       "--assist-package-url", args.assist_package_url or "%s/%s" % (url, assist.name),
-                       "--aegis-package-url", args.aegis_package_url or "%s/%s" % (url, aegis.name)]
-        if args.mirror_url:
-            repair_args += ["--mirror-url", args.mirror_url]
+        sources = {"mirror_url": args.mirror_url,
+                   "assist_package_url": args.assist_package_url or "%s/%s" % (url, assist.name),
+                   "aegis_package_url": args.aegis_package_url or "%s/%s" % (url, aegis.name)}
+        repair_args = ["repair-disk", disk, "--items", "all", "--report", report]
+        for option, value in sources.items():
+            if value:
+                repair_args += ["--" + option.replace("_", "-"), value]
         repaired = image_repair(*repair_args)
-    print("repair-disk exit status: %d" % repaired)
+        print("repair-disk exit status: %d" % repaired)
 
-    banner("4. the report")
-    if report.exists():
-        print_report(report)
-    else:
-        print("no report was written")
+        banner("4. the report")
+        if report.exists():
+            print_report(report)
+        else:
+            print("no report was written")
 
-    banner("5. check the repaired image again (exit 0 expected: healthy)")
-    after = image_repair("check-disk", disk)
-    print("check-disk exit status: %d" % after)
+        banner("5. check the repaired image again (exit 0 expected: healthy)")
+        after = image_repair("check-disk", disk)
+        print("check-disk exit status: %d" % after)
 
-    ok = before == 1 and repaired == 0 and after == 0
+        banner("6. the whole workflow on the local cloud: repair instance, agent, snapshot, new image")
+        workflow_ok = run_workflow(work, image.path, sources)
+
+    ok = before == 1 and repaired == 0 and after == 0 and workflow_ok
     banner("%s in %.0f s" % ("repaired: the image is ready for ECS" if ok else "FAILED", time.time() - started))
     return 0 if ok else 1
 

@@ -11,6 +11,7 @@ The store is IMAGE_REPAIR_STORE (SQLite by default, docs/store.md).
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -33,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     repair.add_argument("--image-file", help="repair this disk image file on an in-process local cloud")
     repair.add_argument("--platform", help="with --image-file: the image's platform (default from check-disk)")
     repair.add_argument("--cloud-dir", default="/var/tmp/image-repair-cloud", help="the local cloud's directory")
+    repair.add_argument("--output", metavar="FILE",
+                        help="with --image-file: also copy the new image's system disk to FILE (sparse)")
     repair.add_argument("--time-scale", type=float, default=1.0,
                         help="local cloud: real seconds per second of flow wait (default 1: step times are real)")
     repair.add_argument("--json", action="store_true", help="print the final report as JSON")
@@ -90,12 +93,15 @@ def progress(message: str) -> None:
 
 def run_repair(args) -> int:
     from .models import InvalidRequest
-    from .steps.common import Ports
+    from .steps.common import Ports, agent_options_from_env
     from .steps.start import record_execution
     from .store import open_store
 
     if args.image_file:
         return run_on_local_cloud(args)
+    if args.output:
+        sys.stderr.write("image-repair: --output needs --image-file (the local cloud's disk files)\n")
+        return 2
     if args.endpoint:
         from .clients.ecs import ecs_port_from_env
         from .emulator.seed import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, DEFAULT_SEED
@@ -115,14 +121,14 @@ def run_repair(args) -> int:
     except InvalidRequest as error:
         sys.stderr.write("image-repair: %s\n" % error)
         return 2
-    ports = Ports(store=store, ecs=ecs, progress=progress)
+    ports = Ports(store=store, ecs=ecs, progress=progress, options=agent_options_from_env())
     return finish(args, ports, execution.execution_id, created, clock)
 
 
 def run_on_local_cloud(args) -> int:
     from .emulator.localcloud import LocalCloud
     from .models import InvalidRequest
-    from .steps.common import Ports
+    from .steps.common import Ports, agent_options_from_env
     from .steps.start import record_execution
     from .store import open_store
     from .testing import ecs_client, mock_ecs
@@ -141,7 +147,8 @@ def run_on_local_cloud(args) -> int:
         except InvalidRequest as error:
             sys.stderr.write("image-repair: %s\n" % error)
             return 2
-        ports = Ports(store=store, ecs=EcsPort(ecs_client(backend), backend.region), progress=progress)
+        ports = Ports(store=store, ecs=EcsPort(ecs_client(backend), backend.region), progress=progress,
+                      options=agent_options_from_env())
         code = finish(args, ports, execution.execution_id, created, ScaledClock(backend, args.time_scale))
         report = store.get_execution(execution.execution_id).report or {}
         new_image = backend.images.get(report.get("newImageId") or "")
@@ -149,6 +156,9 @@ def run_on_local_cloud(args) -> int:
             snapshot = backend.snapshots.get(new_image.mappings[0].snapshot_id)
             path = getattr(snapshot, "backing_file", None) or cloud.root / "snapshots" / (snapshot.id + ".img")
             progress("new image %s: system disk file %s" % (new_image.id, path))
+            if args.output:
+                subprocess.check_call(["cp", "--sparse=always", str(path), args.output])
+                progress("new image %s copied to %s" % (new_image.id, args.output))
         cloud.wait_idle(600)
         return code
 

@@ -32,12 +32,9 @@ def ports_from_env():
     global _PORTS
     if _PORTS is None:
         from ..clients.ecs import ecs_port_from_env
-        from ..steps.common import Ports
+        from ..steps.common import Ports, agent_options_from_env
         from ..store import open_store
-        options = {"mirrorUrl": os.environ.get("IMAGE_REPAIR_MIRROR_URL"),
-                   "assistPackageUrl": os.environ.get("IMAGE_REPAIR_ASSIST_PACKAGE_URL"),
-                   "aegisPackageUrl": os.environ.get("IMAGE_REPAIR_AEGIS_PACKAGE_URL")}
-        _PORTS = Ports(store=open_store(), ecs=ecs_port_from_env(), options=options)
+        _PORTS = Ports(store=open_store(), ecs=ecs_port_from_env(), options=agent_options_from_env())
     return _PORTS
 
 
