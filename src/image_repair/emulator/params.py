@@ -76,28 +76,26 @@ class Params:
         """Repeat-list objects ``Name.N.Field`` (also ``Name.N.Sub.Field``), in index order."""
         return [fields for fields in self.indexed(name).values()]
 
-    def json_list(self, name: str) -> Optional[List[str]]:
-        """A JSON array parameter (``InstanceIds='["i-1","i-2"]'``)."""
+    def _json(self, name: str, what: str):
+        """The parameter decoded from JSON (None when absent); ``what`` names the expected kind."""
         raw = self.str(name)
         if raw is None:
             return None
         try:
-            value = json.loads(raw)
+            return json.loads(raw)
         except ValueError:
-            raise invalid(name, "It must be a JSON array.")
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise invalid(name, "It must be a JSON %s." % what)
+
+    def json_list(self, name: str) -> Optional[List[str]]:
+        """A JSON array parameter (``InstanceIds='["i-1","i-2"]'``)."""
+        value = self._json(name, "array")
+        if value is not None and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
             raise invalid(name, "It must be a JSON array of strings.")
         return value
 
     def json_object(self, name: str) -> Optional[dict]:
-        raw = self.str(name)
-        if raw is None:
-            return None
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            raise invalid(name, "It must be a JSON object.")
-        if not isinstance(value, dict):
+        value = self._json(name, "object")
+        if value is not None and not isinstance(value, dict):
             raise invalid(name, "It must be a JSON object.")
         return value
 

@@ -61,23 +61,24 @@ def is_wrapper(text):
             and "blscfg" not in text and not boot_entries.grub_cfg_linux_args(text))
 
 
-def esp_menus(fs):
-    """Guest paths of the grub.cfg / grub.conf files in the ESP's vendor directories."""
+def _esp_files(fs, names):
+    """Guest paths of the files called one of ``names`` (any case) in the ESP's vendor directories."""
     found = []
     for vendor in fs.listdir(EFI_DIR):
         for name in fs.listdir(EFI_DIR + "/" + vendor):
-            if name.lower() in EFI_MENUS and fs.isfile(EFI_DIR + "/" + vendor + "/" + name):
+            if name.lower() in names and fs.isfile(EFI_DIR + "/" + vendor + "/" + name):
                 found.append(EFI_DIR + "/" + vendor + "/" + name)
     return found
+
+
+def esp_menus(fs):
+    """Guest paths of the grub.cfg / grub.conf files in the ESP's vendor directories."""
+    return _esp_files(fs, EFI_MENUS)
 
 
 def esp_loaders(fs):
-    found = []
-    for vendor in fs.listdir(EFI_DIR):
-        for name in fs.listdir(EFI_DIR + "/" + vendor):
-            if name.lower() in EFI_LOADERS and fs.isfile(EFI_DIR + "/" + vendor + "/" + name):
-                found.append(EFI_DIR + "/" + vendor + "/" + name)
-    return found
+    """Guest paths of the EFI bootloaders (grubx64.efi, shimx64.efi, BOOTX64.EFI...) in the ESP."""
+    return _esp_files(fs, EFI_LOADERS)
 
 
 def _unique_real(fs, paths):
