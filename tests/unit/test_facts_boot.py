@@ -3,38 +3,23 @@ import os
 import shutil
 
 from image_repair.agent.guest.boot_facts import is_wrapper
-from image_repair.agent.guest.facts import detect_facts
-from image_repair.agent.guestfs import GuestFS
 from tests.fixtures import guest_files
-from tests.fixtures.guests import build_guest
-
-
-def facts_of(tree):
-    return detect_facts(GuestFS(str(tree)))
-
-
-def write(tree, path, data):
-    target = tree / path.lstrip("/")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(data, bytes):
-        target.write_bytes(data)
-    else:
-        target.write_text(data)
+from tests.fixtures.guests import build_guest, facts_of, write_guest_file
 
 
 def test_bls_entries_ignored_when_grub_has_blscfg_disabled(tmp_path):
     tree = build_guest(tmp_path, "centos8")
     text = (tree / "etc/default/grub").read_text().replace("GRUB_ENABLE_BLSCFG=true", "GRUB_ENABLE_BLSCFG=false")
-    write(tree, "/etc/default/grub", text)
+    write_guest_file(tree, "/etc/default/grub", text)
     assert facts_of(tree).bootloader == "grub2"
 
 
 def test_bls_without_the_setting_follows_the_generated_cfg(tmp_path):
     tree = build_guest(tmp_path, "centos8")
     text = (tree / "etc/default/grub").read_text().replace("GRUB_ENABLE_BLSCFG=true\n", "")
-    write(tree, "/etc/default/grub", text)
+    write_guest_file(tree, "/etc/default/grub", text)
     assert facts_of(tree).bootloader == "grub2-bls"     # the cfg runs blscfg
-    write(tree, "/boot/grub2/grub.cfg", "### BEGIN /etc/grub.d/10_linux ###\nmenuentry 'x' {\n"
+    write_guest_file(tree, "/boot/grub2/grub.cfg", "### BEGIN /etc/grub.d/10_linux ###\nmenuentry 'x' {\n"
                                          "\tlinux /vmlinuz-1 root=/dev/sda1\n}\n")
     assert facts_of(tree).bootloader == "grub2"
 
@@ -42,8 +27,8 @@ def test_bls_without_the_setting_follows_the_generated_cfg(tmp_path):
 def test_bls_setting_in_a_grub_d_snippet_counts(tmp_path):
     tree = build_guest(tmp_path, "centos8")
     text = (tree / "etc/default/grub").read_text().replace("GRUB_ENABLE_BLSCFG=true\n", "")
-    write(tree, "/etc/default/grub", text)
-    write(tree, "/etc/default/grub.d/50-off.cfg", "GRUB_ENABLE_BLSCFG=false\n")
+    write_guest_file(tree, "/etc/default/grub", text)
+    write_guest_file(tree, "/etc/default/grub.d/50-off.cfg", "GRUB_ENABLE_BLSCFG=false\n")
     assert facts_of(tree).bootloader == "grub2"
 
 
@@ -52,7 +37,7 @@ def test_grub_legacy_only_without_any_grub2_sign(tmp_path):
     assert facts_of(tree).bootloader == "grub-legacy"
     os.symlink("grub.conf", str(tree / "boot/grub/menu.lst"))   # as RHEL 6 ships it
     assert facts_of(tree).grub_cfg == ["/boot/grub/grub.conf"]     # one file, listed once
-    write(tree, "/etc/default/grub", 'GRUB_CMDLINE_LINUX="quiet"\n')   # grub2 installed since
+    write_guest_file(tree, "/etc/default/grub", 'GRUB_CMDLINE_LINUX="quiet"\n')   # grub2 installed since
     assert facts_of(tree).bootloader == "grub2"
 
 
@@ -83,14 +68,14 @@ def test_a_cfg_symlink_is_listed_once_by_its_real_path(tmp_path):
 
 def test_stale_cfgs_are_all_listed(tmp_path):
     tree = build_guest(tmp_path, "oraclelinux8")
-    write(tree, "/boot/grub2/grub.cfg", "### BEGIN /etc/grub.d/00_header ###\n")
+    write_guest_file(tree, "/boot/grub2/grub.cfg", "### BEGIN /etc/grub.d/00_header ###\n")
     assert facts_of(tree).grub_cfg == ["/boot/grub2/grub.cfg", "/boot/efi/EFI/redhat/grub.cfg"]
 
 
 def test_hybrid_rhel_with_bios_core_reports_bios(tmp_path):
     tree = build_guest(tmp_path, "rocky9")
     assert facts_of(tree).boot_mode == "UEFI"
-    write(tree, "/boot/grub2/i386-pc/normal.mod", "")
+    write_guest_file(tree, "/boot/grub2/i386-pc/normal.mod", "")
     assert facts_of(tree).boot_mode == "BIOS"
 
 
@@ -130,8 +115,8 @@ def test_debian_boot_mode_follows_the_installed_grub_package(tmp_path):
 
 def test_ubuntu_with_only_the_efi_bin_package_is_bios(tmp_path):
     tree = build_guest(tmp_path, "ubuntu2204")
-    write(tree, "/boot/efi/EFI/ubuntu/grubx64.efi", "MZ")
-    write(tree, "/boot/efi/EFI/ubuntu/grub.cfg", guest_files.efi_wrapper_cfg(type("S", (), {"family": "debian"})))
+    write_guest_file(tree, "/boot/efi/EFI/ubuntu/grubx64.efi", "MZ")
+    write_guest_file(tree, "/boot/efi/EFI/ubuntu/grub.cfg", guest_files.efi_wrapper_cfg(type("S", (), {"family": "debian"})))
     status = tree / "var/lib/dpkg/status"
     status.write_text(status.read_text() + "\nPackage: grub-efi-amd64-bin\nStatus: install ok installed\n")
     assert facts_of(tree).boot_mode == "BIOS"
@@ -160,7 +145,7 @@ def test_an_unmounted_esp_debian_decides_by_dpkg(tmp_path):
     tree = build_guest(tmp_path, "debian12")
     empty_the_esp(tree)
     assert facts_of(tree).boot_mode == "UEFI"      # grub-efi-amd64 installed, fstab mounts /boot/efi
-    write(tree, "/etc/fstab", "UUID=%s / ext4 defaults 0 1\n" % guest_files.ROOT_UUID)
+    write_guest_file(tree, "/etc/fstab", "UUID=%s / ext4 defaults 0 1\n" % guest_files.ROOT_UUID)
     assert facts_of(tree).boot_mode == "BIOS"      # no ESP anywhere
 
 
@@ -168,7 +153,7 @@ def test_an_unmounted_esp_rhel_decides_by_fstab_and_bios_core(tmp_path):
     tree = build_guest(tmp_path, "rocky9")
     empty_the_esp(tree)
     assert facts_of(tree).boot_mode == "UEFI"
-    write(tree, "/boot/grub2/i386-pc/normal.mod", "")
+    write_guest_file(tree, "/boot/grub2/i386-pc/normal.mod", "")
     assert facts_of(tree).boot_mode == "BIOS"      # hybrid
 
 
@@ -184,6 +169,6 @@ def test_commented_esp_lines_do_not_count(tmp_path):
 def test_arm64_guests_are_uefi(tmp_path):
     tree = build_guest(tmp_path, "centos7")
     os.unlink(str(tree / "usr/bin/sh"))
-    write(tree, "/usr/bin/sh", b"\x7fELF\x02\x01\x01" + b"\0" * 11 + b"\xb7\x00" + b"\0" * 40)
+    write_guest_file(tree, "/usr/bin/sh", b"\x7fELF\x02\x01\x01" + b"\0" * 11 + b"\xb7\x00" + b"\0" * 40)
     facts = facts_of(tree)
     assert (facts.architecture, facts.boot_mode) == ("arm64", "UEFI")

@@ -5,23 +5,10 @@ import struct
 
 import pytest
 
-from image_repair.agent.guest.facts import detect_facts, initramfs_tool, network_stacks
+from image_repair.agent.guest.facts import initramfs_tool, network_stacks
 from image_repair.agent.guest.kernels import architecture, installed_kernels, version_key
 from image_repair.agent.guestfs import GuestFS
-from tests.fixtures.guests import build_guest, install_stub
-
-
-def facts_of(tree):
-    return detect_facts(GuestFS(str(tree)))
-
-
-def write(tree, path, data):
-    target = tree / path.lstrip("/")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(data, bytes):
-        target.write_bytes(data)
-    else:
-        target.write_text(data)
+from tests.fixtures.guests import build_guest, facts_of, install_stub, write_guest_file
 
 
 # -- kernels -------------------------------------------------------------------------------------
@@ -35,19 +22,19 @@ def test_versions_sort_numerically_not_as_text():
 
 def test_kernels_need_modules_and_an_image(tmp_path):
     tree = build_guest(tmp_path, "centos7")
-    write(tree, "/boot/vmlinuz-3.10.0-999.el7.x86_64", "image without modules (removed kernel)")
-    write(tree, "/boot/vmlinuz.old", "not a versioned image")
-    write(tree, "/lib/modules/3.10.0-1160.el7.x86_64/weak-updates/.keep", "")
-    write(tree, "/lib/modules/extra/.keep", "")     # not a kernel
+    write_guest_file(tree, "/boot/vmlinuz-3.10.0-999.el7.x86_64", "image without modules (removed kernel)")
+    write_guest_file(tree, "/boot/vmlinuz.old", "not a versioned image")
+    write_guest_file(tree, "/lib/modules/3.10.0-1160.el7.x86_64/weak-updates/.keep", "")
+    write_guest_file(tree, "/lib/modules/extra/.keep", "")     # not a kernel
     assert [k.version for k in facts_of(tree).kernels] == ["3.10.0-1160.el7.x86_64", "3.10.0-1160.105.1.el7.x86_64"]
 
 
 def test_arm64_image_names_and_split_usr_module_trees(tmp_path):
     root = tmp_path / "arm"
-    write(root, "/usr/lib/modules/5.14.21-150500.55.39-default/modules.dep", "")
-    write(root, "/boot/Image-5.14.21-150500.55.39-default", "arm64 kernel")
-    write(root, "/lib/modules/6.1.0-13-arm64/modules.dep", "")
-    write(root, "/boot/vmlinux-6.1.0-13-arm64", "kernel")
+    write_guest_file(root, "/usr/lib/modules/5.14.21-150500.55.39-default/modules.dep", "")
+    write_guest_file(root, "/boot/Image-5.14.21-150500.55.39-default", "arm64 kernel")
+    write_guest_file(root, "/lib/modules/6.1.0-13-arm64/modules.dep", "")
+    write_guest_file(root, "/boot/vmlinux-6.1.0-13-arm64", "kernel")
     kernels = installed_kernels(GuestFS(str(root)), "suse", "dracut")
     assert [(k.version, k.image, k.initramfs) for k in kernels] == [
         ("5.14.21-150500.55.39-default", "/boot/Image-5.14.21-150500.55.39-default",
@@ -81,20 +68,20 @@ def elf_header(machine, little=True):
 def test_architecture_from_the_shell_elf_header(tmp_path):
     tree = build_guest(tmp_path, "opensuse-leap15")
     shutil.rmtree(str(tree / "bin"))
-    write(tree, "/bin/bash", elf_header(0xB7))
+    write_guest_file(tree, "/bin/bash", elf_header(0xB7))
     os.symlink("bash", str(tree / "bin/sh"))
     assert facts_of(tree).architecture == "arm64"     # the shell wins over the kernel names
 
 
 def test_architecture_falls_back_to_kernel_names(tmp_path):
     root = tmp_path / "r"
-    write(root, "/bin/sh", "#!/not/an/elf\n")
-    write(root, "/lib/modules/4.18.0-80.el8.aarch64/modules.dep", "")
-    write(root, "/boot/vmlinuz-4.18.0-80.el8.aarch64", "k")
+    write_guest_file(root, "/bin/sh", "#!/not/an/elf\n")
+    write_guest_file(root, "/lib/modules/4.18.0-80.el8.aarch64/modules.dep", "")
+    write_guest_file(root, "/boot/vmlinuz-4.18.0-80.el8.aarch64", "k")
     fs = GuestFS(str(root))
     assert architecture(fs, installed_kernels(fs, "rhel", "dracut")) == "arm64"
     assert architecture(fs, []) is None
-    write(root, "/usr/bin/sh", elf_header(0x3E, little=True)[:10])     # truncated: ignored
+    write_guest_file(root, "/usr/bin/sh", elf_header(0x3E, little=True)[:10])     # truncated: ignored
     assert architecture(fs, []) is None
 
 
@@ -102,10 +89,10 @@ def test_architecture_falls_back_to_kernel_names(tmp_path):
 def test_rhel8_reads_ifcfg_before_keyfiles_rhel9_the_other_way(tmp_path):
     keyfile = "[connection]\nid=eth1\ntype=ethernet\n"
     el8 = build_guest(tmp_path, "almalinux8")
-    write(el8, "/etc/NetworkManager/system-connections/eth1.nmconnection", keyfile)
+    write_guest_file(el8, "/etc/NetworkManager/system-connections/eth1.nmconnection", keyfile)
     assert facts_of(el8).network_stacks == ["ifcfg", "networkmanager"]
     el9 = build_guest(tmp_path, "rhel9")
-    write(el9, "/etc/sysconfig/network-scripts/ifcfg-eth1", "DEVICE=eth1\nBOOTPROTO=dhcp\n")
+    write_guest_file(el9, "/etc/sysconfig/network-scripts/ifcfg-eth1", "DEVICE=eth1\nBOOTPROTO=dhcp\n")
     assert facts_of(el9).network_stacks == ["networkmanager", "ifcfg"]
 
 
@@ -121,16 +108,16 @@ def test_loopback_only_configs_do_not_count(tmp_path):
 
 def test_ifupdown_with_only_lo_falls_back_to_what_is_installed(tmp_path):
     tree = build_guest(tmp_path, "debian11")
-    write(tree, "/etc/network/interfaces", "auto lo\niface lo inet loopback\nsource /etc/network/interfaces.d/*\n")
+    write_guest_file(tree, "/etc/network/interfaces", "auto lo\niface lo inet loopback\nsource /etc/network/interfaces.d/*\n")
     install_stub(tree, "/usr/sbin/NetworkManager")
     assert facts_of(tree).network_stacks == ["ifupdown", "networkmanager"]
-    write(tree, "/etc/network/interfaces.d/eth0", "auto eth0\niface eth0 inet dhcp\n")
+    write_guest_file(tree, "/etc/network/interfaces.d/eth0", "auto eth0\niface eth0 inet dhcp\n")
     assert facts_of(tree).network_stacks == ["ifupdown"]
 
 
 def test_networkd_link_files_are_not_network_configs(tmp_path):
     tree = build_guest(tmp_path, "ubuntu2004")
-    write(tree, "/etc/systemd/network/99-default.link", "[Link]\nNamePolicy=kernel\n")
+    write_guest_file(tree, "/etc/systemd/network/99-default.link", "[Link]\nNamePolicy=kernel\n")
     assert facts_of(tree).network_stacks == ["netplan"]
 
 
