@@ -1,5 +1,9 @@
 """SQLite store across real processes: conditional writes hold when separate processes (not just
-threads) race on one database file, as concurrent function instances or CLI runs would."""
+threads) race on one database file, as concurrent function instances or CLI runs would.
+
+The contenders are spawned, not forked: like function instances they start as fresh interpreters,
+and a forked child would inherit (and might garbage-collect, closing descriptors it does not own)
+whatever the long-running pytest process holds from earlier tests."""
 import multiprocessing
 import os
 
@@ -36,7 +40,7 @@ def _contender(path, index, barrier, results, work_log):
 def test_processes_racing_on_one_file(tmp_path):
     path, work_log = str(tmp_path / "state.db"), str(tmp_path / "work.log")
     SQLiteStore(path).create_execution("exec-shared", "m-src")
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(PROCESSES), context.Queue()
     processes = [context.Process(target=_contender, args=(path, i, barrier, results, work_log))
                  for i in range(PROCESSES)]

@@ -96,7 +96,9 @@ class SQLiteStore(StateStore):
         try:
             yield conn
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite may already have rolled back (an I/O error does): do not hide the cause.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
 
