@@ -5,15 +5,15 @@ from .fc import HandlerError, parse_event, ports_from_env, region_default
 
 def handler(event, context=None):
     from ..clients.cloudflow import cloudflow_from_env
+    from ..launchers import CloudFlowLauncher, start_execution
     from ..models import InvalidRequest
-    from ..steps.start import record_execution
     raw = parse_event(event)
     if isinstance(raw.get("payload"), str):      # a timer trigger: the parameters are a JSON string
         raw = parse_event(raw["payload"])
     try:
-        execution, created, _request = record_execution(ports_from_env().store, raw, {"regionId": region_default()})
+        launched = start_execution(ports_from_env().store, CloudFlowLauncher(cloudflow_from_env()), raw,
+                                   {"regionId": region_default()})
     except InvalidRequest as error:
         raise HandlerError("InvalidInput", str(error))
-    started = cloudflow_from_env().start(execution.execution_id, {"executionId": execution.execution_id})
-    return {"executionId": execution.execution_id, "created": created, "flowStarted": started["started"],
-            "status": execution.status.value}
+    return {"executionId": launched.execution_id, "created": launched.created, "flowStarted": launched.started,
+            "status": launched.status}
