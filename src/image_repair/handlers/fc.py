@@ -1,11 +1,17 @@
 """What every step handler shares: event parsing, ports from the environment (cached, built on the
-first call), and errors carrying the ``code`` the flow's Retry/Catch match as ``FC.<code>``."""
+first call), JSON logs (configured on the first call, see logs.py), and errors carrying the
+``code`` the flow's Retry/Catch match as ``FC.<code>``."""
 import importlib
 import json
+import logging
 import os
+import time
 from typing import Any, Callable, Optional
 
+from ..logs import configure_for_function
+
 _PORTS = None
+log = logging.getLogger(__name__)
 
 
 class HandlerError(Exception):
@@ -15,7 +21,10 @@ class HandlerError(Exception):
 
 
 def parse_event(event: Any) -> dict:
-    """FC passes bytes; the local runner passes the same; tests may pass a dict."""
+    """FC passes bytes; the local runner passes the same; tests may pass a dict.
+
+    Every handler starts here, so this is where a function container's logging is configured."""
+    configure_for_function()
     if isinstance(event, (bytes, bytearray)):
         event = event.decode("utf-8")
     if isinstance(event, str):
@@ -44,26 +53,45 @@ def use_ports(ports) -> None:
     _PORTS = ports
 
 
-def run_step(step: str, event: Any, ports=None) -> dict:
-    """Parse, run one step, return its FlowState as a dict; store races become retryable codes."""
+def run_step(step: str, event: Any, ports=None, request_id: Optional[str] = None) -> dict:
+    """Parse, run one step, return its FlowState as a dict; store races become retryable codes.
+    Logs step.started, then step.finished or step.failed, with the execution id and duration."""
     from pydantic import ValidationError
 
     from ..models import FlowEvent
     from ..store import ConcurrentUpdate, StepClaimLost, StepInProgress
     try:
         flow_event = FlowEvent.model_validate(parse_event(event))
-    except (ValueError, ValidationError) as error:
+    except (ValueError, ValidationError, HandlerError) as error:
+        log.warning("step.failed", extra={"step": step, "execution_id": None, "request_id": request_id,
+                                          "error_code": "InvalidInput", "error": str(error)})
         raise HandlerError("InvalidInput", "bad event for %s: %s" % (step, error))
-    module = importlib.import_module("image_repair.steps." + step)
+    fields = {"step": step, "execution_id": flow_event.executionId, "request_id": request_id}
+    log.info("step.started", extra=fields)
+    started = time.monotonic()
     try:
-        return module.run(ports or ports_from_env(), flow_event).model_dump()
-    except (StepInProgress, ConcurrentUpdate, StepClaimLost) as error:
-        raise HandlerError("StepBusy", str(error))
+        module = importlib.import_module("image_repair.steps." + step)
+        try:
+            state = module.run(ports or ports_from_env(), flow_event).model_dump()
+        except (StepInProgress, ConcurrentUpdate, StepClaimLost) as error:
+            raise HandlerError("StepBusy", str(error))
+    except Exception as error:
+        code = getattr(error, "code", None) or type(error).__name__
+        log.warning("step.failed", exc_info=not isinstance(error, HandlerError),
+                    extra=dict(fields, duration_ms=_elapsed_ms(started), error_code=str(code), error=str(error)))
+        raise
+    log.info("step.finished", extra=dict(fields, duration_ms=_elapsed_ms(started), ready=state.get("ready"),
+                                         waiting_for=state.get("waitingFor"), failed=state.get("failed")))
+    return state
+
+
+def _elapsed_ms(started: float) -> int:
+    return int(round((time.monotonic() - started) * 1000))
 
 
 def step_handler(step: str) -> Callable:
     def handler(event, context=None):
-        return run_step(step, event)
+        return run_step(step, event, request_id=getattr(context, "request_id", None))
     handler.__name__ = "handler_" + step
     return handler
 
