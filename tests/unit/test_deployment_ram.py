@@ -1,0 +1,106 @@
+"""The RAM policies in ram/: everything the code calls is allowed, nothing more than it needs:
+no `*` action, deletes only of resources carrying the project's execution tag, the flow role
+invoking only the flow's functions, the state table and the flow named as s.yaml names them."""
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+from image_repair.steps.common import TAG_EXECUTION
+
+ROOT = Path(__file__).resolve().parents[2]
+SRC = ROOT / "src" / "image_repair"
+FC_POLICY = json.loads((ROOT / "ram" / "fc-role-policy.json").read_text())
+FLOW_POLICY = json.loads((ROOT / "ram" / "flow-role-policy.json").read_text())
+DELETES = {"ecs:DeleteInstance", "ecs:DeleteDisk", "ecs:DeleteSnapshot", "ecs:DeleteImage"}
+TAG_CONDITION_KEY = "acs:ResourceTag/" + TAG_EXECUTION
+
+
+def statements(policy):
+    for statement in policy["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        yield statement, actions, resources
+
+
+def allowing(policy, action):
+    return [(s, r) for s, actions, r in statements(policy) if s["Effect"] == "Allow" and action in actions]
+
+
+def snake_to_camel(name):
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def ecs_actions_called() -> set:
+    """Every ECS API action the deployed code calls: EcsPort sends them all through _call or
+    _gone_is_fine with the action's name (clients/ecs.py, and any other client doing the same)."""
+    called = set()
+    for path in SRC.rglob("*.py"):
+        if path.relative_to(SRC).parts[0] in ("agent", "emulator", "testimages", "bootproof"):
+            continue
+        called |= set(re.findall(r"_(?:call|gone_is_fine)\(\s*\"([A-Z][A-Za-z]+)\"", path.read_text()))
+    return {"ecs:" + action for action in called}
+
+
+def tablestore_actions_called() -> set:
+    text = (SRC / "store" / "tablestore.py").read_text()
+    return {"ots:" + snake_to_camel(m) for m in re.findall(r"self\.client\.([a-z_]+)", text)}
+
+
+def s_yaml():
+    return yaml.safe_load((ROOT / "s.yaml").read_text())
+
+
+def test_no_wildcard_action_and_only_allow_statements():
+    for policy in (FC_POLICY, FLOW_POLICY):
+        assert policy["Version"] == "1"
+        for statement, actions, _ in statements(policy):
+            assert statement["Effect"] == "Allow"
+            for action in actions:
+                assert "*" not in action and re.fullmatch(r"[a-z]+:[A-Z][A-Za-z]+", action), action
+
+
+def test_every_ecs_action_the_code_calls_is_allowed():
+    called = ecs_actions_called()
+    assert {"ecs:RunInstances", "ecs:CreateImage", "ecs:DeleteInstance", "ecs:SendFile"} <= called
+    missing = [action for action in sorted(called) if not allowing(FC_POLICY, action)]
+    assert missing == []
+
+
+def test_deletes_and_changes_of_resources_need_the_projects_tag():
+    called = ecs_actions_called()
+    guarded = DELETES | {a for a in called if a.startswith(("ecs:Delete", "ecs:Modify"))}
+    for action in guarded:
+        grants = allowing(FC_POLICY, action)
+        assert grants, action
+        for statement, resources in grants:
+            condition = statement.get("Condition", {})
+            values = condition.get("StringLike", {}).get(TAG_CONDITION_KEY) or \
+                condition.get("StringEquals", {}).get(TAG_CONDITION_KEY)
+            assert values, "%s is allowed without the %s tag condition" % (action, TAG_EXECUTION)
+            assert all(r.startswith("acs:ecs:") and r != "*" for r in resources)
+
+
+def test_state_table_flow_and_fan_out_are_the_projects_own():
+    doc = s_yaml()
+    store = doc["vars"]["store"]
+    instance, table = re.fullmatch(r"tablestore://([^/]+)/([^/]+)", store).groups()
+    for action in sorted(tablestore_actions_called()):
+        grants = allowing(FC_POLICY, action)
+        assert grants, action
+        assert all(r == ["acs:ots:*:*:instance/%s/table/%s" % (instance, table)] for _, r in grants)
+    (_, resources), = allowing(FC_POLICY, "fnf:StartExecution")
+    assert resources == ["acs:fnf:*:*:flow/%s" % doc["vars"]["flowName"]]
+    for _, resources in allowing(FC_POLICY, "fc:InvokeFunction"):
+        assert all(r.startswith("acs:fc:*:*:functions/image-repair-") for r in resources)
+
+
+def test_the_flow_role_invokes_exactly_the_flows_functions():
+    definition = yaml.safe_load((ROOT / "state_machine" / "repair_image.yaml").read_text())
+    targets = {re.search(r"functions/([^/]+)/", s["Parameters"]["resourceArn"]).group(1)
+               for s in definition["States"] if "resourceArn" in (s.get("Parameters") or {})}
+    (statement, actions, resources), = list(statements(FLOW_POLICY))
+    assert actions == ["fc:InvokeFunction"]
+    named = {re.fullmatch(r"acs:fc:\*:\*:functions/([a-z-]+)(?:/\*)?", r).group(1) for r in resources}
+    assert named == targets
