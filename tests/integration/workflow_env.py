@@ -182,7 +182,9 @@ class WorkflowEnv:
     # --- invariants -------------------------------------------------------------------------------
     def image_snapshot(self, image_id: str) -> dict:
         image = self.backend.images[image_id]
-        return {"status": image.status, "name": image.name, "tags": dict(image.tags),
+        # image-repair:repaired-by is the one change a successful repair makes to its source (finish)
+        return {"status": image.status, "name": image.name,
+                "tags": {k: v for k, v in image.tags.items() if k != "image-repair:repaired-by"},
                 "mappings": [(m.type, m.snapshot_id, m.size) for m in image.mappings],
                 "nvme": image.nvme_support, "snapshots": [m.snapshot_id in self.backend.snapshots
                                                           for m in image.mappings]}

@@ -123,3 +123,74 @@ def apply_seed(backend: EcsBackend, seed: dict) -> None:
             parameter_names=list(spec.get("parameters", [])), enable_parameter=bool(spec.get("parameters")),
             timeout=int(spec.get("timeout", 60)), exit_code=int(spec.get("exit_code", 0)),
             output=spec.get("output", ""), seconds=spec.get("seconds"))
+
+
+# --- many images: a large account for the sweep's tests and the bench ------------------------
+# The kind of each generated image is in its name (``sweep-00042-at_risk``), so a test reads the
+# expected selection off the names, independently of the sweep's own rules.
+SWEEP_KINDS = ("at_risk", "healthy", "repaired", "checking", "medium_only", "windows", "encrypted",
+               "no_system_disk", "product")
+AT_RISK_ITEMS = [
+    {"name": "GUESTOS.Virtio", "value": "UnSupported", "risk_level": "High", "risk_code": "Virtio.NotInstalled"},
+    {"name": "GUESTOS.Fstab", "value": "Invalid", "risk_level": "High", "risk_code": "Fstab.InvalidDevice"}]
+MEDIUM_ITEMS = [{"name": "GUESTOS.CloudInit", "value": "UnSupported", "risk_level": "Medium",
+                 "risk_code": "CloudInit.NotInstalled"}]
+INFO_ITEMS = [{"name": "SystemImage", "value": "Supported"}, {"name": "Platform", "value": "CentOS"}]
+
+
+def many_images(n: int, at_risk_fraction: float = 0.1, other_fraction: float = 0.1, seed: int = 0,
+                prefix: str = "sweep") -> list:
+    """``n`` custom images (seed "images" entries) of an account, deterministic for ``seed``.
+
+    About ``at_risk_fraction`` of them are Linux images whose check Finished with High risks on
+    repairable items (virtio, fstab): exactly those a sweep with the default policy repairs
+    (name ``<prefix>-NNNNN-at_risk``). About ``other_fraction`` are look-alikes it must skip, in
+    equal shares (kinds in SWEEP_KINDS): ``repaired`` (at risk but tagged
+    image-repair:repaired-by), ``checking`` (check still Processing), ``medium_only`` (only a Medium
+    risk: selected only by a policy with Medium), ``windows``, ``encrypted``, ``no_system_disk``
+    (SystemImage Invalid), ``product`` (a repair's own new image, tagged image-repair:execution).
+    The rest are ``healthy`` (check Finished, nothing at risk). Snapshot ids are derived from the
+    image ids; generating 10,000 takes a few tens of milliseconds."""
+    import random
+    rng = random.Random(seed)
+    others = SWEEP_KINDS[2:]
+    images = []
+    for index in range(n):
+        draw = rng.random()
+        if draw < at_risk_fraction:
+            kind = "at_risk"
+        elif draw < at_risk_fraction + other_fraction:
+            kind = others[index % len(others)]
+        else:
+            kind = "healthy"
+        images.append(_generated_image(prefix, index, kind))
+    return images
+
+
+def _generated_image(prefix: str, index: int, kind: str) -> dict:
+    image_id = "m-%s%015d" % ("bp1", index)
+    items = {"healthy": INFO_ITEMS, "medium_only": MEDIUM_ITEMS + INFO_ITEMS,
+             "no_system_disk": AT_RISK_ITEMS + [{"name": "SystemImage", "value": "Invalid"}]}.get(
+                 kind, AT_RISK_ITEMS + INFO_ITEMS)
+    spec = {"id": image_id, "name": "%s-%05d-%s" % (prefix, index, kind), "owner": "self",
+            "platform": "CentOS", "os_name": "CentOS 7.9 64 bit", "architecture": "x86_64", "boot_mode": "BIOS",
+            "disks": [{"type": "system", "size": 20, "snapshot_id": "s-bp1%015d" % index}],
+            "detection": {"status": "Processing" if kind == "checking" else "Finished", "items": items}}
+    if kind == "repaired":
+        spec["tags"] = {"image-repair:repaired-by": "repair-%s-earlier" % image_id}
+    elif kind == "product":
+        spec["tags"] = {"image-repair:execution": "repair-m-bp1earlier-000000000000",
+                        "image-repair:source-image": "m-bp1earlier"}
+    elif kind == "windows":
+        spec.update(os_type="windows", platform="Windows Server 2019", os_name="Windows Server 2019")
+    elif kind == "encrypted":
+        spec["encrypted"] = True
+    return spec
+
+
+def seed_with_images(images: list, base: Optional[dict] = None) -> dict:
+    """A whole seed (``base``, default DEFAULT_SEED, keeping its public images) plus ``images``."""
+    base = DEFAULT_SEED if base is None else base
+    seed = dict(base)
+    seed["images"] = [i for i in base.get("images", []) if i.get("owner") != "self"] + list(images)
+    return seed

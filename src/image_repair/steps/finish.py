@@ -1,11 +1,32 @@
 """Step 11: the execution's result: new image id, items before and after, the agent's per-item
-results, resources used, time per step; the execution becomes SUCCEEDED."""
+results, resources used, time per step; the execution becomes SUCCEEDED.
+
+A real (not dry-run) repair also tags its SOURCE image ``image-repair:repaired-by=<execution id>``,
+so the scheduled sweep sees from DescribeImages alone that the image was repaired (the store's
+SUCCEEDED execution says it too). The tag is best effort: a source image that cannot take it (20
+tags already, a RAM policy without TagResources) still ends SUCCEEDED, with ``sourceTagged`` false."""
+import logging
+
+from ..clients.errors import CloudError
 from ..models import FlowEvent, FlowState
 from ..store import ExecutionStatus
 from .common import Ports, StepError
 from .report import build_report
 
 STEP = "finish"
+TAG_REPAIRED_BY = "image-repair:repaired-by"
+log = logging.getLogger(__name__)
+
+
+def tag_source(ports: Ports, execution) -> bool:
+    from ..triggers.inventory import tag_resources
+    try:
+        tag_resources(ports.ecs, "image", [execution.source_image_id], {TAG_REPAIRED_BY: execution.execution_id})
+        return True
+    except CloudError as error:
+        log.warning("finish.source_not_tagged", extra={"execution_id": execution.execution_id, "step": STEP,
+                                                       "image_id": execution.source_image_id, "error": str(error)})
+        return False
 
 
 def run(ports: Ports, event: FlowEvent) -> FlowState:
@@ -13,6 +34,9 @@ def run(ports: Ports, event: FlowEvent) -> FlowState:
     if execution is None:
         raise StepError("no execution %r in the store" % event.executionId, "ExecutionNotFound")
     if execution.status == ExecutionStatus.RUNNING:
-        ports.store.finish_execution(execution.execution_id, ExecutionStatus.SUCCEEDED, report=build_report(execution))
+        report = build_report(execution)
+        if report.get("newImageId"):
+            report["sourceTagged"] = tag_source(ports, execution)
+        ports.store.finish_execution(execution.execution_id, ExecutionStatus.SUCCEEDED, report=report)
     ports.say("finished: new image %s" % (build_report(execution).get("newImageId") or "(none: dry run)"))
     return FlowState(executionId=execution.execution_id)

@@ -62,15 +62,21 @@ class ImageActions:
         statuses = set((p.str("Status") or default_status).split(","))
         owner = p.str("ImageOwnerAlias", choices=["system", "self", "others", "marketplace"])
         name, arch, snapshot = p.str("ImageName"), p.str("Architecture"), p.str("SnapshotId")
+        os_type = p.str("OSType", choices=["linux", "windows"])
         wanted_tags = p.tags()
+        # One pass, cheapest tests first (a sweep pages 10,000 images with 100 calls: each call
+        # filters every image once, then shapes only its page).
+        candidates = [self.images[i] for i in ids if i in self.images] if ids else self.images.values()
         images: List[Image] = []
-        for image in self.images.values():
+        for image in candidates:
+            if ((owner and image.owner != owner)
+                    or (os_type and image.os_type != os_type) or (name and image.name != name)
+                    or (arch and image.architecture != arch)):
+                continue
             status = "Deprecated" if image.deprecated and image.status == "Available" else image.status
-            if ((ids and image.id not in ids) or status not in statuses
-                    or (owner and image.owner != owner) or (name and image.name != name)
-                    or (arch and image.architecture != arch)
+            if (status not in statuses
                     or (snapshot and snapshot not in [m.snapshot_id for m in image.mappings])
-                    or not tag_filter(image.tags, wanted_tags)):
+                    or (wanted_tags and not tag_filter(image.tags, wanted_tags))):
                 continue
             images.append(image)
         if p.bool("DryRun"):
