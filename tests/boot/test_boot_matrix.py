@@ -2,8 +2,8 @@
 
 A cell passes when the unrepaired guest fails the way its breakage predicts (no marker, no DHCP
 address on eth0, no kernel console on ttyS0, or a hostname not from the metadata service) and
-the guest repaired by ``image-repair repair-disk --items all`` boots healthy: marker, root by
-UUID, eth0 with qemu's DHCP address, kernel console on ttyS0; plus, per cell, a grown root
+the guest repaired by ``image-repair repair-disk --items all`` boots healthy on virtio AND on NVMe:
+marker, root by UUID, eth0 with qemu's DHCP address, kernel console on ttyS0; plus, per cell, a grown root
 filesystem (growpart) and the hostname from the AliYun metadata emulator (cloud-init).
 """
 import pytest
@@ -17,12 +17,15 @@ def test_boot_cell(cell, cell_outcomes, record_cell):
     if isinstance(record, Exception):
         raise record
     record_cell(record)
-    before, after = record["before"], record["after"]
+    before = record["before"]
     assert not before["boots"], "unrepaired guest booted healthy; serial log %s" % before["serial_log"]
     assert any(cell.expect_before in p for p in before["problems"]), (
         "unrepaired guest failed otherwise than expected (%r): %s" % (cell.expect_before, before["problems"]))
     if not record["repair"].get("skipped"):
         assert record["repair"]["exit_status"] == 0, "repair-disk failed: %s (log %s)" % (
             record["repair"].get("items"), record["repair"]["log"])
-    assert after["boots"], "repaired guest: %s; serial log %s" % ("; ".join(after["problems"]), after["serial_log"])
+    for after in (record["after"], record["after_other_bus"]):
+        assert after["boots"], "repaired guest on %s: %s; serial log %s" % (
+            after["bus"], "; ".join(after["problems"]), after["serial_log"])
+    assert {record["after"]["bus"], record["after_other_bus"]["bus"]} == {"virtio", "nvme"}
     assert record["verdict"] == "pass", record["verdict"]

@@ -7,16 +7,18 @@ from image_repair.bootproof.runcell import verdict
 from image_repair.testimages import BREAKAGES
 
 
-def outcome(boots, problems=(), seconds=42.0):
-    return {"boots": boots, "problems": list(problems), "ended": "poweroff", "seconds": seconds, "eth0": []}
+def outcome(boots, problems=(), seconds=42.0, bus="virtio"):
+    return {"boots": boots, "problems": list(problems), "ended": "poweroff", "seconds": seconds, "eth0": [],
+            "bus": bus, "cpu_seconds": seconds / 2}
 
 
-def record(cell, before=None, after=None, repair_status=0):
+def record(cell, before=None, after=None, repair_status=0, after_other_bus=None):
     result = {"cell": cell, "guest": "debian12-bios-initramfs-tools-ext4-plain", "debian": "12",
               "breakage": "no_virtio_initramfs", "bus": "virtio", "firmware": "bios", "metadata": False,
               "expect_before": "no boot marker",
               "before": before or outcome(False, ["no boot marker (initramfs gave up waiting for root)"]),
-              "repair": {"exit_status": repair_status, "seconds": 70.0}, "after": after or outcome(True)}
+              "repair": {"exit_status": repair_status, "seconds": 70.0}, "after": after or outcome(True),
+              "after_other_bus": after_other_bus or outcome(True, bus="nvme")}
     result["verdict"] = verdict(result)
     return result
 
@@ -28,10 +30,24 @@ def test_verdicts():
         "fail: the unrepaired guest did not fail as expected")
     assert record("x", repair_status=1)["verdict"] == "fail: repair-disk exit status 1"
     assert record("x", after=outcome(False, ["no boot marker"]))["verdict"] == \
-        "fail: the repaired guest: no boot marker"
+        "fail: the repaired guest on virtio: no boot marker"
     skipped = record("x", after=outcome(False, ["no boot marker"]))
     skipped["repair"] = {"skipped": True}
-    assert verdict(skipped) == "fail: the repaired guest: no boot marker"
+    assert verdict(skipped) == "fail: the repaired guest on virtio: no boot marker"
+
+
+def test_a_repaired_guest_must_boot_on_both_buses():
+    failed_nvme = record("x", after_other_bus=outcome(False, ["no boot marker (initramfs gave up waiting for root)"],
+                                                      bus="nvme"))
+    assert failed_nvme["verdict"] == "fail: the repaired guest on nvme: no boot marker (initramfs gave up waiting for root)"
+    missing = record("x")
+    del missing["after_other_bus"]
+    assert verdict(missing) == "fail: no repaired boot on the other bus"
+
+
+def test_cells_boot_the_repaired_guest_on_their_bus_then_the_other():
+    for cell in CELLS:
+        assert cell.after_buses[0] == cell.bus and set(cell.after_buses) == {"virtio", "nvme"}
 
 
 def test_merge_replaces_cells_by_name_and_keeps_order(tmp_path):
@@ -39,9 +55,13 @@ def test_merge_replaces_cells_by_name_and_keeps_order(tmp_path):
     matrix.merge(tmp_path, [record("vmware", after=outcome(False, ["eth0 has a|b"]))])
     cells = json.loads((tmp_path / "boot-matrix.json").read_text())["cells"]
     assert [c["cell"] for c in cells] == ["virtio-missing", "vmware"]
-    assert cells[1]["verdict"] == "fail: the repaired guest: eth0 has a|b"
+    assert cells[1]["verdict"] == "fail: the repaired guest on virtio: eth0 has a|b"
     text = (tmp_path / "boot-matrix.md").read_text()
     assert "| virtio-missing | debian12-bios-initramfs-tools-ext4-plain | 12 | no_virtio_initramfs | virtio | bios |" in text
+    # before, repair, after on virtio, after on nvme
+    assert ("| FAILS: no boot marker (initramfs gave up waiting for root) (poweroff, 42 s, 21 s CPU) | exit 0, 70 s "
+            "| boots (poweroff, 42 s, 21 s CPU) | boots (poweroff, 42 s, 21 s CPU) |") in text
+    assert "their 6 boots 252 s of wall-clock and 126 s of qemu CPU, the repairs 140 s." in text
     assert "eth0 has a\\|b" in text
     assert "Not run yet: " in text
 

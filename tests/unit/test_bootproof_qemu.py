@@ -54,3 +54,16 @@ def test_bad_spec_refused(field, value):
 def test_relay_uses_this_interpreter_by_default():
     argv = qemu_command(BootSpec("/img/d.img", metadata_port=1), "/s.log")
     assert ("cmd:%s -m image_repair.bootproof.relay 1" % sys.executable) in option(argv, "-netdev")[0]
+
+
+def test_screen_adds_an_isa_vga_and_a_monitor_socket():
+    spec = BootSpec("/img/d.img", screen=True)
+    argv = qemu_command(spec, "/s.log", monitor_socket="/tmp/x/monitor.sock")
+    assert option(argv, "-monitor") == ["unix:/tmp/x/monitor.sock,server=on,wait=off"]
+    # isa-vga, not a PCI VGA: the NIC keeps its PCI slot (and its predictable name)
+    assert "isa-vga" in option(argv, "-device") and option(argv, "-vga") == ["none"]
+    with pytest.raises(ValueError, match="monitor socket"):
+        qemu_command(spec, "/s.log")
+    with pytest.raises(ValueError, match="screen"):
+        BootSpec("/img/d.img", firmware="uefi", screen=True)
+    assert option(qemu_command(BootSpec("/img/d.img"), "/s.log"), "-monitor") == ["none"]

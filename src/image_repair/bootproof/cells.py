@@ -1,5 +1,9 @@
 """The boot matrix: which guest, broken how, booted on which disk bus and firmware.
 
+A cell's unrepaired guest is booted on ``bus``, the one its breakage targets; the repaired guest
+on ``bus`` first (with the growpart resize before it) and then on the other bus, since a repaired
+image must boot on both virtio and NVMe (the virtio and nvme items exist for that).
+
 Chosen to cover, within ~15 minutes of warm-cache CI on 2 cores: every named breakage of
 image_repair.testimages on at least one guest; virtio and NVMe; BIOS (SeaBIOS) and UEFI (OVMF);
 Debian 11, 12 and 13; initramfs-tools and dracut; ext4 and xfs; a separate /boot and an LVM root.
@@ -9,6 +13,8 @@ from dataclasses import dataclass
 from typing import Optional
 
 from image_repair.testimages import Recipe
+
+from .qemu import BUSES
 
 
 @dataclass(frozen=True)
@@ -22,10 +28,18 @@ class Cell:
     expect_before: str
     growpart: bool = False        # qemu-img resize before the repaired boot; the root fs must grow
     metadata: bool = False        # boot with the AliYun metadata emulator; the hostname must come from it
+    # The unrepaired guest has no serial console: watch its VGA text screen for failure signs
+    # (bootproof.screen), so that its failed boot ends when it shows rather than at the timeout.
+    screen: bool = False
 
     @property
     def guest(self) -> str:
         return self.recipe.name
+
+    @property
+    def after_buses(self) -> tuple:
+        """The buses the repaired guest boots on, in order: the cell's own, then the other."""
+        return (self.bus,) + tuple(bus for bus in BUSES if bus != self.bus)
 
 
 GROW_BYTES = 1024 ** 3
@@ -38,7 +52,8 @@ NOT_FROM_METADATA = "hostname"
 CELLS = (
     Cell("virtio-missing", Recipe(suite="bookworm", firmware="bios"), "no_virtio_initramfs", "virtio", "bios",
          NO_MARKER, growpart=True),
-    Cell("vmware", Recipe(suite="bookworm", firmware="bios"), "vmware", "virtio", "bios", NO_MARKER, metadata=True),
+    Cell("vmware", Recipe(suite="bookworm", firmware="bios"), "vmware", "virtio", "bios", NO_MARKER, metadata=True,
+         screen=True),
     Cell("device-names", Recipe(suite="bookworm", firmware="uefi", layout="separate_boot"), "device_names",
          "nvme", "uefi", NO_MARKER),
     Cell("nvme-missing", Recipe(suite="bookworm", firmware="uefi", kernel="linux-image-amd64"),

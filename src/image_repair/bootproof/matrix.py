@@ -1,5 +1,6 @@
 """The boot matrix files: docs/boot-matrix.json (every cell's record) and docs/boot-matrix.md
-(a table: guest x breakage x disk bus x firmware, before and after, boot seconds).
+(a table: guest x breakage x disk bus x firmware, before on the breakage's bus, after on virtio and
+on NVMe, boot seconds and the CPU seconds qemu used).
 
 Records are merged by cell name, so running a few cells (``pytest -k``) updates only those; cells
 no longer defined in cells.CELLS are dropped.
@@ -45,18 +46,36 @@ def _boot_cell(outcome: dict) -> str:
     if outcome is None:
         return "-"
     state = "boots" if outcome["boots"] else "FAILS: " + "; ".join(outcome["problems"])
-    return "%s (%s, %.0f s)" % (state, outcome["ended"], outcome["seconds"])
+    cpu = ", %.0f s CPU" % outcome["cpu_seconds"] if outcome.get("cpu_seconds") is not None else ""
+    return "%s (%s, %.0f s%s)" % (state, outcome["ended"], outcome["seconds"], cpu)
+
+
+def after_on(record: dict, bus: str):
+    """The repaired boot of ``record`` on ``bus`` (None when there was none)."""
+    for key in ("after", "after_other_bus"):
+        outcome = record.get(key)
+        if outcome and outcome.get("bus", record["bus"]) == bus:
+            return outcome
+    return None
+
+
+def boots_of(record: dict) -> list:
+    return [record[key] for key in ("before", "after", "after_other_bus") if record.get(key)]
 
 
 def markdown(cells: list) -> str:
     lines = ["# Boot matrix", "",
              "Written by the boot suite (`scripts/test.sh -m boot`, see [boot-proof.md](boot-proof.md)); every cell",
              "is a real Debian guest booted in `qemu-system-x86_64 -accel tcg` before and after",
-             "`image-repair repair-disk --items all`. *before* must fail the way the breakage predicts,",
-             "*after* must reach the boot marker with the root filesystem by UUID, eth0 by DHCP and the",
-             "kernel console on ttyS0. Seconds are wall-clock under TCG on a shared 2-core machine.", "",
-             "| cell | guest | Debian | breakage | bus | firmware | before (unrepaired) | repair | after (repaired) | extra | verdict |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "`image-repair repair-disk --items all`. *before* (on the bus the breakage targets) must fail",
+             "the way the breakage predicts; *after*, on virtio and on NVMe (the cell's bus first, with the",
+             "growpart resize before it), must reach the boot marker with the root filesystem by UUID, eth0",
+             "by DHCP and the kernel console on ttyS0. Seconds are wall-clock under TCG on a shared 2-core",
+             "machine; CPU is the CPU time qemu used (less than wall-clock when the guest idles, e.g. waiting",
+             "for a root device that never comes).", "",
+             "| cell | guest | Debian | breakage | bus | firmware | before (unrepaired) | repair "
+             "| after on virtio | after on nvme | extra | verdict |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for record in cells:
         repair = record.get("repair", {})
         repair_text = "skipped" if repair.get("skipped") else "exit %s, %.0f s" % (repair.get("exit_status"),
@@ -67,20 +86,28 @@ def markdown(cells: list) -> str:
             extra.append("growpart: root fs %.2f -> %.2f GiB" % (grow["filesystem_bytes_before"] / 1024 ** 3,
                                                                   grow["filesystem_bytes_after"] / 1024 ** 3))
         after = record.get("after") or {}
-        if after.get("root_source"):
-            extra.append("root %s, kernel root=%s" % (after["root_source"], after.get("kernel_root")))
+        roots = [o["root_source"] for o in (after, record.get("after_other_bus") or {}) if o.get("root_source")]
+        if roots:
+            extra.append("root %s, kernel root=%s" % (" and ".join(roots), after.get("kernel_root")))
         if record.get("metadata"):
             extra.append("cloud-init: hostname %s (%s), %s metadata requests" % (
                 after.get("hostname"), after.get("cloud_init_datasource"), after.get("metadata_requests")))
         if after.get("eth0"):
             extra.append("eth0 " + ", ".join(after["eth0"]))
-        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             record["cell"], record["guest"], record["debian"], record["breakage"], record["bus"], record["firmware"],
-            _esc(_boot_cell(record.get("before"))), repair_text, _esc(_boot_cell(after or None)),
+            _esc(_boot_cell(record.get("before"))), repair_text,
+            _esc(_boot_cell(after_on(record, "virtio"))), _esc(_boot_cell(after_on(record, "nvme"))),
             _esc("; ".join(extra) or "-"), "**pass**" if record.get("verdict") == "pass" else _esc(record.get("verdict"))))
     passed = sum(1 for r in cells if r.get("verdict") == "pass")
-    lines += ["", "%d of %d cells pass; the cells took %.0f s in all (image copies, both boots, the repair)." % (
-        passed, len(cells), sum(r.get("seconds", 0) for r in cells))]
+    boots = [b for r in cells for b in boots_of(r)]
+    cpu = [b["cpu_seconds"] for b in boots if b.get("cpu_seconds") is not None]
+    lines += ["", "%d of %d cells pass; the cells took %.0f s in all (image copies, three boots, the repair);" % (
+        passed, len(cells), sum(r.get("seconds", 0) for r in cells)),
+        "their %d boots %.0f s of wall-clock%s, the repairs %.0f s." % (
+            len(boots), sum(b["seconds"] for b in boots),
+            " and %.0f s of qemu CPU" % sum(cpu) if len(cpu) == len(boots) else "",
+            sum(r.get("repair", {}).get("seconds", 0) for r in cells))]
     missing = [cell.name for cell in CELLS if cell.name not in {r["cell"] for r in cells}]
     if missing:
         lines += ["", "Not run yet: " + ", ".join(missing) + "."]

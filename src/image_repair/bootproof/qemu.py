@@ -10,8 +10,8 @@ libslirp accepts a ``guestfwd`` address only inside the user network, and no net
 (/4../32) covers both 10.0.2.0 and 100.100.100.200. So a boot with the metadata service uses the
 user network 100.100.100.0/24 (DHCP gives 100.100.100.15, the gateway is 100.100.100.2) and every
 other boot qemu's default 10.0.2.0/24 (DHCP gives 10.0.2.15): :func:`dhcp_address` says which. :func:`boot` runs it with a
-timeout, stops it early once the marker is complete or the log shows a failed boot, and never
-leaves qemu running.
+timeout, stops it early once the marker is complete or the log (or, with ``screen``, the guest's
+VGA text screen, see :mod:`.screen`) shows a failed boot, and never leaves qemu running.
 """
 import ctypes
 import os
@@ -19,12 +19,14 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from . import serial
+from .screen import Screen
 
 BUSES = ("virtio", "nvme")
 FIRMWARES = ("bios", "uefi")
@@ -49,14 +51,20 @@ class BootSpec:
     disk_format: str = "raw"
     # Seconds to keep reading after a failure pattern shows (for the log's context), and to wait
     # for the poweroff after the marker's last line.
-    failure_grace: float = 5.0
+    failure_grace: float = 2.0
     poweroff_grace: float = 30.0
+    # Also watch the VGA text screen for failure signs (a guest without a serial console; SeaBIOS
+    # only: the isa-vga adapter has no UEFI driver), every screen_interval seconds.
+    screen: bool = False
+    screen_interval: float = 5.0
 
     def __post_init__(self):
         if self.bus not in BUSES:
             raise ValueError("bus %r: expected one of %s" % (self.bus, ", ".join(BUSES)))
         if self.firmware not in FIRMWARES:
             raise ValueError("firmware %r: expected one of %s" % (self.firmware, ", ".join(FIRMWARES)))
+        if self.screen and self.firmware != "bios":
+            raise ValueError("screen: the VGA text screen is read on SeaBIOS (bios) boots only")
         self.image = Path(self.image)
 
 
@@ -69,6 +77,8 @@ class BootResult:
     exit_status: Optional[int]
     report: serial.BootReport
     qemu_output: str = ""
+    cpu_seconds: Optional[float] = None   # qemu's user+system CPU time (sampled every 0.5 s)
+    screen_text: str = ""                 # the last VGA text screen read (BootSpec.screen)
 
     def text(self) -> str:
         return self.serial_log.read_text(errors="replace") if self.serial_log.exists() else ""
@@ -80,10 +90,17 @@ def dhcp_address(spec: BootSpec) -> str:
 
 
 def qemu_command(spec: BootSpec, serial_log: Path, ovmf_vars: Optional[Path] = None,
-                 python: str = sys.executable) -> list:
+                 python: str = sys.executable, monitor_socket: Optional[Path] = None) -> list:
+    monitor = "none"
+    if spec.screen:
+        if monitor_socket is None:
+            raise ValueError("a boot that reads the screen needs a monitor socket")
+        monitor = "unix:%s,server=on,wait=off" % monitor_socket
     argv = ["qemu-system-x86_64", "-accel", "tcg", "-machine", "pc", "-m", str(spec.memory_mib), "-smp", "1",
-            "-display", "none", "-vga", "none", "-monitor", "none", "-no-reboot",
+            "-display", "none", "-vga", "none", "-monitor", monitor, "-no-reboot",
             "-serial", "file:%s" % serial_log]
+    if spec.screen:
+        argv += ["-device", "isa-vga"]
     if spec.firmware == "uefi":
         if ovmf_vars is None:
             raise ValueError("a UEFI boot needs its own copy of the OVMF variable store")
@@ -116,34 +133,59 @@ def boot(spec: BootSpec, workdir: Path, name: str = "boot") -> BootResult:
     if spec.firmware == "uefi":
         ovmf_vars = workdir / ("%s.OVMF_VARS.fd" % name)
         shutil.copyfile(OVMF_VARS, ovmf_vars)
-    argv = qemu_command(spec, log_path, ovmf_vars)
+    # A unix socket path must be short (108 bytes): the monitor's lives in a private /tmp directory.
+    monitor_dir = Path(tempfile.mkdtemp(prefix="bootproof-")) if spec.screen else None
+    monitor_socket = monitor_dir / "monitor.sock" if monitor_dir else None
+    argv = qemu_command(spec, log_path, ovmf_vars, monitor_socket=monitor_socket)
     (workdir / ("%s.qemu-command" % name)).write_text(" ".join(argv) + "\n")
     output_path = workdir / ("%s.qemu-output" % name)
     env = dict(os.environ, PYTHONPATH=_package_parent() + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    screen = Screen(monitor_socket, workdir / ("%s.screen.bin" % name)) if spec.screen else None
+    watch = _Watch()
     started = time.monotonic()
-    with open(output_path, "w") as output:
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
-                                   start_new_session=True, env=env, preexec_fn=_die_with_parent)
-        try:
-            ended = _watch(process, spec, log_path, started)
-        finally:
-            _stop(process)
+    try:
+        with open(output_path, "w") as output:
+            process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+                                       start_new_session=True, env=env, preexec_fn=_die_with_parent)
+            try:
+                ended = _watch(process, spec, log_path, started, watch, screen)
+            finally:
+                _stop(process)
+    finally:
+        if monitor_dir:
+            shutil.rmtree(monitor_dir, ignore_errors=True)
     seconds = round(time.monotonic() - started, 1)
     qemu_output = output_path.read_text(errors="replace")
     if ended == "poweroff" and process.returncode != 0:
         ended = "qemu-error"
     text = log_path.read_text(errors="replace") if log_path.exists() else ""
+    report = serial.parse(text)
+    if screen is not None:
+        (workdir / ("%s.screen.txt" % name)).write_text(watch.screen_text + "\n")
+        report.failures += ["%s (VGA screen)" % failure for failure in serial.failures(watch.screen_text)]
     return BootResult(spec=spec, serial_log=log_path, seconds=seconds, ended=ended, exit_status=process.returncode,
-                      report=serial.parse(text), qemu_output=qemu_output)
+                      report=report, qemu_output=qemu_output, cpu_seconds=watch.cpu_seconds,
+                      screen_text=watch.screen_text)
 
 
-def _watch(process: subprocess.Popen, spec: BootSpec, log_path: Path, started: float) -> str:
+class _Watch:
+    """What the watcher saw besides the serial log: qemu's CPU time and the last screen text."""
+
+    def __init__(self):
+        self.cpu_seconds = None
+        self.screen_text = ""
+        self.next_screen = 0.0
+
+
+def _watch(process: subprocess.Popen, spec: BootSpec, log_path: Path, started: float, watch: _Watch,
+           screen: Optional[Screen] = None) -> str:
     """Wait for poweroff; returns why the wait ended. Reads the log incrementally (it grows)."""
     deadline = started + spec.timeout
     stop_at, reason = None, None
     text = ""
     with _open_when_created(log_path, process, deadline) as handle:
         while True:
+            watch.cpu_seconds = _cpu_seconds(process.pid, watch.cpu_seconds)
             if process.poll() is not None:
                 return "failure" if reason == "failure" else "poweroff"
             now = time.monotonic()
@@ -157,7 +199,23 @@ def _watch(process: subprocess.Popen, spec: BootSpec, log_path: Path, started: f
                     stop_at, reason = now + spec.poweroff_grace, "marker"
                 elif reason is None and serial.first_failure(text):
                     stop_at, reason = now + spec.failure_grace, "failure"
+            if screen is not None and reason is None and now >= watch.next_screen:
+                watch.screen_text = screen.read() or watch.screen_text
+                watch.next_screen = now + spec.screen_interval
+                if serial.first_failure(watch.screen_text):
+                    stop_at, reason = now + spec.failure_grace, "failure"
             time.sleep(0.5)
+
+
+def _cpu_seconds(pid: int, previous: Optional[float]) -> Optional[float]:
+    """qemu's user+system CPU seconds from /proc (the last reading once it has exited)."""
+    try:
+        fields = Path("/proc/%d/stat" % pid).read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return previous
+    if fields[0] == "Z":
+        return previous
+    return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 1)
 
 
 class _open_when_created:

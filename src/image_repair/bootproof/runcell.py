@@ -1,7 +1,8 @@
 """One cell of the boot matrix, for real: build (or reuse) the broken guest, copy it, boot it
-unrepaired (it must fail the way the breakage predicts), repair it with ``image-repair
-repair-disk --items all``, enlarge the disk for growpart cells, boot it again (it must be a
-healthy ECS boot), and read what the boot left on the disk.
+unrepaired on the cell's bus (it must fail the way the breakage predicts), repair it with
+``image-repair repair-disk --items all``, enlarge the disk for growpart cells, boot it again on the
+cell's bus and then on the other bus (each must be a healthy ECS boot; the disk is resized once,
+before the first, which proves growpart), and read what the boots left on the disk.
 
 ``IMAGE_REPAIR_BOOT_SKIP_REPAIR=1`` skips the repair (the second boot then runs on the unrepaired
 copy): the suite must fail, which shows that it detects a missing repair.
@@ -61,7 +62,8 @@ def run_cell(cell: Cell, workdir: Path) -> dict:
                 "lvm_root": "/dev/mapper/%s-%s" % tuple(root["lvm"].split("/")) if root["lvm"] else None}
     record["root_uuid"] = root["uuid"]
 
-    record["before"] = _boot_and_judge(cell, disk, manifest, workdir, "before", BEFORE_TIMEOUT, expected)
+    record["before"] = _boot_and_judge(cell, disk, manifest, workdir, "before", BEFORE_TIMEOUT, expected,
+                                       bus=cell.bus, screen=cell.screen)
 
     if skip_repair():
         record["repair"] = {"skipped": True, "exit_status": None, "seconds": 0.0}
@@ -74,7 +76,8 @@ def run_cell(cell: Cell, workdir: Path) -> dict:
         subprocess.run(["qemu-img", "resize", "-f", "raw", str(disk), "+%d" % GROW_BYTES], check=True,
                        stdout=subprocess.DEVNULL)
 
-    record["after"] = _boot_and_judge(cell, disk, manifest, workdir, "after", AFTER_TIMEOUT, expected)
+    first_bus, other_bus = cell.after_buses
+    record["after"] = _boot_and_judge(cell, disk, manifest, workdir, "after", AFTER_TIMEOUT, expected, bus=first_bus)
 
     if cell.growpart:
         record["grow"].update(partition_bytes_after=guestdisk.root_partition_bytes(disk, manifest),
@@ -82,6 +85,10 @@ def run_cell(cell: Cell, workdir: Path) -> dict:
         if record["grow"]["filesystem_bytes_after"] <= record["grow"]["filesystem_bytes_before"]:
             record["after"]["problems"].append("root filesystem did not grow (%d -> %d bytes)" % (
                 record["grow"]["filesystem_bytes_before"], record["grow"]["filesystem_bytes_after"]))
+            record["after"]["boots"] = False
+
+    record["after_other_bus"] = _boot_and_judge(cell, disk, manifest, workdir, "after-" + other_bus, AFTER_TIMEOUT,
+                                                expected, bus=other_bus)
     record["seconds"] = round(time.time() - started, 1)
     record["verdict"] = verdict(record)
     (workdir / "record.json").write_text(json.dumps(record, indent=2) + "\n")
@@ -97,15 +104,16 @@ def order_getty_after_marker(disk: Path):
 
 
 def _boot_and_judge(cell: Cell, disk: Path, manifest: dict, workdir: Path, name: str, timeout: float,
-                    expected: dict) -> dict:
+                    expected: dict, bus: str, screen: bool = False) -> dict:
     with ExitStack() as stack:
         metadata = stack.enter_context(MetadataServer(hostname=expected["hostname"])) if cell.metadata else None
-        spec = BootSpec(disk, bus=cell.bus, firmware=cell.firmware, timeout=timeout,
-                        metadata_port=metadata.port if metadata else None)
+        spec = BootSpec(disk, bus=bus, firmware=cell.firmware, timeout=timeout,
+                        metadata_port=metadata.port if metadata else None, screen=screen)
         result = boot(spec, workdir, name)
     report = result.report
     problems = report.problems(expected["root_uuid"], address=dhcp_address(spec), lvm_root=expected["lvm_root"])
-    outcome = {"ended": result.ended, "seconds": result.seconds, "marker": report.marker,
+    outcome = {"bus": bus, "firmware": cell.firmware, "ended": result.ended, "seconds": result.seconds,
+               "cpu_seconds": result.cpu_seconds, "marker": report.marker,
                "kernel_console": report.kernel_console, "kernel_root": report.cmdline_root(),
                "root_source": report.root_source, "root_uuid": report.root_uuid, "eth0": report.eth0_addresses,
                "failures": report.failures, "serial_log": str(result.serial_log)}
@@ -158,13 +166,17 @@ def repair(disk: Path, workdir: Path) -> dict:
 
 
 def verdict(record: dict) -> str:
-    """"pass" when the unrepaired boot failed as predicted and the repaired one is healthy."""
-    before, after = record["before"], record["after"]
+    """"pass" when the unrepaired boot failed as predicted and the repaired one is healthy on both buses."""
+    before = record["before"]
     if before["boots"] or not any(record["expect_before"] in p for p in before["problems"]):
         return "fail: the unrepaired guest did not fail as expected (%s)" % ("; ".join(before["problems"]) or "it booted")
     # With the repair skipped, the repaired-boot check alone must catch it (that is the point).
     if not record["repair"].get("skipped") and record["repair"].get("exit_status") != 0:
         return "fail: repair-disk exit status %s" % record["repair"].get("exit_status")
-    if not after["boots"]:
-        return "fail: the repaired guest: %s" % "; ".join(after["problems"])
+    for key in ("after", "after_other_bus"):
+        after = record.get(key)
+        if after is None:
+            return "fail: no repaired boot" + (" on the other bus" if key == "after_other_bus" else "")
+        if not after["boots"]:
+            return "fail: the repaired guest on %s: %s" % (after.get("bus", record["bus"]), "; ".join(after["problems"]))
     return "pass"

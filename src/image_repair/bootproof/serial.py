@@ -87,6 +87,12 @@ def first_failure(text: str) -> Optional[str]:
     return None
 
 
+def failures(text: str) -> list:
+    """The names of every failure pattern found in ``text`` (a serial log or a screen's text)."""
+    text = clean(text)
+    return [name for name, pattern in FAILURE_PATTERNS if pattern.search(text)]
+
+
 def marker_complete(text: str) -> bool:
     return re.search(r"^%s end\s*$" % MARKER_PREFIX, clean(text), re.M) is not None
 
@@ -94,7 +100,7 @@ def marker_complete(text: str) -> bool:
 def parse(text: str) -> BootReport:
     text = clean(text)
     report = BootReport()
-    report.failures = [name for name, pattern in FAILURE_PATTERNS if pattern.search(text)]
+    report.failures = failures(text)
     cmdline = re.search(r"Kernel command line: (.*)$", text, re.M)
     if cmdline:
         report.kernel_cmdline = cmdline.group(1).strip()
