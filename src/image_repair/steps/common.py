@@ -7,6 +7,7 @@ the store (never the flow's data), does its cloud work at most once per executio
 comes back, bounded by the Choice.
 """
 import hashlib
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -116,25 +117,64 @@ def tags_for(execution: Execution) -> dict:
     return {TAG_EXECUTION: execution.execution_id, TAG_SOURCE_IMAGE: execution.source_image_id}
 
 
-def next_wait(first_s: float, attempt: int) -> int:
-    """Growing intervals: first, x1.5 each time, 1-300 s."""
-    return int(min(MAX_WAIT_S, max(1, round(first_s * (1.5 ** attempt)))))
+def next_wait(first_s: float, attempt: int, remaining_s: Optional[float] = None) -> int:
+    """The next wait of a poll, 1-300 s.
+
+    With an estimate of the time the operation still needs (``remaining_s``: from its own
+    Progress, or its typical duration minus the time it has run), wait that long, so the next
+    look lands at the expected end instead of up to half an interval after it; never less than
+    1.5^attempt s, so a bounded Choice/Wait loop covers as long an operation as before however
+    the estimates go. Without one (or once the estimate has passed): growing intervals, first,
+    x1.5 each time."""
+    if remaining_s is not None and remaining_s >= 1:
+        wait = math.ceil(max(remaining_s, 1.5 ** attempt) - 1e-9)
+    else:
+        wait = round(first_s * (1.5 ** attempt))
+    return int(min(MAX_WAIT_S, max(1, wait)))
 
 
-def poll(ports: Ports, event: FlowEvent, step: str, check: Callable[[], Tuple[bool, str, dict]],
+# How much of a Progress-based estimate to wait for at once: progress is rarely linear and the API
+# rounds it down, so wait most of the estimate and look again with the better figure.
+PROGRESS_TRUST = 0.8
+
+
+def remaining_from_progress(elapsed_s: float, progress: object) -> Optional[float]:
+    """Seconds an operation still needs if it keeps its pace so far: ``progress`` is the API's
+    ``Progress`` ("45%", 45 or "45"); None when it says nothing yet (0 %, missing, 100 %)."""
+    try:
+        percent = float(str(progress).strip().rstrip("%"))
+    except (TypeError, ValueError):
+        return None
+    if not 0 < percent < 100 or elapsed_s <= 0:
+        return None
+    return PROGRESS_TRUST * elapsed_s * (100.0 - percent) / percent
+
+
+def seconds_since(ports: Ports, execution: Execution, step: str) -> float:
+    """Seconds since ``step`` (the one that started the awaited operation) was recorded."""
+    recorded = execution.steps.get(step)
+    if recorded is None:
+        return 0.0
+    return max(0.0, ports.clock() - recorded.finished_at_ms / 1000.0)
+
+
+def poll(ports: Ports, event: FlowEvent, step: str, check: Callable[[], tuple],
          first_wait_s: float) -> FlowState:
-    """A wait step: done before -> ready; else ``check()`` -> (ready, what it waits for, result).
-    Ready results are recorded once; "not yet" answers a growing wait for the flow's loop."""
+    """A wait step: done before -> ready; else ``check()`` -> (ready, what it waits for, result)
+    or (ready, what, result, estimated seconds still needed or None). Ready results are recorded
+    once; "not yet" answers the next wait (next_wait) for the flow's loop."""
     done = ports.store.get_step(event.executionId, step)
     if done is not None and done.status.value == "COMPLETED":
         return FlowState(executionId=event.executionId, ready=True, attempt=0)
-    ready, what, result = check()
+    answer = check()
+    ready, what, result = answer[:3]
+    remaining = answer[3] if len(answer) > 3 else None
     if ready:
         once(ports, event.executionId, step, lambda: result)
         ports.say("%s: %s" % (step, what))
         # attempt back to 0: the next loop of the flow starts its own count
         return FlowState(executionId=event.executionId, ready=True, attempt=0, waitingFor=what)
-    wait = next_wait(first_wait_s, event.attempt)
+    wait = next_wait(first_wait_s, event.attempt, remaining)
     ports.say("%s: waiting %d s for %s (attempt %d)" % (step, wait, what, event.attempt + 1))
     return FlowState(executionId=event.executionId, ready=False, attempt=event.attempt + 1, waitSeconds=wait,
                      waitingFor=what)
@@ -146,4 +186,4 @@ def done(event: FlowEvent) -> FlowState:
 
 __all__ = ["Ports", "StepError", "ImageNotRepairable", "ImageNotFound", "ImageBusy", "RepairFailed",
            "ResourceFailed", "load", "result_of", "once", "client_token", "tags_for", "poll", "done",
-           "next_wait", "TAG_EXECUTION", "TAG_SOURCE_IMAGE", "PUBLIC_REPAIR_COMMAND", "ExecutionNotFound"]
+           "next_wait", "remaining_from_progress", "seconds_since", "TAG_EXECUTION", "TAG_SOURCE_IMAGE", "PUBLIC_REPAIR_COMMAND", "ExecutionNotFound"]

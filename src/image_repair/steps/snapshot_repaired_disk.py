@@ -2,7 +2,8 @@
 The agent unmounts and syncs before it answers, so no flush sleep is needed. Called again by the
 flow's Wait loop: the create runs once, later calls only look at the snapshot."""
 from ..models import FlowEvent, FlowState
-from .common import Ports, ResourceFailed, client_token, done, load, once, poll, result_of, tags_for
+from .common import (Ports, ResourceFailed, client_token, done, load, once, poll, remaining_from_progress, result_of,
+                     seconds_since, tags_for)
 from .check_source_image import STEP as CHECK
 from .wait_until_ready import STEP as READY
 
@@ -32,7 +33,10 @@ def run(ports: Ports, event: FlowEvent) -> FlowState:
         if snapshot is None or snapshot.get("Status") == "failed":
             raise ResourceFailed("snapshot %s %s" % (snapshot_id, "failed" if snapshot else "disappeared"))
         if snapshot.get("Status") != "accomplished":
-            return False, "snapshot %s (%s)" % (snapshot_id, snapshot.get("Progress") or snapshot.get("Status")), {}
+            # its Progress tells how long it still needs: look again about then
+            remaining = remaining_from_progress(seconds_since(ports, execution, CREATE), snapshot.get("Progress"))
+            return False, "snapshot %s (%s)" % (snapshot_id, snapshot.get("Progress") or snapshot.get("Status")), \
+                {}, remaining
         return True, "snapshot %s accomplished" % snapshot_id, {"snapshotId": snapshot_id}
 
     return poll(ports, event, STEP, check, FIRST_WAIT_S)

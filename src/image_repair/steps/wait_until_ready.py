@@ -2,12 +2,15 @@
 from the source's system snapshot is In_use; record that disk's serial. The disk is found by
 ``DiskType=data`` and its source snapshot, never as ``Disk[0]`` (the host's own system disk)."""
 from ..models import FlowEvent, FlowState
-from .common import Ports, ResourceFailed, StepError, load, poll, result_of
+from .common import Ports, ResourceFailed, StepError, load, poll, result_of, seconds_since
 from .check_source_image import STEP as CHECK
 from .launch_repair_instance import STEP as LAUNCH
 
 STEP = "wait_until_ready"
 FIRST_WAIT_S = 5
+# Typical time from RunInstances to Running with Cloud Assistant online (Pending ~5 s + Starting
+# ~25 s, docs/emulator.md): the first look waits for it instead of polling a booting host.
+TYPICAL_BOOT_S = 30.0
 
 
 def run(ports: Ports, event: FlowEvent) -> FlowState:
@@ -23,7 +26,8 @@ def run(ports: Ports, event: FlowEvent) -> FlowState:
         if status in ("Stopped", "Stopping"):
             raise ResourceFailed("repair host %s is %s" % (instance_id, status))
         if status != "Running":
-            return False, "instance %s Running (now %s)" % (instance_id, status), {}
+            remaining = TYPICAL_BOOT_S - seconds_since(ports, execution, LAUNCH)
+            return False, "instance %s Running (now %s)" % (instance_id, status), {}, remaining
         if not ports.ecs.cloud_assistant_online(instance_id):
             return False, "Cloud Assistant on %s" % instance_id, {}
         disks = ports.ecs.data_disks(instance_id, source["systemSnapshotId"])

@@ -1,0 +1,115 @@
+"""The emulated cloud both workflows run on: one seeded broken image, one latency model on a
+virtual clock, and the repair host's behaviour (how long the repair itself takes)."""
+import base64
+import copy
+import json
+import re
+from typing import Optional
+
+from image_repair.agent.items import ITEM_NAMES
+from image_repair.emulator.clock import LatencyModel
+from image_repair.emulator.seed import DEFAULT_SEED
+from image_repair.steps.common import PUBLIC_REPAIR_COMMAND
+
+# A typical imported image: one 20 GiB system disk (the size the latency model's figures are for),
+# flagged by its image check. Only a system disk, so both workflows make the same image (the seed
+# drops data disks; ours keeps them, which would make our CreateImage slower and the race unfair).
+IMAGE_ID = "m-bp1benchdebian12img01"
+SYSTEM_SNAPSHOT = "s-bp1benchdebian12sys01"
+DISK_GIB = 20
+BENCH_IMAGE = {
+    "id": IMAGE_ID, "name": "imported-debian12", "owner": "self", "platform": "Debian",
+    "os_name": "Debian 12 64 bit", "architecture": "x86_64", "boot_mode": "BIOS",
+    "disks": [{"type": "system", "size": DISK_GIB, "snapshot_id": SYSTEM_SNAPSHOT}],
+    "detection": {"status": "Finished", "items": [
+        {"name": "GUESTOS.Virtio", "value": "UnSupported", "risk_level": "High", "risk_code": "Virtio.NotInstalled"},
+        {"name": "GUESTOS.Fstab", "value": "UnSupported", "risk_level": "High", "risk_code": "Fstab.DeviceName"},
+        {"name": "SystemImage", "value": "Supported"}]},
+}
+# The repair itself, the same for both: the seed's public command runs this long in the default
+# seed (120 s); our agent's run is given the same duration.
+REPAIR_SECONDS = 120.0
+PARAMS = {"regionId": "cn-hangzhou", "zoneId": "cn-hangzhou-h", "repairImageId": IMAGE_ID,
+          "baseImageId": "aliyun_3_x64_20G_alibase_20250629.vhd", "instanceType": "ecs.g7.large",
+          "securityGroupId": "sg-bp1emulator0000000000", "vSwitchId": "vsw-bp1emulator00000000h",
+          "systemDiskCategory": "cloud_essd"}
+SEED_ITEMS = ["assist", "cloudinit", "virtio", "nvme", "fstab", "grub", "dhcp", "growpart"]
+
+
+def seed() -> dict:
+    data = copy.deepcopy(DEFAULT_SEED)
+    data["images"].append(copy.deepcopy(BENCH_IMAGE))
+    return data
+
+
+# "slow": every cloud operation 1.5 times its typical duration, so that the typical figures our
+# waits start from are wrong (a sensitivity check of the waiting policy, not a goal).
+SLOW_FACTOR = 1.5
+DURATIONS = ("instance_pending", "instance_starting", "instance_stopping", "instance_reboot_starting",
+             "snapshot_setup", "image_base", "image_per_gib", "image_check", "invocation_delivery")
+LATENCIES = ("realistic", "slow", "immediate")
+
+
+def latency_model(name: str) -> LatencyModel:
+    """``realistic``: the emulator's realistic figures (docs/emulator.md, unchanged) on a clock
+    that moves only when a flow waits (``manual``); ``slow``: see SLOW_FACTOR; ``immediate``:
+    every duration 0 (the machinery tests)."""
+    if name == "immediate":
+        return LatencyModel.named("immediate")
+    model = LatencyModel.named("manual")
+    if name == "slow":
+        for figure in DURATIONS:
+            setattr(model, figure, getattr(model, figure) * SLOW_FACTOR)
+        model.snapshot_mib_per_second /= SLOW_FACTOR
+    elif name != "realistic":
+        raise ValueError("latency %r: expected one of %s" % (name, ", ".join(LATENCIES)))
+    return model
+
+
+def repair_seconds(name: str) -> float:
+    """How long the repair itself runs on the repair host under latency ``name``."""
+    return {"immediate": 0.0, "slow": REPAIR_SECONDS * SLOW_FACTOR}.get(name, REPAIR_SECONDS)
+
+
+def unavoidable_seconds(name: str) -> dict:
+    """The cloud work any repair of this image must wait for, back to back."""
+    model = latency_model(name)
+    return {"repair host boot": model.instance_pending + model.instance_starting,
+            "repair itself": model.invocation_delivery + repair_seconds(name),
+            "snapshot": model.snapshot_seconds(DISK_GIB),
+            "image creation": model.image_seconds(DISK_GIB),
+            "image check": model.image_check}
+
+
+def agent_report(items) -> str:
+    """What our agent prints after repairing (the report the workflow parses)."""
+    names = list(ITEM_NAMES) if items in (["auto"], ["all"]) else list(items)
+    entries = [{"name": n, "status": "repaired", "findings": ["%s was at risk" % n],
+                "changes": {"files": [], "backups": [], "commands": []}, "duration": 1.0} for n in names]
+    body = {"version": 1, "mode": "repair", "distribution": {"id": "debian", "version": "12",
+                                                              "name": "Debian GNU/Linux 12", "platform": "Debian"},
+            "items": entries, "duration": REPAIR_SECONDS, "exit_status": 0}
+    return json.dumps(body) + "\n"
+
+
+class RepairHost:
+    """The repair host's side of both repairs, as an emulator command handler: our agent's script
+    and the seed's public command each take REPAIR_SECONDS; other commands keep their behaviour."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.repairs = 0
+
+    def __call__(self, backend, invocation, record, instance) -> Optional[tuple]:
+        seconds = self.seconds
+        if invocation.kind != "command":
+            return None
+        if invocation.command_name == PUBLIC_REPAIR_COMMAND or invocation.command_id == PUBLIC_REPAIR_COMMAND:
+            self.repairs += 1
+            return 0, "repair finished\n", seconds
+        if "join the agent's parts" in (invocation.content or ""):
+            found = re.search(r"echo (\S+) \| base64 -d", invocation.content)
+            params = json.loads(base64.b64decode(found.group(1))) if found else {"items": ["auto"]}
+            self.repairs += 1
+            return 0, agent_report(params.get("items", ["auto"])), seconds
+        return None

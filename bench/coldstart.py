@@ -1,0 +1,99 @@
+"""Benchmark 3: Function Compute cold start. Each measurement is a fresh interpreter (a
+subprocess), so nothing is cached; repeated, the median kept. Measured inside the child, from
+before the first import to after the last: wall time, and peak memory (ru_maxrss: the whole
+process, interpreter included, what the function's memory limit sees).
+
+- bare: ``import alibabacloud_ecs20140526.client`` (the SDK every handler needs anyway);
+- alone: ``import image_repair.handlers.<x>``;
+- first event: the handler, then everything its first event loads without touching the network:
+  the ports built from a Function Compute-like environment (ECS client, the Tablestore store the
+  deployment uses, with a dummy endpoint: OTSClient connects lazily), the step module, the SDK's
+  request models and the flow event's pydantic model.
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Dict, List
+
+HANDLERS_DIR = Path(__file__).resolve().parents[1] / "src" / "image_repair" / "handlers"
+NOT_FC_HANDLERS = {"__init__", "fc", "local"}     # shared helpers and the local runner
+MEMORY_LIMIT_MB = 128
+
+CHILD = r'''
+import json, resource, sys, time
+t0 = time.perf_counter()
+kind, module = sys.argv[1], sys.argv[2]
+if kind == "bare":
+    import alibabacloud_ecs20140526.client
+else:
+    import importlib
+    handler = importlib.import_module(module)
+    if kind.startswith("first_event"):
+        from image_repair.handlers.fc import ports_from_env
+        ports = ports_from_env()
+        try:                                    # handlers/<x>.py serves steps/<x>.py
+            importlib.import_module("image_repair.steps." + module.rsplit(".", 1)[1])
+        except ModuleNotFoundError:
+            pass
+        from alibabacloud_ecs20140526 import models
+        from darabonba.runtime import RuntimeOptions
+        from image_repair.models import FlowEvent
+        FlowEvent.model_validate({"executionId": "repair-m-bench-000000000000"})
+t1 = time.perf_counter()
+print(json.dumps({"seconds": t1 - t0, "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+                  "modules": len(sys.modules)}))
+'''
+
+
+def handler_modules() -> List[str]:
+    return sorted("image_repair.handlers." + p.stem for p in HANDLERS_DIR.glob("*.py") if p.stem not in NOT_FC_HANDLERS)
+
+
+def fc_like_env(tmp: str, store: str = "tablestore") -> Dict[str, str]:
+    env = dict(os.environ)
+    env.update({"FC_REGION": "cn-hangzhou", "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAIbenchcoldstart01",
+                "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "benchcoldstartsecret000000000001",
+                "IMAGE_REPAIR_STORE": "tablestore://bench-instance/image_repair",
+                "TABLESTORE_ENDPOINT": "https://bench-instance.cn-hangzhou.vpc.tablestore.aliyuncs.com",
+                "HOME": tmp, "PYTHONDONTWRITEBYTECODE": "1"})
+    if store == "sqlite":
+        env["IMAGE_REPAIR_STORE"] = "sqlite://" + os.path.join(tmp, "state.db")
+    return env
+
+
+def measure(kind: str, module: str, env: Dict[str, str]) -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD, kind, module], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
+    if out.returncode != 0:
+        raise RuntimeError("cold start of %s (%s) failed: %s" % (module, kind, out.stderr[-2000:]))
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def median_of(kind: str, module: str, env: Dict[str, str], repeats: int) -> dict:
+    runs = [measure(kind, module, env) for _ in range(repeats)]
+    return {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+
+
+def benchmark(repeats: int = 5, modules: List[str] = None) -> dict:
+    """Per handler: alone, first event with the deployed Tablestore store, and first event with
+    the embedded SQLite store (to tell the Tablestore SDK's share from ours)."""
+    modules = modules or handler_modules()
+    with tempfile.TemporaryDirectory(prefix="bench-coldstart-") as tmp:
+        env, sqlite_env = fc_like_env(tmp), fc_like_env(tmp, "sqlite")
+        bare = median_of("bare", "alibabacloud_ecs20140526.client", env, repeats)
+        rows = {}
+        for module in modules:
+            rows[module] = {"alone": median_of("alone", module, env, repeats),
+                            "first_event": median_of("first_event", module, env, repeats),
+                            "first_event_sqlite": median_of("first_event_sqlite", module, sqlite_env, repeats)}
+    out = {"repeats": repeats, "bare": bare, "handlers": rows, "memory_limit_mb": MEMORY_LIMIT_MB}
+    for kind in ("alone", "first_event", "first_event_sqlite"):
+        worst = max(rows, key=lambda m: rows[m][kind]["seconds"])
+        out[kind] = {"worst_handler": worst, "seconds": rows[worst][kind]["seconds"],
+                     "ratio_to_bare": rows[worst][kind]["seconds"] / bare["seconds"],
+                     "maxrss_mb": max(rows[m][kind]["maxrss_mb"] for m in rows)}
+    return out

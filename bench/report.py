@@ -1,0 +1,113 @@
+"""The benchmarks' figures as rows (benchmark, ours, reference, ratio, goal, met?) and a table."""
+import os
+import platform
+import subprocess
+from typing import List, Optional
+
+
+def machine() -> dict:
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            cpu = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), "")
+    except OSError:
+        pass
+    return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
+            "kernel": platform.release(), "commit": _git_commit()}
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, universal_newlines=True).stdout.strip()
+    except OSError:
+        return ""
+
+
+def row(name: str, ours, reference, ratio: Optional[float], goal: str, met: Optional[bool], unit: str = "",
+        note: str = "") -> dict:
+    return {"benchmark": name, "ours": ours, "reference": reference, "ratio": ratio, "goal": goal,
+            "met": met, "unit": unit, "note": note}
+
+
+def rows_for(results: dict) -> List[dict]:
+    rows = []
+    flow = results.get("workflow", {}).get("realistic")
+    if flow:
+        seed, ours = flow["seed"], flow["ours"]
+        ratio = flow.get("ratio_to_available")
+        rows.append(row("1 workflow: to image Available (seed template = ref)", ours["to_image_available_s"],
+                        seed["to_image_available_s"], ratio, "<= 0.6 x", ratio is not None and ratio <= 0.6, "s",
+                        "floor (unavoidable) = %.0f s = %.2f x the seed" % (
+                            flow["unavoidable_to_available_s"],
+                            flow["unavoidable_to_available_s"] / seed["to_image_available_s"])))
+        over = flow.get("overhead_to_available")
+        rows.append(row("1 workflow: overhead above unavoidable, to image Available",
+                        ours["to_image_available_s"], flow["unavoidable_to_available_s"],
+                        None if over is None else 1 + over, "<= 1.05 x", over is not None and over <= 0.05, "s"))
+        over_c = flow.get("overhead_to_checked")
+        rows.append(row("1 workflow: to checked image (ours only; incl. check, cleanup)",
+                        ours["to_checked_image_s"], flow["unavoidable_to_checked_s"],
+                        None if over_c is None else 1 + over_c, "(info) <= 1.05 x",
+                        over_c is not None and over_c <= 0.05, "s"))
+        calls_ours, calls_seed = sum(ours["calls"].values()), sum(seed["calls"].values())
+        rows.append(row("2 ECS API calls per successful repair", calls_ours, calls_seed, calls_ours / calls_seed,
+                        "(no goal)", None, "calls"))
+        rows.append(row("2 function invocations (flow Task states)", ours["function_invocations"],
+                        seed["function_invocations"], ours["function_invocations"] / seed["function_invocations"],
+                        "(no goal)", None, "calls"))
+    slow = results.get("workflow", {}).get("slow")
+    if slow and slow.get("overhead_to_available") is not None:
+        rows.append(row("1 workflow, slow cloud (x1.5): to image Available", slow["ours"]["to_image_available_s"],
+                        slow["seed"]["to_image_available_s"], slow["ratio_to_available"], "(sensitivity)", None, "s",
+                        "overhead above unavoidable %.1f %%" % (100 * slow["overhead_to_available"])))
+    cold = results.get("coldstart")
+    if cold:
+        bare = cold["bare"]["seconds"]
+        for kind, label, goal in (("first_event", "first event, Tablestore store (deployed)", "<= 1.15 x"),
+                                  ("first_event_sqlite", "first event, SQLite store", "(info) <= 1.15 x"),
+                                  ("alone", "handler module alone", "(info)")):
+            worst = cold[kind]
+            rows.append(row("3 cold start: %s (slowest: %s)" % (label, worst["worst_handler"].rsplit(".", 1)[1]),
+                            worst["seconds"], bare, worst["ratio_to_bare"], goal,
+                            worst["ratio_to_bare"] <= 1.15 if "1.15" in goal else None, "s",
+                            "bare = import alibabacloud_ecs20140526.client"))
+        mem = cold["first_event"]["maxrss_mb"]
+        rows.append(row("3 cold start: peak memory, first event (ru_maxrss)", mem, cold["memory_limit_mb"],
+                        mem / cold["memory_limit_mb"], "<= 128 MB", mem <= cold["memory_limit_mb"], "MB",
+                        "bare import alone: %.0f MB" % cold["bare"]["maxrss_mb"]))
+    agent = results.get("agent")
+    if agent:
+        rows.append(row("4 agent: repair-disk (offline items) vs bare regeneration", agent["ours_s"],
+                        agent["bare_s"], agent["ratio"], "<= 1.3 x", agent["ratio"] <= 1.3, "s"))
+    sweep = results.get("sweep")
+    if sweep:
+        rows.append(row("5 sweep of %d images: API calls vs minimum pages" % sweep["images"], sweep["calls"],
+                        sweep["minimum_calls"], sweep["calls_ratio"], "<= 1.1 x", sweep["calls_ratio"] <= 1.1,
+                        "calls"))
+        rows.append(row("5 sweep of %d images: wall time" % sweep["images"], sweep["seconds"], 30.0,
+                        sweep["seconds"] / 30.0, "< 30 s", sweep["seconds"] < 30.0, "s"))
+    return rows
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return "%.3f" % value if abs(value) < 10 else "%.1f" % value
+    return str(value)
+
+
+def table(rows: List[dict]) -> str:
+    header = ("benchmark", "ours", "reference", "ratio", "goal", "met?")
+    lines = [header] + [(r["benchmark"], "%s %s" % (_fmt(r["ours"]), r["unit"]),
+                         "%s %s" % (_fmt(r["reference"]), r["unit"]), _fmt(r["ratio"]), r["goal"],
+                         {True: "yes", False: "NO", None: "-"}[r["met"]]) for r in rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    out = []
+    for n, line in enumerate(lines):
+        out.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip())
+        if n == 0:
+            out.append("  ".join("-" * w for w in widths))
+    notes = ["  %s: %s" % (r["benchmark"].split(":")[0], r["note"]) for r in rows if r["note"]]
+    return "\n".join(out + (["notes:"] + notes if notes else []))

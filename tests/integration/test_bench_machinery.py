@@ -1,0 +1,74 @@
+"""The benchmarks' machinery works on tiny inputs (bench/, run by ``python -m bench``). No timing
+is asserted here: benchmarks are run by command, never as timed tests."""
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from bench import cloud, coldstart, workflow  # noqa: E402
+from bench.report import rows_for, table  # noqa: E402
+
+
+def test_reference_flow_of_the_seed_template_validates():
+    definition = workflow.load_reference_flow()
+    assert definition.start_at == "checkImage"
+    # the seed's fixed sleeps and its reboot are in it
+    waits = [s for s in definition.states.values() if type(s).__name__ == "WaitState"]
+    assert any(getattr(s, "seconds", None) == 60 for s in waits)
+    assert "rebootInstance" in definition.states
+
+
+def test_both_flows_repair_on_the_immediate_emulator():
+    seed = workflow.run_seed("immediate")
+    assert seed["status"] == "Succeeded", seed["error"]
+    assert seed["repairs_run"] == 1 and seed["to_image_available_s"] is not None
+    assert seed["calls"]["InvokeCommand"] == 1 and seed["calls"]["RebootInstance"] == 1
+    assert seed["calls"]["CreateImage"] == 1 and seed["calls"]["DeleteInstance"] == 1
+    ours = workflow.run_ours("immediate")
+    assert ours["status"] == "Succeeded", ours["error"]
+    assert ours["repairs_run"] == 1 and ours["calls"]["CreateImage"] == 1
+    assert "RebootInstance" not in ours["calls"] and ours["to_checked_image_s"] is not None
+
+
+def test_benchmark_figures_become_rows_and_a_table():
+    result = workflow.benchmark("immediate")
+    assert result["unavoidable_to_available_s"] == 0
+    rows = rows_for({"workflow": {"realistic": dict(result, ratio_to_available=0.5, overhead_to_available=0.01,
+                                                    overhead_to_checked=0.02)}})
+    assert rows[0]["met"] is True and rows[1]["met"] is True
+    text = table(rows)
+    assert "to image Available" in text and "met?" in text
+
+
+def test_latency_scenarios_slow_is_slower():
+    assert cloud.unavoidable_seconds("slow")["snapshot"] > cloud.unavoidable_seconds("realistic")["snapshot"]
+    with pytest.raises(ValueError):
+        cloud.latency_model("warp")
+
+
+def test_cold_start_measures_in_a_fresh_interpreter(tmp_path):
+    env = coldstart.fc_like_env(str(tmp_path))
+    alone = coldstart.measure("alone", "image_repair.handlers.check_source_image", env)
+    first = coldstart.measure("first_event", "image_repair.handlers.check_source_image", env)
+    assert alone["seconds"] > 0 and alone["maxrss_mb"] > 0
+    # the first event loads the ECS SDK and the store: many more modules than the handler alone
+    assert first["modules"] > alone["modules"]
+    assert "image_repair.handlers.start" in coldstart.handler_modules()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root (loop devices, mounts)")
+def test_bare_regeneration_and_the_agent_run_on_the_demo_image():
+    from bench import agent_disk
+    from image_repair.testimages.builder import manifest_path
+    image = agent_disk.demo_image_if_cached()
+    if image is None:
+        pytest.skip("the demo image is not cached (python -m image_repair.demo builds it)")
+    assert manifest_path(image).exists()
+    result = agent_disk.benchmark(repeats=1, image=image)
+    assert result["bare_runs"][0]["commands"][0][0] in ("update-initramfs", "dracut")
+    assert "repaired" in result["ours_runs"][0]["statuses"].values()
