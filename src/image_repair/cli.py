@@ -23,6 +23,12 @@ repair workflow:
   status EXECUTION        an execution's status and report
   list                    the executions in the store
 
+triggers:
+  sweep [--dry-run] [--max-starts N] [--endpoint HOST:PORT]
+                          start repairs of the images whose check finds repairable risks (docs/sweep-and-janitor.md)
+  janitor [--dry-run] [--ttl HOURS] [--endpoint HOST:PORT]
+                          delete resources left by finished or unknown executions
+
 emulator:
   emulator serve --port PORT [--seed FILE] [--latency MODEL]
                           the ECS OpenAPI emulator on 127.0.0.1 (docs/emulator.md)
@@ -49,5 +55,8 @@ def main(argv=None):
     if command in ("repair", "status", "list"):
         from .repair_cli import main as repair_main
         return repair_main(argv)
+    if command in ("sweep", "janitor"):
+        from .sweep_cli import main as sweep_main
+        return sweep_main(argv)
     sys.stderr.write("image-repair: unknown command %r\n\n%s" % (command, USAGE))
     return 2

@@ -150,3 +150,16 @@ class StorageActions:
         if self.local is not None:
             self.local.snapshot_deleted(snap)
         return {}
+
+    @api
+    def DeleteDisk(self, p: Params) -> dict:
+        """Only a detached (Available) disk; an attached one answers IncorrectDiskStatus."""
+        disk = self.disk(p.str("DiskId", required=True))
+        if disk.status != "Available" or disk.instance_id:
+            raise error("IncorrectDiskStatus", "The disk is attached: detach it or delete its instance.")
+        if p.bool("DryRun"):
+            raise error("DryRunOperation")
+        del self.disks[disk.id]
+        if self.local is not None:
+            self.local.disk_deleted(disk)
+        return {}

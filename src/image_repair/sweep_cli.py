@@ -1,0 +1,115 @@
+"""``image-repair sweep`` and ``image-repair janitor`` (triggers/sweep.py, triggers/janitor.py).
+
+    image-repair sweep [--dry-run] [--max-starts N] [--policy JSON] [--defaults JSON] [--endpoint HOST:PORT]
+                       [--fanout local|cloudflow|fc-async] [--json]
+    image-repair janitor [--dry-run] [--ttl HOURS] [--endpoint HOST:PORT] [--json]
+
+``--endpoint``: an emulator served by ``image-repair emulator serve`` (its seeded keys; the start
+defaults from the built-in seed's network); otherwise the real ECS API with credentials from
+ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET and the defaults from IMAGE_REPAIR_SWEEP_DEFAULTS. The store
+is IMAGE_REPAIR_STORE (SQLite by default). The fan-out: ``local`` runs each started repair
+in-process to its end, one after another (the default with --endpoint); ``cloudflow`` and
+``fc-async`` as in the cloud (IMAGE_REPAIR_FANOUT is the default without --endpoint).
+A dry run prints exactly the images that need a repair, one a line.
+"""
+import argparse
+import json
+import os
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="image-repair")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sweep = sub.add_parser("sweep", help="start repairs of the images whose check finds repairable risks")
+    sweep.add_argument("--dry-run", action="store_true", help="list the images that need a repair, start nothing")
+    sweep.add_argument("--max-starts", type=int, help="start at most N repairs in this run")
+    sweep.add_argument("--policy", help="SweepPolicy as JSON: items, riskLevels, maxConcurrent")
+    sweep.add_argument("--defaults", help="start parameters for every repair, JSON (seed names)")
+    sweep.add_argument("--fanout", choices=["local", "cloudflow", "fc-async"])
+    janitor = sub.add_parser("janitor", help="delete resources left by finished or unknown executions")
+    janitor.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
+    janitor.add_argument("--ttl", type=float, help="hours a resource must have lived (default 6)")
+    for command in (sweep, janitor):
+        command.add_argument("--endpoint", default=os.environ.get("IMAGE_REPAIR_ECS_ENDPOINT"),
+                             help="an ECS emulator (host:port, plain HTTP)")
+        command.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    return parser
+
+
+def ecs_and_defaults(endpoint):
+    from .clients.ecs import ecs_port_from_env
+    if endpoint:
+        from .emulator.seed import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, DEFAULT_SEED
+        from .repair_cli import emulator_defaults
+        os.environ.setdefault("ALIBABA_CLOUD_ACCESS_KEY_ID", DEFAULT_ACCESS_KEY_ID)
+        os.environ.setdefault("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEFAULT_ACCESS_KEY_SECRET)
+        defaults = emulator_defaults(DEFAULT_SEED)
+        return ecs_port_from_env(defaults["regionId"], endpoint), defaults
+    from .handlers.sweep import sweep_defaults
+    region = os.environ.get("ALIBABA_CLOUD_REGION_ID") or "cn-hangzhou"
+    return ecs_port_from_env(region), dict(sweep_defaults(), regionId=region)
+
+
+def make_launcher(fanout: str, store, ecs):
+    if fanout == "local":
+        from .launchers import LocalLauncher
+        from .repair_cli import ScaledClock, progress
+        from .steps.common import Ports, agent_options_from_env
+        return LocalLauncher(Ports(store=store, ecs=ecs, progress=progress, options=agent_options_from_env()),
+                             clock=ScaledClock(None, 1.0))
+    os.environ["IMAGE_REPAIR_FANOUT"] = fanout
+    from .clients.fc import launcher_from_env
+    return launcher_from_env(store)
+
+
+def run_sweep(args, store) -> int:
+    from .models import InvalidRequest
+    from .triggers.sweep import SweepPolicy, sweep
+    ecs, defaults = ecs_and_defaults(args.endpoint)
+    if args.defaults:
+        defaults.update(json.loads(args.defaults))
+    policy = SweepPolicy.model_validate(json.loads(args.policy) if args.policy else {})
+    fanout = args.fanout or ("local" if args.endpoint else os.environ.get("IMAGE_REPAIR_FANOUT", "cloudflow"))
+    launcher = None if args.dry_run else make_launcher(fanout, store, ecs)
+    try:
+        report = sweep(ecs, store, launcher, policy, dry_run=args.dry_run, max_starts=args.max_starts,
+                       defaults=defaults)
+    except InvalidRequest as error:
+        sys.stderr.write("image-repair: the start defaults are not a valid request: %s\n" % error)
+        return 2
+    if args.json:
+        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+    else:
+        for decision in report.needRepair:
+            sys.stdout.write("%s\t%s\t%s\t%s\n" % (decision.imageId, decision.action, ",".join(decision.items),
+                                                   decision.imageName))
+    sys.stderr.write("sweep: %d images in %d pages, %d need a repair (%d started), skipped: %s (%.1f s)\n" % (
+        report.imagesSeen, report.pages, len(report.needRepair), len(report.ids("started")),
+        ", ".join("%s %d" % kv for kv in report.skippedCounts.items()) or "none", report.seconds))
+    return 0
+
+
+def run_janitor(args, store) -> int:
+    from .triggers.janitor import JANITOR_TTL_S, janitor
+    ecs, _ = ecs_and_defaults(args.endpoint)
+    report = janitor(ecs, store, ttl_s=args.ttl * 3600 if args.ttl is not None else JANITOR_TTL_S,
+                     dry_run=args.dry_run)
+    if args.json:
+        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+    else:
+        for action in report.deleted + report.failed:
+            sys.stdout.write("%s\t%s\t%s\t%s\n" % (action.action, action.kind, action.resourceId, action.reason))
+    sys.stderr.write("janitor: %d %s, %d kept, %d failed\n" % (
+        len(report.deleted), "to delete" if args.dry_run else "deleted", len(report.kept), len(report.failed)))
+    return 1 if report.failed else 0
+
+
+def main(argv=None) -> int:
+    from .store import open_store
+    args = build_parser().parse_args(argv)
+    store = open_store()
+    try:
+        return run_sweep(args, store) if args.command == "sweep" else run_janitor(args, store)
+    finally:
+        store.close()

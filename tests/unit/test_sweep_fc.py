@@ -1,0 +1,87 @@
+"""The FC async fan-out over the real SDK: its HTTP request is caught by ``responses``."""
+import json
+
+import pytest
+import responses
+from alibabacloud_fc_open20210406.client import Client
+from alibabacloud_tea_openapi.models import Config
+
+from image_repair.clients.errors import CloudError
+from image_repair.clients.fc import FcAsyncLauncher, launcher_from_env
+from image_repair.launchers import CloudFlowLauncher, start_execution
+from image_repair.store.sqlite import SQLiteStore
+
+ENDPOINT = "123456.cn-hangzhou.fc.aliyuncs.com"
+URL = "https://%s/2021-04-06/services/image-repair/functions/image-repair-start/invocations" % ENDPOINT
+RAW = {"regionId": "cn-hangzhou", "zoneId": "cn-hangzhou-h", "repairImageId": "m-bp1emulatorbrokenimg01",
+       "instanceType": "ecs.g7.large", "securityGroupId": "sg-bp1emulator0000000000",
+       "vSwitchId": "vsw-bp1emulator00000000h", "repairItems": ["virtio"]}
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = SQLiteStore(str(tmp_path / "state.db"))
+    yield store
+    store.close()
+
+
+def launcher(store):
+    client = Client(Config(access_key_id="LTAItestkey", access_key_secret="secret", region_id="cn-hangzhou",
+                           endpoint=ENDPOINT))
+    return FcAsyncLauncher(client, store, "image-repair")
+
+
+@responses.activate
+def test_async_invocation_carries_the_execution_id_and_its_parameters(store):
+    responses.add(responses.POST, URL, status=202, body=b"")
+    launched = start_execution(store, launcher(store), RAW)
+    assert launched.created and launched.started
+    (call,) = responses.calls
+    request = call.request
+    assert request.method == "POST"
+    assert request.url.startswith(URL)
+    assert request.headers["X-Fc-Invocation-Type"] == "Async"
+    assert request.headers["X-Fc-Stateful-Async-Invocation-Id"] == launched.execution_id
+    assert request.headers["Authorization"].startswith("ACS3-HMAC-SHA256 Credential=LTAItestkey,")
+    assert request.headers["x-acs-action"] == "InvokeFunction" and request.headers["x-acs-version"] == "2021-04-06"
+    body = json.loads(request.body)
+    assert body["repairImageId"] == RAW["repairImageId"] and body["repairItems"] == ["virtio"]
+    assert body == store.get_execution(launched.execution_id).params
+
+
+@responses.activate
+def test_a_second_invocation_of_one_id_is_already_started(store):
+    responses.add(responses.POST, URL, status=202, body=b"")
+    responses.add(responses.POST, URL, status=409, json={"ErrorCode": "ResourceExist",
+                                                         "ErrorMessage": "stateful async invocation exists"})
+    fc = launcher(store)
+    first = start_execution(store, fc, RAW)
+    second = start_execution(store, fc, RAW)      # RUNNING + idempotent launcher: launched again, refused
+    assert first.started and not second.started and not second.created
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_other_failures_are_cloud_errors(store):
+    responses.add(responses.POST, URL, status=500, json={"ErrorCode": "InternalServerError", "ErrorMessage": "x"})
+    with pytest.raises(CloudError) as caught:
+        start_execution(store, launcher(store), RAW)
+    assert caught.value.code == "Transient"
+
+
+def test_fanout_is_chosen_by_environment(store, monkeypatch):
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", "LTAItestkey")
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "secret")
+    monkeypatch.setenv("IMAGE_REPAIR_FLOW_NAME", "image-repair")
+    monkeypatch.setenv("FC_ACCOUNT_ID", "123456")
+    monkeypatch.delenv("IMAGE_REPAIR_FANOUT", raising=False)
+    assert isinstance(launcher_from_env(store), CloudFlowLauncher)
+    monkeypatch.setenv("IMAGE_REPAIR_FANOUT", "fc-async")
+    with pytest.raises(CloudError):               # the service must be named
+        launcher_from_env(store)
+    monkeypatch.setenv("IMAGE_REPAIR_FC_SERVICE", "image-repair")
+    fc = launcher_from_env(store)
+    assert isinstance(fc, FcAsyncLauncher) and fc.function_name == "image-repair-start"
+    monkeypatch.setenv("IMAGE_REPAIR_FANOUT", "sqs")
+    with pytest.raises(CloudError):
+        launcher_from_env(store)
