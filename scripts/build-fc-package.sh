@@ -29,4 +29,31 @@ if ! ls "$OUT"/pydantic_core/_pydantic_core.cpython-310-x86_64-linux-gnu.so >/de
 fi
 # The project itself, without caches (the function imports it from the code root).
 tar -C src --exclude='__pycache__' --exclude='*.pyc' -cf - image_repair | tar -C "$OUT" -xf -
+# Import every handler and SDK from the package alone (no site-packages) with a Python 3.10 when
+# this machine has one: catches a dependency left out by pip's marker evaluation.
+# (PY310=/path/to/python3.10 to choose one; else python3.10 on PATH, else a pyenv 3.10.)
+is_py310() { [ -n "$1" ] && "$1" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; }
+if ! is_py310 "${PY310:-}"; then
+  PY310=""
+  for candidate in "$(command -v python3.10 || true)" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.10*/bin/python3.10; do
+    if is_py310 "$candidate"; then PY310=$candidate; break; fi
+  done
+fi
+if [ -n "$PY310" ]; then
+  "$PY310" -S - "$OUT" <<'PYTHON'
+import importlib, pkgutil, sys
+sys.path.insert(0, sys.argv[1])
+import image_repair.handlers as handlers
+names = [m.name for m in pkgutil.iter_modules(handlers.__path__) if m.name not in ("fc", "local")]
+for name in names:
+    assert callable(importlib.import_module("image_repair.handlers." + name).handler), name
+for sdk in ("alibabacloud_ecs20140526.client", "alibabacloud_fnf20190315.client",
+            "alibabacloud_fc_open20210406.client", "tablestore", "pydantic", "yaml"):
+    importlib.import_module(sdk)
+sys.stderr.write("build-fc-package: %d handlers and the SDKs import on Python %s\n"
+                 % (len(names), sys.version.split()[0]))
+PYTHON
+else
+  echo "build-fc-package: no Python 3.10 here: the package's imports were not tried on the runtime's version" >&2
+fi
 echo "build-fc-package: $OUT ($(du -sh "$OUT" | cut -f1)) for python3.10 manylinux2014_x86_64" >&2

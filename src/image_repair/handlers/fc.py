@@ -77,7 +77,8 @@ def run_step(step: str, event: Any, ports=None, request_id: Optional[str] = None
             raise HandlerError("StepBusy", str(error))
     except Exception as error:
         code = getattr(error, "code", None) or type(error).__name__
-        log.warning("step.failed", exc_info=not isinstance(error, HandlerError),
+        # an error with a code is an expected outcome (the flow matches it): no traceback
+        log.warning("step.failed", exc_info=getattr(error, "code", None) is None,
                     extra=dict(fields, duration_ms=_elapsed_ms(started), error_code=str(code), error=str(error)))
         raise
     log.info("step.finished", extra=dict(fields, duration_ms=_elapsed_ms(started), ready=state.get("ready"),
