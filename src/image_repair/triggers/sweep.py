@@ -86,6 +86,8 @@ class SweepReport(BaseModel):
 def at_risk_items(image: dict, policy: SweepPolicy) -> List[str]:
     """Repair items for the check items at risk at one of the policy's levels, in the policy's items."""
     risky = [i for i in check_items(image) if i.get("riskLevel") in policy.riskLevels]
+    if not risky:           # most images: skip the item lookup
+        return []
     items = repair_items_at_risk(risky)
     return sorted(set(i for i in items if policy.items is None or i in policy.items))
 
