@@ -69,7 +69,11 @@ def run_sweep(args, store) -> int:
     ecs, defaults = ecs_and_defaults(args.endpoint)
     if args.defaults:
         defaults.update(json.loads(args.defaults))
-    policy = SweepPolicy.model_validate(json.loads(args.policy) if args.policy else {})
+    try:
+        policy = SweepPolicy.model_validate(json.loads(args.policy) if args.policy else {})
+    except ValueError as error:       # bad JSON, or pydantic's ValidationError (a ValueError)
+        sys.stderr.write("image-repair: bad --policy: %s\n" % error)
+        return 2
     fanout = args.fanout or ("local" if args.endpoint else os.environ.get("IMAGE_REPAIR_FANOUT", "cloudflow"))
     launcher = None if args.dry_run else make_launcher(fanout, store, ecs)
     try:

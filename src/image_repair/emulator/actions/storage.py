@@ -122,6 +122,8 @@ class StorageActions:
         wanted_tags = p.tags()
         found = []
         for snap in self.snapshots.values():
+            if wanted_tags and not tag_filter(snap.tags, wanted_tags):
+                continue        # before the usage, which looks at every image (large accounts)
             disk = self.disks.get(snap.disk_id or "")
             snap_usage = self.snapshot_usage(snap.id)
             if (id_filter(snap.id, ids) and (not disk_id or snap.disk_id == disk_id)
