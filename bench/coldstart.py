@@ -1,7 +1,9 @@
 """Benchmark 3: Function Compute cold start. Each measurement is a fresh interpreter (a
 subprocess), so nothing is cached; repeated, the median kept. Measured inside the child, from
-before the first import to after the last: wall time, and peak memory (ru_maxrss: the whole
-process, interpreter included, what the function's memory limit sees).
+before the first import to after the last: CPU time (process_time: importing is CPU-bound once
+the files are in the page cache, and CPU time does not count the waits for a core that other
+processes on a shared machine cause: the goal is judged on it), wall time, and peak memory
+(ru_maxrss: the whole process, interpreter included, what the function's memory limit sees).
 
 - bare: ``import alibabacloud_ecs20140526.client`` (the SDK every handler needs anyway);
 - alone: ``import image_repair.handlers.<x>``;
@@ -25,7 +27,7 @@ MEMORY_LIMIT_MB = 128
 
 CHILD = r'''
 import json, resource, sys, time
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 kind, module = sys.argv[1], sys.argv[2]
 if kind == "bare":
     import alibabacloud_ecs20140526.client
@@ -44,7 +46,8 @@ else:
         from image_repair.models import FlowEvent
         FlowEvent.model_validate({"executionId": "repair-m-bench-000000000000"})
 t1 = time.perf_counter()
-print(json.dumps({"seconds": t1 - t0, "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"seconds": t1 - t0, "cpu_seconds": time.process_time() - c0, "maxrss_mb": usage.ru_maxrss / 1024.0,
                   "modules": len(sys.modules)}))
 '''
 
@@ -73,27 +76,37 @@ def measure(kind: str, module: str, env: Dict[str, str]) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def median_of(kind: str, module: str, env: Dict[str, str], repeats: int) -> dict:
-    runs = [measure(kind, module, env) for _ in range(repeats)]
+def _median(runs: List[dict]) -> dict:
     return {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+
+
+KINDS = ("alone", "first_event", "first_event_sqlite")
 
 
 def benchmark(repeats: int = 5, modules: List[str] = None) -> dict:
     """Per handler: alone, first event with the deployed Tablestore store, and first event with
-    the embedded SQLite store (to tell the Tablestore SDK's share from ours)."""
+    the embedded SQLite store (to tell the Tablestore SDK's share from ours). Interleaved: each
+    round measures the bare import, then every handler every way, so load from other processes
+    on the machine falls on all alike; medians over the rounds."""
     modules = modules or handler_modules()
+    bare_runs: List[dict] = []
+    runs: Dict[str, Dict[str, List[dict]]] = {m: {k: [] for k in KINDS} for m in modules}
     with tempfile.TemporaryDirectory(prefix="bench-coldstart-") as tmp:
-        env, sqlite_env = fc_like_env(tmp), fc_like_env(tmp, "sqlite")
-        bare = median_of("bare", "alibabacloud_ecs20140526.client", env, repeats)
-        rows = {}
-        for module in modules:
-            rows[module] = {"alone": median_of("alone", module, env, repeats),
-                            "first_event": median_of("first_event", module, env, repeats),
-                            "first_event_sqlite": median_of("first_event_sqlite", module, sqlite_env, repeats)}
+        envs = {"alone": fc_like_env(tmp), "first_event": fc_like_env(tmp),
+                "first_event_sqlite": fc_like_env(tmp, "sqlite")}
+        for _ in range(repeats):
+            bare_runs.append(measure("bare", "alibabacloud_ecs20140526.client", envs["alone"]))
+            for module in modules:
+                for kind in KINDS:
+                    runs[module][kind].append(measure(kind, module, envs[kind]))
+    bare = _median(bare_runs)
+    rows = {m: {k: _median(runs[m][k]) for k in KINDS} for m in modules}
     out = {"repeats": repeats, "bare": bare, "handlers": rows, "memory_limit_mb": MEMORY_LIMIT_MB}
-    for kind in ("alone", "first_event", "first_event_sqlite"):
-        worst = max(rows, key=lambda m: rows[m][kind]["seconds"])
-        out[kind] = {"worst_handler": worst, "seconds": rows[worst][kind]["seconds"],
-                     "ratio_to_bare": rows[worst][kind]["seconds"] / bare["seconds"],
+    for kind in KINDS:
+        worst = max(rows, key=lambda m: rows[m][kind]["cpu_seconds"])
+        out[kind] = {"worst_handler": worst, "cpu_seconds": rows[worst][kind]["cpu_seconds"],
+                     "seconds": rows[worst][kind]["seconds"],
+                     "ratio_to_bare": rows[worst][kind]["cpu_seconds"] / bare["cpu_seconds"],
+                     "wall_ratio_to_bare": rows[worst][kind]["seconds"] / bare["seconds"],
                      "maxrss_mb": max(rows[m][kind]["maxrss_mb"] for m in rows)}
     return out

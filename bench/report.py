@@ -63,15 +63,16 @@ def rows_for(results: dict) -> List[dict]:
                         "overhead above unavoidable %.1f %%" % (100 * slow["overhead_to_available"])))
     cold = results.get("coldstart")
     if cold:
-        bare = cold["bare"]["seconds"]
+        bare = cold["bare"]["cpu_seconds"]
         for kind, label, goal in (("first_event", "first event, Tablestore store (deployed)", "<= 1.15 x"),
                                   ("first_event_sqlite", "first event, SQLite store", "(info) <= 1.15 x"),
                                   ("alone", "handler module alone", "(info)")):
             worst = cold[kind]
-            rows.append(row("3 cold start: %s (slowest: %s)" % (label, worst["worst_handler"].rsplit(".", 1)[1]),
-                            worst["seconds"], bare, worst["ratio_to_bare"], goal,
+            rows.append(row("3 cold start CPU: %s (slowest: %s)" % (label, worst["worst_handler"].rsplit(".", 1)[1]),
+                            worst["cpu_seconds"], bare, worst["ratio_to_bare"], goal,
                             worst["ratio_to_bare"] <= 1.15 if "1.15" in goal else None, "s",
-                            "bare = import alibabacloud_ecs20140526.client"))
+                            "wall %.3f s vs bare %.3f s (%.2f x)" % (worst["seconds"], cold["bare"]["seconds"],
+                                                                     worst["wall_ratio_to_bare"])))
         mem = cold["first_event"]["maxrss_mb"]
         rows.append(row("3 cold start: peak memory, first event (ru_maxrss)", mem, cold["memory_limit_mb"],
                         mem / cold["memory_limit_mb"], "<= 128 MB", mem <= cold["memory_limit_mb"], "MB",

@@ -72,3 +72,10 @@ def test_bare_regeneration_and_the_agent_run_on_the_demo_image():
     result = agent_disk.benchmark(repeats=1, image=image)
     assert result["bare_runs"][0]["commands"][0][0] in ("update-initramfs", "dracut")
     assert "repaired" in result["ours_runs"][0]["statuses"].values()
+
+
+def test_sweep_benchmark_counts_pages_against_the_minimum():
+    from bench import sweep
+    result = sweep.benchmark(images=250)
+    assert result["minimum_calls"] == 3 and result["calls_by_action"]["DescribeImages"] >= 3
+    assert result["images_seen"] <= 250 and result["started"] >= 1
