@@ -31,7 +31,8 @@ class CloudFlowLauncher:
         self.starter = starter            # clients.cloudflow.CloudFlowStarter
 
     def launch(self, execution_id: str) -> bool:
-        return self.starter.start(execution_id, {"executionId": execution_id})["started"]
+        from .models import flow_input
+        return self.starter.start(execution_id, flow_input(execution_id))["started"]
 
 
 class LocalLauncher:

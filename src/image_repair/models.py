@@ -29,8 +29,29 @@ class InvalidRequest(ValueError):
     code = "InvalidInput"
 
 
+class WatchPolicy(BaseModel):
+    """When a watched image (an event's) is repaired: a repairable item whose check item is at risk
+    at one of ``riskLevels``, among ``items`` (None: every repairable item). Default: any
+    repairable item at High risk (the sweep's default too)."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    items: Optional[List[str]] = None
+    riskLevels: List[Literal["High", "Medium"]] = Field(default_factory=lambda: ["High"], min_length=1)
+
+    @field_validator("items")
+    @classmethod
+    def _known_items(cls, value: Optional[List[str]]) -> Optional[List[str]]:
+        unknown = [v for v in value or [] if v not in ITEM_NAMES]
+        if unknown:
+            raise ValueError("unknown repair items %s (known: %s)" % (unknown, ", ".join(ITEM_NAMES)))
+        return value
+
+
 class RepairRequest(BaseModel):
-    """Start parameters of one repair, under the seed template's names plus engine/allowPartial/dryRun."""
+    """Start parameters of one repair, under the seed template's names plus engine/allowPartial/dryRun.
+
+    ``watch`` (events): first wait until the image is Available and its check Finished, then
+    repair only when ``policy`` finds an item at risk (else the execution ends healthy)."""
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     regionId: str = Field(pattern=REGION_ID)
@@ -46,6 +67,8 @@ class RepairRequest(BaseModel):
     engine: Literal["agent", "alibaba"] = "agent"
     allowPartial: bool = False
     dryRun: bool = False
+    watch: bool = False
+    policy: Optional[WatchPolicy] = None
 
     @field_validator("repairItems", mode="before")
     @classmethod
@@ -64,6 +87,8 @@ class RepairRequest(BaseModel):
     def _engine_items(self) -> "RepairRequest":
         if self.engine == "alibaba" and self.dryRun:
             raise ValueError("dryRun needs engine 'agent' (the public command has no dry run)")
+        if self.policy is not None and not self.watch:
+            raise ValueError("policy applies to watched images only (watch: true)")
         return self
 
     @property
@@ -72,8 +97,21 @@ class RepairRequest(BaseModel):
 
     def execution_id(self) -> str:
         """Deterministic: the same repair asked twice is one execution (and one CloudFlow name)."""
-        canonical = json.dumps(self.model_dump(), sort_keys=True, separators=(",", ":"))
-        return "repair-%s-%s" % (self.repairImageId, hashlib.sha256(canonical.encode()).hexdigest()[:12])
+        # A plain repair hashes exactly the fields it always had (its ids do not change); a watched
+        # one hashes its policy too and is named watch-...: the flow's input flag comes from that.
+        fields = self.model_dump(exclude=None if self.watch else {"watch", "policy"})
+        canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+        prefix = WATCH_PREFIX if self.watch else "repair-"
+        return "%s%s-%s" % (prefix, self.repairImageId, hashlib.sha256(canonical.encode()).hexdigest()[:12])
+
+
+WATCH_PREFIX = "watch-"
+
+
+def flow_input(execution_id: str) -> dict:
+    """The flow's input for an execution: its id, and ``watch`` (the flow's first Choice) read from
+    the id itself, so every launcher (CloudFlow, the local runner) passes the same flag."""
+    return {"executionId": execution_id, "watch": execution_id.startswith(WATCH_PREFIX)}
 
 
 def parse_request(raw: Union[dict, str, bytes, None], defaults: Optional[dict] = None) -> RepairRequest:
@@ -122,6 +160,7 @@ class FlowState(BaseModel):
     waitSeconds: int = 1        # a poll: the next Wait, growing 1-300 s
     waitingFor: str = ""        # a poll: what it waits for (progress, and the timeout's detail)
     failed: bool = False        # the execution has failed (clean-up then Fail)
+    healthy: bool = False       # watch_source_image: nothing at risk under the policy (no repair)
 
 
 class FlowEvent(BaseModel):
@@ -135,4 +174,4 @@ class FlowEvent(BaseModel):
     failedState: Optional[str] = None
 
 
-__all__ = ["RepairRequest", "InvalidRequest", "parse_request", "FlowState", "FlowEvent", "ITEM_NAMES"]
+__all__ = ["RepairRequest", "WatchPolicy", "flow_input", "InvalidRequest", "parse_request", "FlowState", "FlowEvent", "ITEM_NAMES"]

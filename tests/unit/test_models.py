@@ -85,6 +85,6 @@ def test_region_default_is_overridden_by_the_request():
 
 def test_flow_models_are_small_and_tolerant():
     state = FlowState(executionId="e1", ready=False, attempt=3, waitSeconds=20)
-    assert set(state.model_dump()) == {"executionId", "ready", "attempt", "waitSeconds", "waitingFor", "failed"}
+    assert set(state.model_dump()) == {"executionId", "ready", "attempt", "waitSeconds", "waitingFor", "failed", "healthy"}
     event = FlowEvent.model_validate({"executionId": "e1", "attempt": 2, "extra": 1, "errorCode": None})
     assert event.attempt == 2 and event.errorCode is None

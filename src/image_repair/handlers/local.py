@@ -37,10 +37,11 @@ def run_execution(ports, execution_id: str, clock=None, definition=None):
     If the flow ended Failed without its clean-up recording it (clean-up itself failed), the
     execution is marked FAILED here so ``status`` never shows a dead execution as RUNNING."""
     from ..flow import FlowRunner
+    from ..models import flow_input
     from ..store import ExecutionStatus
     runner = FlowRunner(definition or load_repair_flow(), bound_handlers(ports), clock=clock,
                         region=getattr(ports.ecs, "region", "local"))
-    result = runner.run({"executionId": execution_id}, name=execution_id)
+    result = runner.run(flow_input(execution_id), name=execution_id)
     execution = ports.store.get_execution(execution_id)
     if result.status != "Succeeded" and execution is not None and execution.status == ExecutionStatus.RUNNING:
         ports.store.finish_execution(execution_id, ExecutionStatus.FAILED,
