@@ -1,5 +1,5 @@
 """DescribeImages (with DetectionOptions), CreateImage, ModifyImageAttribute, DeleteImage."""
-from typing import List
+from typing import List, Optional
 
 from ..errors import error, invalid, missing
 from ..params import Params
@@ -64,14 +64,27 @@ class ImageActions:
         name, arch, snapshot = p.str("ImageName"), p.str("Architecture"), p.str("SnapshotId")
         os_type = p.str("OSType", choices=["linux", "windows"])
         wanted_tags = p.tags()
-        # One pass, cheapest tests first (a sweep pages 10,000 images with 100 calls: each call
-        # filters every image once, then shapes only its page).
+        # A listing's first page filters every image once; its next pages reuse those matches;
+        # each call shapes only its own page.
+        images = self._continued_listing(p)
+        if images is None:
+            images = self._matching_images(ids, statuses, owner, name, arch, snapshot, os_type, wanted_tags)
+            self._remember_listing(p, images)
+        if p.bool("DryRun"):
+            raise error("DryRunOperation")
+        page, envelope = paginate(images, p, default_size=10, max_size=100)
+        now = self.clock.now()
+        return dict(envelope, RegionId=self.region,
+                    Images={"Image": [image_shape(image, now) for image in page]})
+
+    # --- listing -----------------------------------------------------------------------------------
+    def _matching_images(self, ids, statuses, owner, name, arch, snapshot, os_type, wanted_tags) -> List[Image]:
+        """One pass over the images, cheapest tests first."""
         candidates = [self.images[i] for i in ids if i in self.images] if ids else self.images.values()
         images: List[Image] = []
         for image in candidates:
-            if ((owner and image.owner != owner)
-                    or (os_type and image.os_type != os_type) or (name and image.name != name)
-                    or (arch and image.architecture != arch)):
+            if ((owner and image.owner != owner) or (os_type and image.os_type != os_type)
+                    or (name and image.name != name) or (arch and image.architecture != arch)):
                 continue
             status = "Deprecated" if image.deprecated and image.status == "Available" else image.status
             if (status not in statuses
@@ -79,12 +92,33 @@ class ImageActions:
                     or (wanted_tags and not tag_filter(image.tags, wanted_tags))):
                 continue
             images.append(image)
-        if p.bool("DryRun"):
-            raise error("DryRunOperation")
-        page, envelope = paginate(images, p, default_size=10, max_size=100)
-        now = self.clock.now()
-        return dict(envelope, RegionId=self.region,
-                    Images={"Image": [image_shape(image, now) for image in page]})
+        return images
+
+    @staticmethod
+    def _listing_key(p: Params) -> tuple:
+        return tuple(sorted((k, v) for k, v in p.flat.items() if k not in ("PageNumber", "PageSize")))
+
+    def _remember_listing(self, p: Params, images: List[Image]) -> None:
+        """Keep the matches for the next page of the same query, when nothing can change them on
+        its own (no image or image check with a step ahead on the clock)."""
+        settled = not any(i.progress.steps or i.check.steps for i in self.images.values())
+        self._listing = ((self._listing_key(p), p.int("PageNumber", default=1), self.calls[-1] if self.calls else None,
+                          len(self.images), images) if settled else None)
+
+    def _continued_listing(self, p: Params) -> Optional[List[Image]]:
+        """The matches of the previous call when this one asks for its next page, with no other call
+        in between: paging N images costs one pass over them, not one pass per page (a sweep over
+        10,000 images). Anything else (another call, another query, images added) recomputes.
+        A test that changes the backend's images directly between two pages sees the old matches."""
+        listing = getattr(self, "_listing", None)
+        if listing is None or len(self.calls) < 2:
+            return None
+        key, number, record, count, images = listing
+        if (key != self._listing_key(p) or p.int("PageNumber", default=1) != number + 1
+                or self.calls[-2] is not record or count != len(self.images)):
+            return None
+        self._listing = (key, number + 1, self.calls[-1], count, images)
+        return images
 
     @api
     def CreateImage(self, p: Params) -> dict:
