@@ -183,3 +183,23 @@ def test_bad_defaults_start_nothing(store):
         with pytest.raises(InvalidRequest):
             sweep(EcsPort(ecs_client(backend), backend.region), store, launcher, defaults={"zoneId": "nowhere"})
         assert launcher.launched == [] and store.list_executions() == []
+
+
+def test_a_stale_running_execution_keeps_its_image_but_not_its_place_under_the_cap(tmp_path):
+    images = many_images(200, at_risk_fraction=0.3, other_fraction=0.0, seed=9)
+    at_risk = [i["id"] for i in images if kind(i) == "at_risk"]
+    now = [1_800_000_000.0]
+    store = SQLiteStore(str(tmp_path / "state.db"), clock=lambda: now[0])
+    try:
+        with mock_ecs(seed_with_images(images)) as backend:
+            defaults = emulator_defaults(backend.seed_data)
+            record_execution(store, dict(defaults, repairImageId=at_risk[0], repairItems=["virtio"]))
+            ecs = EcsPort(ecs_client(backend), backend.region)
+            fresh = sweep(ecs, store, None, {"maxConcurrent": 3}, dry_run=True, defaults=defaults)
+            assert fresh.inFlightBefore == 1 and len(fresh.ids("would_start")) == 2
+            now[0] += 25 * 3600                    # its flow was lost a day ago
+            stale = sweep(ecs, store, None, {"maxConcurrent": 3}, dry_run=True, defaults=defaults)
+            assert stale.inFlightBefore == 0 and len(stale.ids("would_start")) == 3
+            assert at_risk[0] not in stale.ids() and {d.reason for d in stale.skipped} == {"in flight"}
+    finally:
+        store.close()

@@ -39,6 +39,9 @@ from .inventory import own_linux_image_pages, tags_of
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_CONCURRENT = 10
+# A RUNNING execution not updated for this long (the image lock's TTL) is presumed dead (its flow
+# was lost): it still keeps its image "in flight", but no longer holds a place under the cap.
+STALE_RUNNING_S = 24 * 3600
 
 
 class SweepPolicy(BaseModel):
@@ -71,7 +74,7 @@ class SweepReport(BaseModel):
     dryRun: bool
     pages: int = 0
     imagesSeen: int = 0
-    inFlightBefore: int = 0          # RUNNING executions when the sweep began
+    inFlightBefore: int = 0          # RUNNING executions (not stale) when the sweep began
     maxConcurrent: int
     maxStarts: Optional[int] = None
     needRepair: List[SweepDecision] = Field(default_factory=list)   # started, would_start or deferred
@@ -116,9 +119,12 @@ class _StoreView:
         self.store = store
         self.running: Dict[str, str] = {}
         self.succeeded: Dict[str, str] = {}
+        self.counted = 0        # RUNNING executions that count against the cap (not stale)
+        stale_before = store.now_ms() - STALE_RUNNING_S * 1000
         for execution in store.list_executions():
             if execution.status == ExecutionStatus.RUNNING:
                 self.running[execution.source_image_id] = execution.execution_id
+                self.counted += execution.updated_at_ms >= stale_before
             elif execution.status == ExecutionStatus.SUCCEEDED:
                 self.succeeded[execution.source_image_id] = execution.execution_id
 
@@ -146,8 +152,8 @@ def sweep(ecs, store, launcher, policy=None, *, dry_run: bool = False, max_start
     policy = policy if isinstance(policy, SweepPolicy) else SweepPolicy.model_validate(policy or {})
     view = _StoreView(store)
     report = SweepReport(dryRun=dry_run, maxConcurrent=policy.maxConcurrent, maxStarts=max_starts,
-                         inFlightBefore=len(view.running))
-    room = max(0, policy.maxConcurrent - len(view.running))
+                         inFlightBefore=view.counted)
+    room = max(0, policy.maxConcurrent - view.counted)
     if max_starts is not None:
         room = min(room, max(0, max_starts))
     base = dict(defaults or {})
