@@ -24,7 +24,7 @@ record of its own (the FC invocation's result and its logs are the record).
 import calendar
 import logging
 import time
-from typing import Dict, List, Literal, Optional
+from typing import List, Literal, Optional
 
 from pydantic import BaseModel, Field
 
