@@ -1,30 +1,13 @@
-"""The deployed flow definition, s.yaml's functions and the handlers agree; handlers import lean."""
+"""The flow definition's shape (Retry, Catch, bounded waits, size) and lean handler imports.
+s.yaml against the flow and the handlers: tests/unit/test_deployment.py."""
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import yaml
 
-from image_repair.handlers.local import DEFINITION, load_repair_flow
-from image_repair.steps import FUNCTIONS, STEP_MODULES
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def s_yaml_functions() -> set:
-    doc = yaml.safe_load((ROOT / "s.yaml").read_text())
-    return {r["props"]["functionName"]: r["props"]["handler"] for r in doc["resources"].values()}
-
-
-def test_every_flow_target_is_a_function_of_s_yaml_with_its_handler():
-    functions = s_yaml_functions()
-    load_repair_flow()                                   # validates against the step functions
-    from image_repair.flow import load_definition_file
-    load_definition_file(str(DEFINITION), functions=set(functions))
-    for name, step in FUNCTIONS.items():
-        assert functions[name] == "image_repair.handlers.%s.handler" % step
-    assert functions["image-repair-start"] == "image_repair.handlers.start.handler"
+from image_repair.handlers.local import DEFINITION
+from image_repair.steps import STEP_MODULES
 
 
 def test_flow_shape_retry_catch_and_bounded_waits():

@@ -1,0 +1,289 @@
+"""s.yaml as Serverless Devs deploys it: fc3 props valid against the component's schema, the flow's
+functions present with the right handlers, every handler importable, one code package built for
+the runtime with every dependency, the flow rendered from the one source definition."""
+import ast
+import importlib
+import json
+import re
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from image_repair.flow import load_definition_file
+from image_repair.steps import FUNCTIONS, START_FUNCTION
+from image_repair.store.settings import store_settings_from_env
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = ROOT / "tests" / "fixtures" / "fc3-props.schema.json"
+DEFINITION = ROOT / "state_machine" / "repair_image.yaml"
+ACCOUNT = "1234567890123456"
+VARIABLE = re.compile(r"\$\{([^}]*)\}")
+# Parts of the package that never run in a function: the agent (stdlib only, runs in the guest),
+# test-image building, the ECS emulator, the boot proofs, test helpers.
+NOT_DEPLOYED = ("agent", "testimages", "emulator", "bootproof", "testing.py")
+# Import names whose distribution name differs and that a listed requirement brings in.
+IMPORT_ALIASES = {"yaml": "pyyaml", "darabonba": "darabonba-core"}
+
+
+def resolve(value, variables):
+    """Serverless Devs' substitution of ${vars.x} and ${config('AccountID')} (what `s` does)."""
+    if isinstance(value, dict):
+        return {k: resolve(v, variables) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, variables) for v in value]
+    if isinstance(value, str):
+        def one(match):
+            name = match.group(1)
+            if name == "config('AccountID')":
+                return ACCOUNT
+            assert name.startswith("vars."), "unknown variable ${%s}" % name
+            return str(variables[name[len("vars."):]])
+        return VARIABLE.sub(one, value)
+    return value
+
+
+@pytest.fixture(scope="module")
+def s_yaml():
+    raw = yaml.safe_load((ROOT / "s.yaml").read_text())
+    variables = {k: resolve(v, {}) if not isinstance(v, (dict, list)) and "vars." not in str(v) else v
+                 for k, v in raw["vars"].items()}
+    return resolve(raw, variables)
+
+
+def fc3_functions(s_yaml) -> dict:
+    return {r["props"]["functionName"]: r["props"] for r in s_yaml["resources"].values() if r["component"] == "fc3"}
+
+
+def flow_resource(s_yaml) -> dict:
+    (flow,) = [r for r in s_yaml["resources"].values() if r["component"] in ("fnf", "flow")]
+    return flow
+
+
+def test_edition_and_every_fc3_resource_validates_against_the_component_schema(s_yaml):
+    assert s_yaml["edition"] == "3.0.0"
+    schema = json.loads(SCHEMA.read_text())
+    validator = jsonschema.Draft7Validator(schema)
+    functions = fc3_functions(s_yaml)
+    assert len(functions) >= len(FUNCTIONS) + 3
+    for name, props in functions.items():
+        problems = ["%s: %s" % ("/".join(map(str, e.absolute_path)), e.message) for e in validator.iter_errors(props)]
+        assert problems == [], name
+        assert props["runtime"] == "python3.10" and props["code"] == "./build/fc"
+        assert re.fullmatch(r"acs:ram::%s:role/image-repair-fc" % ACCOUNT, props["role"])
+
+
+def test_the_schema_copy_rejects_what_fc3_rejects():
+    validator = jsonschema.Draft7Validator(json.loads(SCHEMA.read_text()))
+    good = {"region": "cn-hangzhou", "functionName": "f", "runtime": "python3.10", "code": "./c", "handler": "m.h"}
+    assert validator.is_valid(good)
+    for bad in ({k: v for k, v in good.items() if k != "handler"}, dict(good, region="cn-nowhere"),
+                dict(good, runtime="python3.11"), dict(good, memorySize=100),
+                dict(good, triggers=[{"triggerName": "t", "triggerType": "cron", "triggerConfig": {}}])):
+        assert not validator.is_valid(bad)
+
+
+# The schema's triggerConfig is an anyOf of every trigger type's config, loose enough that a timer
+# config without its cronExpression passes: each trigger is also checked against its own type's.
+TRIGGER_CONFIGS = {"timer": "ITimerTriggerConfig", "eventbridge": "IEventBridge"}
+
+
+def test_every_trigger_config_validates_against_its_own_type(s_yaml):
+    schema = json.loads(SCHEMA.read_text())
+    triggers = [t for props in fc3_functions(s_yaml).values() for t in props.get("triggers", [])]
+    assert sorted(t["triggerType"] for t in triggers) == ["eventbridge", "timer"]
+    for trigger in triggers:
+        definition = dict(schema["definitions"][TRIGGER_CONFIGS[trigger["triggerType"]]],
+                          definitions=schema["definitions"])
+        jsonschema.Draft7Validator(definition).validate(trigger["triggerConfig"])
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft7Validator(schema["definitions"]["ITimerTriggerConfig"]).validate({"enable": True})
+
+
+def test_every_flow_target_is_a_function_of_s_yaml_with_its_step_handler(s_yaml):
+    functions = fc3_functions(s_yaml)
+    definition = load_definition_file(str(DEFINITION), functions=set(functions))
+    targets = {state.function for state in definition.states.values() if getattr(state, "function", None)}
+    assert targets and targets <= set(functions)
+    for name in targets:
+        step = FUNCTIONS[name]
+        assert functions[name]["handler"] == "image_repair.handlers.%s.handler" % step
+    assert set(FUNCTIONS) <= set(functions)
+    assert functions[START_FUNCTION]["handler"] == "image_repair.handlers.start.handler"
+    assert functions["image-repair-events"]["handler"] == "image_repair.handlers.events.handler"
+    assert functions["image-repair-sweep"]["handler"] == "image_repair.handlers.sweep.handler"
+
+
+def test_every_handler_of_s_yaml_is_an_importable_callable(s_yaml):
+    for name, props in fc3_functions(s_yaml).items():
+        module_name, _, attribute = props["handler"].rpartition(".")
+        handler = getattr(importlib.import_module(module_name), attribute, None)
+        assert callable(handler), "%s: %s is not callable" % (name, props["handler"])
+
+
+def test_environment_names_the_store_and_the_flow(s_yaml):
+    flow = flow_resource(s_yaml)["props"]
+    for name, props in fc3_functions(s_yaml).items():
+        env = props["environmentVariables"]
+        assert env["IMAGE_REPAIR_FLOW_NAME"] == flow["name"]
+        settings = store_settings_from_env(dict(env, FC_REGION=props["region"], ALIBABA_CLOUD_ACCESS_KEY_ID="id",
+                                                ALIBABA_CLOUD_ACCESS_KEY_SECRET="secret"))
+        assert settings.backend == "tablestore"
+        # the endpoint is the store's instance in the functions' region
+        assert settings.endpoint == "https://%s.%s.ots.aliyuncs.com" % (settings.instance, props["region"])
+        assert env["IMAGE_REPAIR_LOG_LEVEL"] in ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def test_eventbridge_rule_matches_image_creating_api_calls(s_yaml):
+    (trigger,) = [t for t in fc3_functions(s_yaml)["image-repair-events"]["triggers"] if t["triggerType"] == "eventbridge"]
+    pattern = json.loads(trigger["triggerConfig"]["eventRuleFilterPattern"])
+    assert pattern["source"] == ["acs.ecs"] and pattern["type"] == ["ecs:ActionTrail:ApiCall"]
+    assert sorted(pattern["data"]["eventName"]) == ["CopyImage", "CreateImage", "ImportImage"]
+
+
+def test_the_flow_resource_deploys_the_definition_rendered_from_the_one_source(s_yaml):
+    flow = flow_resource(s_yaml)
+    assert flow["props"]["definition"] == "./build/repair_image.yaml"
+    assert flow["props"]["region"] == fc3_functions(s_yaml)[START_FUNCTION]["region"]
+    assert flow["props"]["roleArn"] == "acs:ram::%s:role/image-repair-flow" % ACCOUNT
+    runs = [action["run"] for action in s_yaml["actions"]["pre-deploy"]]
+    assert "bash scripts/build-fc-package.sh" in runs
+    assert "python3 scripts/render-flow.py %s %s" % (flow["props"]["region"], ACCOUNT) in runs
+
+
+def render_flow(*args):
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / "render-flow.py")] + list(args),
+                          capture_output=True, text=True)
+
+
+def test_rendering_the_flow_changes_only_resource_arn_lines(tmp_path):
+    output = tmp_path / "repair_image.yaml"
+    result = render_flow("cn-shanghai", ACCOUNT, str(DEFINITION), str(output))
+    assert result.returncode == 0, result.stderr
+    source, rendered = DEFINITION.read_text().splitlines(), output.read_text().splitlines()
+    assert len(source) == len(rendered)
+    changed = [(a, b) for a, b in zip(source, rendered) if a != b]
+    assert changed and all(a.strip().startswith("resourceArn:") for a, _ in changed)
+    assert not any("${" in b for _, b in changed)
+    for _, line in changed:
+        assert re.search(r"acs:fc:cn-shanghai:%s:functions/image-repair-[a-z-]+/LATEST$" % ACCOUNT, line)
+    # the rendered file is still the same flow for the local runner
+    load_definition_file(str(output), functions=set(FUNCTIONS))
+    raw_source, raw_rendered = yaml.safe_load("\n".join(source)), yaml.safe_load("\n".join(rendered))
+    assert [s["Name"] for s in raw_source["States"]] == [s["Name"] for s in raw_rendered["States"]]
+
+
+@pytest.mark.parametrize("region, account", [("cn hangzhou", ACCOUNT), ("cn-hangzhou", "12ab"), ("", "")])
+def test_rendering_refuses_malformed_region_or_account(tmp_path, region, account):
+    output = tmp_path / "out.yaml"
+    result = render_flow(region, account, str(DEFINITION), str(output))
+    assert result.returncode == 2 and "malformed" in result.stderr and not output.exists()
+
+
+def third_party_imports() -> dict:
+    """{top-level import name: [files]} of the deployed part of src/image_repair."""
+    package = ROOT / "src" / "image_repair"
+    found = {}
+    for path in package.rglob("*.py"):
+        relative = path.relative_to(package)
+        if relative.parts[0] in NOT_DEPLOYED:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top not in sys.stdlib_module_names and top != "image_repair":
+                    found.setdefault(top, []).append(str(relative))
+    return found
+
+
+def normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def requirement_closure(requirements) -> set:
+    """The listed distributions and everything they depend on (as installed here)."""
+    seen, todo = set(), [normalized(r) for r in requirements]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for requirement in requires:
+            if "extra ==" not in requirement:
+                todo.append(normalized(re.split(r"[ ;<>=!~\[(]", requirement, 1)[0]))
+    return seen
+
+
+def test_the_function_requirements_cover_every_third_party_import():
+    lines = [line.split("#")[0].strip() for line in (ROOT / "requirements-fc.txt").read_text().splitlines()]
+    listed = [re.split(r"[ ;<>=!~\[]", line, 1)[0] for line in lines if line]
+    assert listed, "requirements-fc.txt lists nothing"
+    assert not {normalized(n) for n in listed} & {"pytest", "responses", "hypothesis", "vermin", "jsonschema"}
+    closure = requirement_closure(listed)
+    distributions = metadata.packages_distributions()
+    for name, files in third_party_imports().items():
+        candidates = {normalized(d) for d in distributions.get(name, [])} | {normalized(IMPORT_ALIASES.get(name, name))}
+        assert candidates & closure, "%s (imported by %s) is not in requirements-fc.txt" % (name, files[0])
+
+
+def test_the_build_script_installs_for_the_runtime_into_the_code_dir():
+    script = (ROOT / "scripts" / "build-fc-package.sh").read_text()
+    for needed in ("--target", "--python-version 3.10", "--platform manylinux2014_x86_64", "--only-binary=:all:",
+                   "-r requirements-fc.txt", "OUT=${1:-build/fc}", "image_repair"):
+        assert needed in script
+
+
+def test_the_timer_payload_is_the_sweeps_parameters(s_yaml):
+    from image_repair.handlers.sweep import payload_of
+    from image_repair.triggers.sweep import SweepPolicy
+    (trigger,) = fc3_functions(s_yaml)["image-repair-sweep"]["triggers"]
+    assert trigger["triggerType"] == "timer" and trigger["triggerConfig"]["enable"] is True
+    assert isinstance(trigger["triggerConfig"]["payload"], str)
+    delivered = {"triggerTime": "2026-11-25T21:17:00Z", "triggerName": trigger["triggerName"],
+                 "payload": trigger["triggerConfig"]["payload"]}          # what FC's timer sends
+    payload = payload_of(json.dumps(delivered).encode())
+    assert payload["dryRun"] is False
+    assert isinstance(payload["maxStarts"], int) and payload["maxStarts"] > 0
+    SweepPolicy.model_validate(payload.get("policy") or {})
+
+
+def test_the_start_defaults_of_events_and_sweep_make_a_valid_repair(s_yaml, monkeypatch):
+    """The environment s.yaml gives the events and sweep functions, read by their own handlers."""
+    from image_repair.clients.fc import launcher_from_env
+    from image_repair.handlers.events import event_defaults, event_policy
+    from image_repair.handlers.sweep import sweep_defaults
+    from image_repair.models import parse_request
+    functions = fc3_functions(s_yaml)
+    for name, read_defaults in (("image-repair-sweep", sweep_defaults), ("image-repair-events", event_defaults)):
+        for key in ("IMAGE_REPAIR_SWEEP_DEFAULTS", "IMAGE_REPAIR_EVENT_DEFAULTS", "IMAGE_REPAIR_EVENT_POLICY"):
+            monkeypatch.delenv(key, raising=False)
+        for key, value in functions[name]["environmentVariables"].items():
+            monkeypatch.setenv(key, value)
+        defaults = read_defaults()
+        assert {"zoneId", "instanceType", "securityGroupId", "vSwitchId"} <= set(defaults)
+        request = parse_request(dict(defaults, regionId=functions[name]["region"], repairImageId="m-abcdefgh12345678"))
+        assert request.zoneId.startswith(functions[name]["region"])
+    assert event_policy().riskLevels                          # IMAGE_REPAIR_EVENT_POLICY parses
+    sweep_env = functions["image-repair-sweep"]["environmentVariables"]
+    assert float(sweep_env["IMAGE_REPAIR_JANITOR_TTL_HOURS"]) > 0
+    # the fan-out the sweep builds from its environment (no call is made)
+    for key, value in sweep_env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", "id")
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "secret")
+    monkeypatch.setenv("FC_REGION", "cn-hangzhou")
+    assert launcher_from_env(store=None).idempotent
