@@ -28,6 +28,8 @@ triggers:
                           start repairs of the images whose check finds repairable risks (docs/sweep-and-janitor.md)
   janitor [--dry-run] [--ttl HOURS] [--endpoint HOST:PORT]
                           delete resources left by finished or unknown executions
+  events deliver FILE|- [--image-file DISK | --endpoint HOST:PORT]
+                          handle an EventBridge delivery like the events function (docs/events.md)
 
 emulator:
   emulator serve --port PORT [--seed FILE] [--latency MODEL]
@@ -58,5 +60,8 @@ def main(argv=None):
     if command in ("sweep", "janitor"):
         from .sweep_cli import main as sweep_main
         return sweep_main(argv)
+    if command == "events":
+        from .events_cli import main as events_main
+        return events_main(argv[1:])
     sys.stderr.write("image-repair: unknown command %r\n\n%s" % (command, USAGE))
     return 2

@@ -202,3 +202,19 @@ def test_the_handler_returns_the_summary_and_never_raises_for_bad_events(env, mo
 def result_reason(payload) -> str:
     from image_repair.triggers.events import split_delivery
     return split_delivery(payload)[0][1]
+
+
+def test_the_cli_substitutes_the_registered_image_into_every_event():
+    from image_repair.events_cli import event_image_ids, substitute_image
+    payload = json.dumps([ACTIONTRAIL_CREATE, custom(), {"type": "other", "data": {}}]).encode()
+    assert event_image_ids(payload) == [IMAGE, IMAGE]
+    replaced = substitute_image(payload, "m-bp1registereddisk01")
+    assert IMAGE not in replaced.decode() and event_image_ids(replaced) == ["m-bp1registereddisk01"] * 2
+
+
+def test_the_sample_events_in_the_docs_are_accepted(env):
+    from pathlib import Path
+    samples = Path(__file__).resolve().parents[2] / "docs" / "events"
+    for sample in sorted(samples.glob("*.json")):
+        summary = env(sample.read_bytes())
+        assert summary.ignored == [] and len(summary.accepted) == 1, (sample.name, summary)
