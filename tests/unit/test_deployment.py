@@ -138,11 +138,44 @@ def test_environment_names_the_store_and_the_flow(s_yaml):
         assert env["IMAGE_REPAIR_LOG_LEVEL"] in ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
-def test_eventbridge_rule_matches_image_creating_api_calls(s_yaml):
+def matches(pattern: dict, event: dict) -> bool:
+    """EventBridge's pattern semantics for the forms used here: every key of the pattern is in the
+    event; a list matches when the event's value is one of it; an object matches recursively."""
+    for key, expected in pattern.items():
+        if key not in event:
+            return False
+        if isinstance(expected, dict):
+            if not isinstance(event[key], dict) or not matches(expected, event[key]):
+                return False
+        elif event[key] not in expected:
+            return False
+    return True
+
+
+def actiontrail_event(event_name: str, source: str = "acs.ecs") -> dict:
+    """An ActionTrail API-call CloudEvent as EventBridge delivers it (reference section 4)."""
+    return {"id": "e-1", "source": source, "specversion": "1.0", "type": "ecs:ActionTrail:ApiCall",
+            "subject": "acs:ecs:cn-hangzhou:%s:image/m-bp1abcdefgh12345" % ACCOUNT, "time": "2026-11-25T21:00:00Z",
+            "aliyunaccountid": ACCOUNT, "aliyunregionid": "cn-hangzhou", "aliyuneventbusname": "default",
+            "data": {"eventName": event_name, "serviceName": "Ecs", "acsRegion": "cn-hangzhou", "eventType": "ApiCall",
+                     "requestParameters": {"RegionId": "cn-hangzhou"},
+                     "responseElements": {"ImageId": "m-bp1abcdefgh12345", "RequestId": "r-1"}}}
+
+
+def test_eventbridge_rule_delivers_exactly_the_calls_the_events_function_acts_on(s_yaml):
+    from image_repair.triggers.events import IMAGE_MAKING_CALLS, as_cloud_event, image_request
     (trigger,) = [t for t in fc3_functions(s_yaml)["image-repair-events"]["triggers"] if t["triggerType"] == "eventbridge"]
     pattern = json.loads(trigger["triggerConfig"]["eventRuleFilterPattern"])
-    assert pattern["source"] == ["acs.ecs"] and pattern["type"] == ["ecs:ActionTrail:ApiCall"]
-    assert sorted(pattern["data"]["eventName"]) == ["CopyImage", "CreateImage", "ImportImage"]
+    assert sorted(pattern["data"]["eventName"]) == sorted(IMAGE_MAKING_CALLS)
+    for name in IMAGE_MAKING_CALLS:
+        event = actiontrail_event(name)
+        assert matches(pattern, event)
+        image_id, region, _ = image_request(as_cloud_event(event))     # the function takes it
+        assert image_id == "m-bp1abcdefgh12345" and region == "cn-hangzhou"
+    for other in (actiontrail_event("DeleteImage"), actiontrail_event("CreateImage", source="acs.rds"),
+                  dict(actiontrail_event("CreateImage"), type="ecs:Snapshot:CreateSnapshotCompleted")):
+        assert not matches(pattern, other)
+    assert trigger["triggerConfig"]["eventSinkConfig"]["deliveryOption"]["eventSchema"] == "CloudEvents"
 
 
 def test_the_flow_resource_deploys_the_definition_rendered_from_the_one_source(s_yaml):
