@@ -320,3 +320,5 @@ def test_the_start_defaults_of_events_and_sweep_make_a_valid_repair(s_yaml, monk
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "secret")
     monkeypatch.setenv("FC_REGION", "cn-hangzhou")
     assert launcher_from_env(store=None).idempotent
+    # fc-async invokes the start function as stateful async tasks (the execution id is the task id)
+    assert fc3_functions(s_yaml)[START_FUNCTION]["asyncInvokeConfig"]["asyncTask"] is True
