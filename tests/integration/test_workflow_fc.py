@@ -80,7 +80,7 @@ def test_start_handler_records_once_and_starts_a_named_execution(fc_env):
     assert first["created"] and first["flowStarted"] and not second["created"] and not second["flowStarted"]
     assert first["executionId"] == second["executionId"]
     assert [c["ExecutionName"] for c in calls] == [first["executionId"]] * 2
-    assert json.loads(calls[0]["Input"]) == {"executionId": first["executionId"]}
+    assert json.loads(calls[0]["Input"]) == {"executionId": first["executionId"], "watch": False}   # the flow's first Choice
     assert calls[0]["FlowName"] == "image-repair"
     assert len(open_store().list_executions()) == 1
     assert open_store().list_executions()[0].source_image_id == SOURCE

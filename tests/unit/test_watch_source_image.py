@@ -112,3 +112,11 @@ def test_watched_ids_are_named_watch_and_plain_ids_do_not_change():
     assert parse_request(dict(RAW, policy={"riskLevels": ["Medium"]})).execution_id() != watched
     with pytest.raises(Exception, match="watched images only"):
         parse_request(dict(plain, policy={"riskLevels": ["Medium"]}))
+
+
+def test_a_plain_repair_has_nothing_to_watch_and_the_call_changes_nothing(store):
+    ecs = Images(image(items=[VIRTIO_HIGH]))
+    ports, execution_id = start(store, ecs, watch=False)
+    state = watch.run(ports, FlowEvent(executionId=execution_id))
+    assert state.ready and not state.healthy and ecs.calls == 0
+    assert store.get_step(execution_id, watch.STEP) is None

@@ -54,6 +54,10 @@ def finish_healthy(ports: Ports, execution_id: str, decision: dict) -> None:
 
 def run(ports: Ports, event: FlowEvent) -> FlowState:
     execution, request = load(ports, event.executionId)
+    if not request.watch:
+        # a plain repair has nothing to watch (its flow starts at CheckSourceImage): answer
+        # "ready" and touch nothing, so a stray or repeated call changes nothing
+        return FlowState(executionId=execution.execution_id, ready=True)
     policy = request.policy or WatchPolicy()
     image_id = request.repairImageId
 
