@@ -3,7 +3,8 @@ subprocess), so nothing is cached; repeated, the median kept. Measured inside th
 before the first import to after the last: CPU time (process_time: importing is CPU-bound once
 the files are in the page cache, and CPU time does not count the waits for a core that other
 processes on a shared machine cause: the goal is judged on it), wall time, and peak memory
-(ru_maxrss: the whole process, interpreter included, what the function's memory limit sees).
+(VmHWM, the resident high-water mark: the whole process, interpreter included, what the
+function's memory limit sees).
 
 - bare: ``import alibabacloud_ecs20140526.client`` (the SDK every handler needs anyway);
 - alone: ``import image_repair.handlers.<x>``;
@@ -26,7 +27,7 @@ NOT_FC_HANDLERS = {"__init__", "fc", "local"}     # shared helpers and the local
 MEMORY_LIMIT_MB = 128
 
 CHILD = r'''
-import json, resource, sys, time
+import json, sys, time
 t0, c0 = time.perf_counter(), time.process_time()
 kind, module = sys.argv[1], sys.argv[2]
 if kind == "bare":
@@ -46,8 +47,11 @@ else:
         from image_repair.models import FlowEvent
         FlowEvent.model_validate({"executionId": "repair-m-bench-000000000000"})
 t1 = time.perf_counter()
-usage = resource.getrusage(resource.RUSAGE_SELF)
-print(json.dumps({"seconds": t1 - t0, "cpu_seconds": time.process_time() - c0, "maxrss_mb": usage.ru_maxrss / 1024.0,
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forking parent across execve, so a
+# child of a big parent would report the parent's size; VmHWM belongs to this program's own memory.
+with open("/proc/self/status") as status:
+    hwm_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+print(json.dumps({"seconds": t1 - t0, "cpu_seconds": time.process_time() - c0, "maxrss_mb": hwm_kb / 1024.0,
                   "modules": len(sys.modules)}))
 '''
 

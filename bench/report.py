@@ -74,7 +74,7 @@ def rows_for(results: dict) -> List[dict]:
                             "wall %.3f s vs bare %.3f s (%.2f x)" % (worst["seconds"], cold["bare"]["seconds"],
                                                                      worst["wall_ratio_to_bare"])))
         mem = cold["first_event"]["maxrss_mb"]
-        rows.append(row("3 cold start: peak memory, first event (ru_maxrss)", mem, cold["memory_limit_mb"],
+        rows.append(row("3 cold start: peak memory, first event (VmHWM)", mem, cold["memory_limit_mb"],
                         mem / cold["memory_limit_mb"], "<= 128 MB", mem <= cold["memory_limit_mb"], "MB",
                         "bare import alone: %.0f MB" % cold["bare"]["maxrss_mb"]))
     agent = results.get("agent")
