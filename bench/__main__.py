@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from .report import machine, rows_for, table
+from .report import calls_by_action, machine, rows_for, table
 
 BENCHMARKS = ("workflow", "coldstart", "agent", "sweep")
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
@@ -55,6 +55,8 @@ def main(argv=None) -> int:
         print("bench: %s took %.1f s" % (name, time.time() - started), file=sys.stderr, flush=True)
     rows = rows_for(results)
     print(table(rows))
+    if calls_by_action(results):
+        print(calls_by_action(results))
     for name, error in errors.items():
         print("FAILED %s: %s" % (name, error))
     document = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),

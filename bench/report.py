@@ -112,3 +112,16 @@ def table(rows: List[dict]) -> str:
             out.append("  ".join("-" * w for w in widths))
     notes = ["  %s: %s" % (r["benchmark"].split(":")[0], r["note"]) for r in rows if r["note"]]
     return "\n".join(out + (["notes:"] + notes if notes else []))
+
+
+def calls_by_action(results: dict) -> str:
+    """Benchmark 2 in detail: ECS calls per action, ours and the seed's (realistic latency)."""
+    flow = results.get("workflow", {}).get("realistic")
+    if not flow:
+        return ""
+    ours, seed = flow["ours"]["calls"], flow["seed"]["calls"]
+    actions = sorted(set(ours) | set(seed))
+    width = max(len(a) for a in actions)
+    lines = ["ECS calls by action (ours / seed template):"]
+    lines += ["  %s  %3d / %3d" % (a.ljust(width), ours.get(a, 0), seed.get(a, 0)) for a in actions]
+    return "\n".join(lines)
