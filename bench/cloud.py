@@ -94,7 +94,8 @@ def agent_report(items) -> str:
 
 class RepairHost:
     """The repair host's side of both repairs, as an emulator command handler: our agent's script
-    and the seed's public command each take REPAIR_SECONDS; other commands keep their behaviour."""
+    and the seed's public command each run ``seconds`` (repair_seconds of the scenario); other
+    commands (the seed's SELinux edit) keep their seeded behaviour."""
 
     def __init__(self, seconds: float):
         self.seconds = seconds
