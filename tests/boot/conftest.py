@@ -1,8 +1,9 @@
 """The boot suite's shared pieces: where cells work, running the cells, and the matrix.
 
-The selected cells run IMAGE_REPAIR_BOOT_JOBS at a time (default 2: one TCG qemu per core; a
-cell's own boots and repair are sequential), longest first by the durations the committed
-matrix recorded, so the suite takes about half of the sum of its cells.
+The selected cells run IMAGE_REPAIR_BOOT_JOBS at a time (default 3 on 2 cores: a cell's own boots
+and repair are sequential, and a cell is often idle, e.g. an unrepaired guest waiting 30 s for a
+root device that never comes, so a third cell fills the cores), longest first by the durations
+the committed matrix recorded.
 
 Each cell's record is collected during the session and merged into docs/boot-matrix.{json,md}
 (or ``IMAGE_REPAIR_BOOT_MATRIX_DIR``) when the session ends. A run with the repair skipped
@@ -56,7 +57,7 @@ def cell_outcomes(request, boot_work):
              if hasattr(item, "callspec") and "cell" in item.callspec.params]
     previous = _previous_seconds()
     cells.sort(key=lambda cell: previous.get(cell.name, 0), reverse=True)
-    jobs = max(1, int(os.environ.get("IMAGE_REPAIR_BOOT_JOBS", "2")))
+    jobs = max(1, int(os.environ.get("IMAGE_REPAIR_BOOT_JOBS", "3")))
 
     def outcome(cell):
         try:

@@ -78,8 +78,9 @@ def markdown(cells: list) -> str:
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for record in cells:
         repair = record.get("repair", {})
-        repair_text = "skipped" if repair.get("skipped") else "exit %s, %.0f s" % (repair.get("exit_status"),
-                                                                                   repair.get("seconds", 0))
+        repair_text = "skipped" if repair.get("skipped") else "exit %s, %.0f s%s" % (
+            repair.get("exit_status"), repair.get("seconds", 0),
+            ", %.0f s CPU" % repair["cpu_seconds"] if repair.get("cpu_seconds") is not None else "")
         extra = []
         grow = record.get("grow")
         if grow and "filesystem_bytes_after" in grow:
@@ -104,10 +105,12 @@ def markdown(cells: list) -> str:
     cpu = [b["cpu_seconds"] for b in boots if b.get("cpu_seconds") is not None]
     lines += ["", "%d of %d cells pass; the cells took %.0f s in all (image copies, three boots, the repair);" % (
         passed, len(cells), sum(r.get("seconds", 0) for r in cells)),
-        "their %d boots %.0f s of wall-clock%s, the repairs %.0f s." % (
+        "their %d boots %.0f s of wall-clock%s, the repairs %.0f s%s." % (
             len(boots), sum(b["seconds"] for b in boots),
             " and %.0f s of qemu CPU" % sum(cpu) if len(cpu) == len(boots) else "",
-            sum(r.get("repair", {}).get("seconds", 0) for r in cells))]
+            sum(r.get("repair", {}).get("seconds", 0) for r in cells),
+            " and %.0f s of CPU" % sum(r["repair"]["cpu_seconds"] for r in cells)
+            if all(r.get("repair", {}).get("cpu_seconds") is not None for r in cells) else "")]
     missing = [cell.name for cell in CELLS if cell.name not in {r["cell"] for r in cells}]
     if missing:
         lines += ["", "Not run yet: " + ", ".join(missing) + "."]
