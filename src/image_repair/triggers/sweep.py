@@ -112,6 +112,12 @@ def classify(image: dict, policy: SweepPolicy) -> tuple:
     return "", items
 
 
+def repaired(execution) -> bool:
+    """A SUCCEEDED execution that made a new image. A watched image that ended healthy also
+    SUCCEEDED, under the event policy, which may be narrower than this sweep's: not a repair."""
+    return execution.status == ExecutionStatus.SUCCEEDED and bool((execution.report or {}).get("newImageId"))
+
+
 class _StoreView:
     """What the store says about the images, read once per sweep (one scan of executions)."""
 
@@ -125,7 +131,7 @@ class _StoreView:
             if execution.status == ExecutionStatus.RUNNING:
                 self.running[execution.source_image_id] = execution.execution_id
                 self.counted += execution.updated_at_ms >= stale_before
-            elif execution.status == ExecutionStatus.SUCCEEDED:
+            elif repaired(execution):
                 self.succeeded[execution.source_image_id] = execution.execution_id
 
     def skip_reason(self, image_id: str, execution_id: str) -> str:
@@ -139,7 +145,7 @@ class _StoreView:
         previous = self.store.get_execution(execution_id)
         if previous is not None and previous.status == ExecutionStatus.FAILED:
             return "failed before"
-        if previous is not None and previous.status == ExecutionStatus.SUCCEEDED:
+        if previous is not None and repaired(previous):
             return "already repaired"
         return ""
 
