@@ -27,6 +27,10 @@ if ! ls "$OUT"/pydantic_core/_pydantic_core.cpython-310-x86_64-linux-gnu.so >/de
   echo "build-fc-package: pydantic-core for cpython-310 x86_64 is missing from $OUT" >&2
   exit 1
 fi
+# numpy (and numpy.libs, ~73 MB) leaves the package: tablestore declares it, but only its
+# time-series and SQL flatbuffer code uses it; the row API the store uses works without it, and
+# every cold start saves its import (docs/bench.md, benchmark 3).
+rm -rf "$OUT"/numpy "$OUT"/numpy.libs "$OUT"/numpy-*.dist-info "$OUT"/bin/f2py "$OUT"/bin/numpy-config
 # The project itself, without caches (the function imports it from the code root).
 tar -C src --exclude='__pycache__' --exclude='*.pyc' -cf - image_repair | tar -C "$OUT" -xf -
 # Import every handler and SDK from the package alone (no site-packages) with a Python 3.10 when
@@ -40,6 +44,10 @@ if ! is_py310 "${PY310:-}"; then
   done
 fi
 if [ -n "$PY310" ]; then
+  # Bytecode for the runtime's Python: FC's /code is read-only, so a package without it compiles
+  # every module from source at every cold start (seconds of CPU, docs/bench.md). unchecked-hash
+  # .pyc stay valid whatever the files' mtimes become through zip and unzip.
+  "$PY310" -m compileall -q -j 0 --invalidation-mode unchecked-hash "$OUT" >/dev/null
   "$PY310" -S - "$OUT" <<'PYTHON'
 import importlib, pkgutil, sys
 sys.path.insert(0, sys.argv[1])
@@ -50,10 +58,12 @@ for name in names:
 for sdk in ("alibabacloud_ecs20140526.client", "alibabacloud_fnf20190315.client",
             "alibabacloud_fc_open20210406.client", "tablestore", "pydantic", "yaml"):
     importlib.import_module(sdk)
-sys.stderr.write("build-fc-package: %d handlers and the SDKs import on Python %s\n"
+assert "numpy" not in sys.modules, "numpy got imported"
+sys.stderr.write("build-fc-package: %d handlers and the SDKs import on Python %s (bytecode compiled, no numpy)\n"
                  % (len(names), sys.version.split()[0]))
 PYTHON
 else
-  echo "build-fc-package: no Python 3.10 here: the package's imports were not tried on the runtime's version" >&2
+  echo "build-fc-package: WARNING: no Python 3.10 here: no bytecode for the runtime (every module is" >&2
+  echo "  compiled at each cold start) and the imports were not tried; set PY310=/path/to/python3.10" >&2
 fi
 echo "build-fc-package: $OUT ($(du -sh "$OUT" | cut -f1)) for python3.10 manylinux2014_x86_64" >&2
