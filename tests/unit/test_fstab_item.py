@@ -35,7 +35,7 @@ def test_device_names_repaired_with_backup_and_systemd_timeout(tmp_path):
     assert result.status == "repaired", result.to_dict()
     assert fstab(tree) == (
         "UUID=%s  /  ext4  defaults  1 1\n"
-        "UUID=%s  swap  swap  defaults,nofail,x-systemd.device-timeout=10s  0 0\n"
+        "UUID=%s  swap  swap  defaults,nofail  0 0\n"
         "/dev/sdb1  /data  ext4  defaults,nofail,x-systemd.device-timeout=10s  0 2\n"
         % (guest_files.ROOT_UUID, stubs_grub.SWAP_UUID))
     with open(os.path.join(str(tree), BACKUP_DIR.lstrip("/"), "etc/fstab")) as handle:

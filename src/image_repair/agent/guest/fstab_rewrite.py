@@ -8,10 +8,12 @@ Rules (offline-repair.md; the layout is the disk helper's, see agent/guest/conte
   filesystem (or swap) on that partition in the layout; on ECS the disk is ``vda`` or ``nvme0n1``
   whatever it was called before. The system disk is the one the ``/`` entry names (the first disk,
   ``sda``/``vda``/``nvme0n1``..., when ``/`` is given by UUID).
-* nofail (and ``x-systemd.device-timeout=10s`` when the guest boots with systemd) goes on every
-  disk or network entry except ``/`` and ``/usr``, the only ones the boot cannot go on without:
-  entries of other disks, filesystems the layout does not know, ``/boot``, ``/boot/efi`` and swap
-  too (they are on the disk and keep working; nofail only matters when they are missing).
+* nofail goes on every disk or network entry except ``/`` and ``/usr``, the only ones the boot
+  cannot go on without: entries of other disks, filesystems the layout does not know, ``/boot``,
+  ``/boot/efi`` and swap too (they are on the disk and keep working; nofail only matters when they
+  are missing). ``x-systemd.device-timeout=10s`` (guests booting with systemd) goes only on the
+  entries whose device may be absent (other disks, unknown devices), so a missing data disk costs
+  10 s, not 90; the system disk's own filesystems keep systemd's default wait.
   ``noauto`` entries, pseudo filesystems (proc, tmpfs...) and bind mounts are left alone.
 * a malformed line (fewer than 3 fields, more than 6, a non-numeric dump/pass field, an empty
   ``UUID=``, a mount point that is not a path, a source that is no path, tag or share) is commented out with a note, never deleted; a second entry for a mount point already
@@ -212,7 +214,11 @@ def rewrite_fstab(text, layout, systemd=True):
         network = fstype in NETWORK_FS or fstype.startswith("nfs")
         on_this_disk = network is False and _resolve(entry, layout_index, system_disk, number, findings)
         if target not in NEEDED_TO_BOOT and "noauto" not in options.split(","):
-            wanted = ["nofail"] + ([DEVICE_TIMEOUT] if systemd and not network else [])
+            # The short device timeout only for devices that may be absent: a filesystem on the
+            # system disk appears with the root, and a 10 s limit can run out on a slow first
+            # boot (seen under TCG: /boot and /boot/efi left unmounted).
+            short_timeout = systemd and not network and not on_this_disk
+            wanted = ["nofail"] + ([DEVICE_TIMEOUT] if short_timeout else [])
             new_options = _add_options(options, wanted)
             if new_options != options:
                 entry.set_options(new_options)
