@@ -56,7 +56,7 @@ names = [m.name for m in pkgutil.iter_modules(handlers.__path__) if m.name not i
 for name in names:
     assert callable(importlib.import_module("image_repair.handlers." + name).handler), name
 for sdk in ("alibabacloud_ecs20140526.client", "alibabacloud_fnf20190315.client",
-            "alibabacloud_fc_open20210406.client", "tablestore", "pydantic", "yaml"):
+            "alibabacloud_fc20230330.client", "tablestore", "pydantic", "yaml"):
     importlib.import_module(sdk)
 assert "numpy" not in sys.modules, "numpy got imported"
 sys.stderr.write("build-fc-package: %d handlers and the SDKs import on Python %s (bytecode compiled, no numpy)\n"

@@ -321,5 +321,10 @@ def test_the_start_defaults_of_events_and_sweep_make_a_valid_repair(s_yaml, monk
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "secret")
     monkeypatch.setenv("FC_REGION", "cn-hangzhou")
     assert launcher_from_env(store=None).idempotent
-    # fc-async invokes the start function as stateful async tasks (the execution id is the task id)
+    # fanout: fc-async needs nothing beyond what FC gives every function (FC 3.0: no service to name)
+    monkeypatch.setenv("IMAGE_REPAIR_FANOUT", "fc-async")
+    monkeypatch.setenv("FC_ACCOUNT_ID", "123456")
+    fc = launcher_from_env(store=None)
+    assert fc.idempotent and fc.function_name == START_FUNCTION
+    # fc-async invokes the start function as async tasks (x-fc-async-task-id: the execution id)
     assert fc3_functions(s_yaml)[START_FUNCTION]["asyncInvokeConfig"]["asyncTask"] is True

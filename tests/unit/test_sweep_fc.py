@@ -1,9 +1,9 @@
-"""The FC async fan-out over the real SDK: its HTTP request is caught by ``responses``."""
+"""The FC async fan-out over the real FC 3.0 SDK (2023-03-30): its HTTP request is caught by ``responses``."""
 import json
 
 import pytest
 import responses
-from alibabacloud_fc_open20210406.client import Client
+from alibabacloud_fc20230330.client import Client
 from alibabacloud_tea_openapi.models import Config
 
 from image_repair.clients.errors import CloudError
@@ -12,7 +12,7 @@ from image_repair.launchers import CloudFlowLauncher, start_execution
 from image_repair.store.sqlite import SQLiteStore
 
 ENDPOINT = "123456.cn-hangzhou.fc.aliyuncs.com"
-URL = "https://%s/2021-04-06/services/image-repair/functions/image-repair-start/invocations" % ENDPOINT
+URL = "https://%s/2023-03-30/functions/image-repair-start/invocations" % ENDPOINT   # no service in FC 3.0
 RAW = {"regionId": "cn-hangzhou", "zoneId": "cn-hangzhou-h", "repairImageId": "m-bp1emulatorbrokenimg01",
        "instanceType": "ecs.g7.large", "securityGroupId": "sg-bp1emulator0000000000",
        "vSwitchId": "vsw-bp1emulator00000000h", "repairItems": ["virtio"]}
@@ -28,7 +28,7 @@ def store(tmp_path):
 def launcher(store):
     client = Client(Config(access_key_id="LTAItestkey", access_key_secret="secret", region_id="cn-hangzhou",
                            endpoint=ENDPOINT))
-    return FcAsyncLauncher(client, store, "image-repair")
+    return FcAsyncLauncher(client, store)
 
 
 @responses.activate
@@ -39,11 +39,12 @@ def test_async_invocation_carries_the_execution_id_and_its_parameters(store):
     (call,) = responses.calls
     request = call.request
     assert request.method == "POST"
-    assert request.url.startswith(URL)
-    assert request.headers["X-Fc-Invocation-Type"] == "Async"
-    assert request.headers["X-Fc-Stateful-Async-Invocation-Id"] == launched.execution_id
+    assert request.url.split("?")[0] == URL
+    assert request.headers["x-fc-invocation-type"] == "Async"
+    assert request.headers["x-fc-async-task-id"] == launched.execution_id
+    assert "X-Fc-Stateful-Async-Invocation-Id" not in request.headers
     assert request.headers["Authorization"].startswith("ACS3-HMAC-SHA256 Credential=LTAItestkey,")
-    assert request.headers["x-acs-action"] == "InvokeFunction" and request.headers["x-acs-version"] == "2021-04-06"
+    assert request.headers["x-acs-action"] == "InvokeFunction" and request.headers["x-acs-version"] == "2023-03-30"
     body = json.loads(request.body)
     assert body["repairImageId"] == RAW["repairImageId"] and body["repairItems"] == ["virtio"]
     assert body == store.get_execution(launched.execution_id).params
@@ -52,8 +53,8 @@ def test_async_invocation_carries_the_execution_id_and_its_parameters(store):
 @responses.activate
 def test_a_second_invocation_of_one_id_is_already_started(store):
     responses.add(responses.POST, URL, status=202, body=b"")
-    responses.add(responses.POST, URL, status=409, json={"ErrorCode": "ResourceExist",
-                                                         "ErrorMessage": "stateful async invocation exists"})
+    responses.add(responses.POST, URL, status=409, json={"Code": "AsyncTaskAlreadyExist",
+                                                         "Message": "async task id exists"})
     fc = launcher(store)
     first = start_execution(store, fc, RAW)
     second = start_execution(store, fc, RAW)      # RUNNING + idempotent launcher: launched again, refused
@@ -77,11 +78,15 @@ def test_fanout_is_chosen_by_environment(store, monkeypatch):
     monkeypatch.delenv("IMAGE_REPAIR_FANOUT", raising=False)
     assert isinstance(launcher_from_env(store), CloudFlowLauncher)
     monkeypatch.setenv("IMAGE_REPAIR_FANOUT", "fc-async")
-    with pytest.raises(CloudError):               # the service must be named
-        launcher_from_env(store)
-    monkeypatch.setenv("IMAGE_REPAIR_FC_SERVICE", "image-repair")
+    monkeypatch.delenv("IMAGE_REPAIR_FC_SERVICE", raising=False)   # FC 3.0: no service to name
     fc = launcher_from_env(store)
-    assert isinstance(fc, FcAsyncLauncher) and fc.function_name == "image-repair-start"
+    assert isinstance(fc, FcAsyncLauncher) and fc.function_name == "image-repair-start" and fc.idempotent
+    assert fc.client._endpoint == "123456.cn-hangzhou.fc.aliyuncs.com"
+    monkeypatch.setenv("IMAGE_REPAIR_START_FUNCTION", "my-start")
+    assert launcher_from_env(store).function_name == "my-start"
+    monkeypatch.delenv("FC_ACCOUNT_ID")
+    with pytest.raises(CloudError):               # no endpoint to call
+        launcher_from_env(store)
     monkeypatch.setenv("IMAGE_REPAIR_FANOUT", "sqs")
     with pytest.raises(CloudError):
         launcher_from_env(store)
