@@ -64,9 +64,10 @@ def rows_for(results: dict) -> List[dict]:
     cold = results.get("coldstart")
     if cold:
         bare = cold["bare"]["cpu_seconds"]
-        for kind, label, goal in (("first_event", "first event, Tablestore store (deployed)", "<= 1.15 x"),
-                                  ("first_event_sqlite", "first event, SQLite store", "(info) <= 1.15 x"),
-                                  ("first_event_no_numpy", "first event, Tablestore store, package without numpy",
+        package = "deployed package%s" % (", no numpy" if not cold.get("package", {}).get("numpy", True) else "")
+        for kind, label, goal in (("first_event", "first event, Tablestore store (%s)" % package, "<= 1.15 x"),
+                                  ("first_event_sqlite", "first event, SQLite store (%s)" % package, "(info) <= 1.15 x"),
+                                  ("first_event_with_numpy", "first event, Tablestore store, numpy installed",
                                    "(info) <= 1.15 x"),
                                   ("alone", "handler module alone", "(info)")):
             worst = cold.get(kind)
