@@ -2,7 +2,8 @@
 
 A cell passes when the unrepaired guest fails the way its breakage predicts (no marker, no DHCP
 address on eth0, no kernel console on ttyS0, or a hostname not from the metadata service) and
-the guest repaired by ``image-repair repair-disk --items all`` boots healthy on virtio AND on NVMe:
+the guest repaired by ``image-repair repair-disk --items all`` boots healthy on its bus and (every
+guest at least once) on the other one:
 marker, root by UUID, eth0 with qemu's DHCP address, kernel console on ttyS0; plus, per cell, a grown root
 filesystem (growpart) and the hostname from the AliYun metadata emulator (cloud-init).
 """
@@ -24,8 +25,9 @@ def test_boot_cell(cell, cell_outcomes, record_cell):
     if not record["repair"].get("skipped"):
         assert record["repair"]["exit_status"] == 0, "repair-disk failed: %s (log %s)" % (
             record["repair"].get("items"), record["repair"]["log"])
-    for after in (record["after"], record["after_other_bus"]):
+    afters = [after for after in (record["after"], record["after_other_bus"]) if after is not None]
+    for after in afters:
         assert after["boots"], "repaired guest on %s: %s; serial log %s" % (
             after["bus"], "; ".join(after["problems"]), after["serial_log"])
-    assert {record["after"]["bus"], record["after_other_bus"]["bus"]} == {"virtio", "nvme"}
-    assert record["verdict"] == "pass", record["verdict"]
+    assert [after["bus"] for after in afters] == list(cell.after_buses)
+

@@ -109,3 +109,21 @@ def test_real_log_of_a_guest_without_virtio_in_its_initramfs():
     assert report.cmdline_root() == "UUID=" + ROOT_UUID
     assert serial.first_failure(text) == "initramfs gave up waiting for root"
     assert "initramfs dropped to a shell" in report.failures
+
+
+def test_a_system_disk_mount_that_timed_out_fails_the_boot():
+    # what systemd printed on repaired guests whose /boot/efi had a 10 s device timeout under TCG
+    log = (DATA / "healthy-virtio.log").read_text().replace(
+        "IMAGE-REPAIR-BOOT end",
+        "[ TIME ] Timed out waiting for device \x1b[0;1;39mdev-disk-by\\x2duuid-7A3B\\x2d1C2D.device\x1b[0m.\n"
+        "[DEPEND] Dependency failed for \x1b[0;1;39mboot-efi.mount\x1b[0m - /boot/efi.\n"
+        "IMAGE-REPAIR-BOOT end")
+    report = serial.parse(log)
+    log = log.replace("IMAGE-REPAIR-BOOT end", "[DEPEND] Dependency failed for data.mount - /data.\n"
+                      "IMAGE-REPAIR-BOOT end")
+    report = serial.parse(log)
+    assert report.failed_mounts == ["boot-efi.mount", "data.mount"]
+    # /data is on a disk that is not attached (nofail): only the system disk's mounts count
+    assert report.problems(ROOT_UUID, disk_mounts=("/boot", "/boot/efi")) == ["mounts failed: boot-efi.mount"]
+    assert report.problems(ROOT_UUID) == []
+    assert serial.mount_unit("/boot/efi") == "boot-efi.mount" and serial.mount_unit("/") == "-.mount"

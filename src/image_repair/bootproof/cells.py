@@ -2,7 +2,10 @@
 
 A cell's unrepaired guest is booted on ``bus``, the one its breakage targets; the repaired guest
 on ``bus`` first (with the growpart resize before it) and then on the other bus, since a repaired
-image must boot on both virtio and NVMe (the virtio and nvme items exist for that).
+image must boot on both virtio and NVMe (the virtio and nvme items exist for that). Every guest is
+booted repaired on both buses: three cells share the Debian 12 BIOS guest, and its ``vmware`` cell
+(every breakage at once, the virtio one included) boots on both, so its two siblings boot on their
+own bus only (``other_bus=False``), which keeps the suite within its 15 minutes.
 
 Chosen to cover, within ~15 minutes of warm-cache CI on 2 cores: every named breakage of
 image_repair.testimages on at least one guest; virtio and NVMe; BIOS (SeaBIOS) and UEFI (OVMF);
@@ -31,6 +34,7 @@ class Cell:
     # The unrepaired guest has no serial console: watch its VGA text screen for failure signs
     # (bootproof.screen), so that its failed boot ends when it shows rather than at the timeout.
     screen: bool = False
+    other_bus: bool = True        # also boot the repaired guest on the other bus (see the module's docstring)
 
     @property
     def guest(self) -> str:
@@ -39,7 +43,7 @@ class Cell:
     @property
     def after_buses(self) -> tuple:
         """The buses the repaired guest boots on, in order: the cell's own, then the other."""
-        return (self.bus,) + tuple(bus for bus in BUSES if bus != self.bus)
+        return (self.bus,) + (tuple(bus for bus in BUSES if bus != self.bus) if self.other_bus else ())
 
 
 GROW_BYTES = 1024 ** 3
@@ -51,7 +55,7 @@ NOT_FROM_METADATA = "hostname"
 
 CELLS = (
     Cell("virtio-missing", Recipe(suite="bookworm", firmware="bios"), "no_virtio_initramfs", "virtio", "bios",
-         NO_MARKER, growpart=True),
+         NO_MARKER, growpart=True, other_bus=False),
     Cell("vmware", Recipe(suite="bookworm", firmware="bios"), "vmware", "virtio", "bios", NO_MARKER, metadata=True,
          screen=True),
     Cell("device-names", Recipe(suite="bookworm", firmware="uefi", layout="separate_boot"), "device_names",
@@ -64,7 +68,7 @@ CELLS = (
     Cell("predictable-name", Recipe(suite="bookworm", firmware="bios", initramfs="dracut", layout="lvm"),
          "predictable_name_only", "nvme", "bios", NO_DHCP),
     Cell("cloud-init-disabled", Recipe(suite="bookworm", firmware="bios"), "cloud_init_disabled", "virtio", "bios",
-         NOT_FROM_METADATA, metadata=True),
+         NOT_FROM_METADATA, metadata=True, other_bus=False),
 )
 
 

@@ -22,6 +22,8 @@ FAILURE_PATTERNS = (
     # GRUB found no usable configuration (for example a grub.cfg without menu entries).
     ("grub prompt", re.compile(r"^(grub|grub rescue)> ", re.M)),
 )
+# systemd's console status lines for a mount that did not happen (its device timed out, fsck...)
+FAILED_MOUNT = re.compile(r"(?:Dependency failed for|Failed to mount) (\S+\.mount)")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
@@ -41,6 +43,7 @@ class BootReport:
     eth0_addresses: list = field(default_factory=list)   # ["10.0.2.15/24"]
     kernel_cmdline: Optional[str] = None  # "Kernel command line:" seen on ttyS0
     failures: list = field(default_factory=list)         # names from FAILURE_PATTERNS
+    failed_mounts: list = field(default_factory=list)    # systemd units, e.g. ["boot-efi.mount"]
 
     @property
     def kernel_console(self) -> bool:
@@ -51,9 +54,11 @@ class BootReport:
         return match.group(1) if match else None
 
     def problems(self, root_uuid: str, address: str = "10.0.2.15", hostname: Optional[str] = None,
-                 lvm_root: Optional[str] = None) -> list:
+                 lvm_root: Optional[str] = None, disk_mounts: tuple = ()) -> list:
         """Why this boot is not a healthy ECS boot ([] when it is): marker, root by UUID, eth0 by DHCP,
-        kernel console on ttyS0, and (when given) the hostname from the metadata service."""
+        kernel console on ttyS0, the system disk's other filesystems (``disk_mounts``, mount points
+        such as /boot/efi) mounted, and (when given) the hostname from the metadata service. A mount
+        of a disk that is not attached may fail (nofail): only the system disk's count."""
         found = []
         if not self.marker:
             found.append("no boot marker" + (" (%s)" % ", ".join(self.failures) if self.failures else ""))
@@ -69,9 +74,19 @@ class BootReport:
         if not any(a.split("/")[0] == address for a in self.eth0_addresses):
             found.append("eth0 has %s, expected DHCP %s" % (
                 ", ".join(self.eth0_addresses) or ("no IPv4 address" if self.eth0_exists else "no eth0"), address))
+        failed = [unit for unit in self.failed_mounts if unit in {mount_unit(m) for m in disk_mounts}]
+        if failed:
+            # e.g. /boot or /boot/efi not mounted: the next kernel update would go to the wrong place
+            found.append("mounts failed: %s" % ", ".join(failed))
         if hostname and self.hostname != hostname:
             found.append("hostname %s, expected %s from the metadata service" % (self.hostname, hostname))
         return found
+
+
+def mount_unit(mountpoint: str) -> str:
+    """systemd's unit name of a mount point: /boot/efi -> boot-efi.mount (plain paths only)."""
+    path = mountpoint.strip("/")
+    return (path.replace("-", "\\x2d").replace("/", "-") if path else "-") + ".mount"
 
 
 def clean(text: str) -> str:
@@ -101,6 +116,7 @@ def parse(text: str) -> BootReport:
     text = clean(text)
     report = BootReport()
     report.failures = failures(text)
+    report.failed_mounts = sorted(set(FAILED_MOUNT.findall(text)))
     cmdline = re.search(r"Kernel command line: (.*)$", text, re.M)
     if cmdline:
         report.kernel_cmdline = cmdline.group(1).strip()
