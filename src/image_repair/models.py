@@ -69,6 +69,9 @@ class RepairRequest(BaseModel):
     dryRun: bool = False
     watch: bool = False
     policy: Optional[WatchPolicy] = None
+    # Run a finished repair again with the same parameters: 1, 2... make new executions (the same
+    # retry number asked twice is still one execution).
+    retry: int = Field(default=0, ge=0, le=99)
 
     @field_validator("repairItems", mode="before")
     @classmethod
@@ -99,7 +102,8 @@ class RepairRequest(BaseModel):
         """Deterministic: the same repair asked twice is one execution (and one CloudFlow name)."""
         # A plain repair hashes exactly the fields it always had (its ids do not change); a watched
         # one hashes its policy too and is named watch-...: the flow's input flag comes from that.
-        fields = self.model_dump(exclude=None if self.watch else {"watch", "policy"})
+        excluded = (set() if self.watch else {"watch", "policy"}) | (set() if self.retry else {"retry"})
+        fields = self.model_dump(exclude=excluded or None)
         canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
         prefix = WATCH_PREFIX if self.watch else "repair-"
         return "%s%s-%s" % (prefix, self.repairImageId, hashlib.sha256(canonical.encode()).hexdigest()[:12])

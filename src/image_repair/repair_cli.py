@@ -28,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
         repair.add_argument(flag, dest=name)
     repair.add_argument("--allow-partial", dest="allowPartial", action="store_true", default=None)
     repair.add_argument("--dry-run", dest="dryRun", action="store_true", default=None)
+    repair.add_argument("--retry", dest="retry", type=int, default=None,
+                        help="run a finished repair again with the same parameters (1, 2...: a new execution each)")
     repair.add_argument("--params", help="the start parameters as one JSON object (the seed's names)")
     repair.add_argument("--endpoint", default=os.environ.get("IMAGE_REPAIR_ECS_ENDPOINT"),
                         help="an ECS emulator (host:port, plain HTTP)")
@@ -51,7 +53,7 @@ def request_from_args(args, defaults: dict) -> dict:
     if args.params:
         raw.update(json.loads(args.params))
     for name in ("regionId", "zoneId", "baseImageId", "instanceType", "securityGroupId", "vSwitchId",
-                 "systemDiskCategory", "repairItems", "engine", "allowPartial", "dryRun"):
+                 "systemDiskCategory", "repairItems", "engine", "allowPartial", "dryRun", "retry"):
         value = getattr(args, name)
         if value is not None:
             raw[name] = value

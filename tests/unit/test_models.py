@@ -76,6 +76,16 @@ def test_execution_id_is_deterministic_and_depends_on_every_parameter():
     assert len(a.execution_id()) <= 128
 
 
+def test_a_retry_is_a_new_execution_and_retry_0_keeps_the_plain_id():
+    plain = parse_request(GOOD).execution_id()
+    assert parse_request(dict(GOOD, retry=0)).execution_id() == plain
+    first, again = parse_request(dict(GOOD, retry=1)), parse_request(dict(GOOD, retry=1))
+    assert first.execution_id() == again.execution_id() != plain
+    assert parse_request(dict(GOOD, retry=2)).execution_id() not in (plain, first.execution_id())
+    with pytest.raises(InvalidRequest, match="retry"):
+        parse_request(dict(GOOD, retry=-1))
+
+
 def test_region_default_is_overridden_by_the_request():
     assert parse_request(dict(GOOD), {"regionId": "cn-beijing"}).regionId == "cn-hangzhou"
     raw = dict(GOOD)
