@@ -18,3 +18,13 @@ def pytest_collection_modifyitems(config, items):
 def pytest_configure(config):
     # Integration and boot layers mount filesystems and attach loop devices: they need root.
     config.addinivalue_line("markers", "needs_root: mounts filesystems or attaches loop devices")
+
+
+@pytest.fixture
+def store(tmp_path):
+    """An empty SQLite state store in the test's own directory (closed afterwards). Test files
+    needing another store (a clock, the contract suite's two backends) define their own."""
+    from image_repair.store.sqlite import SQLiteStore
+    store = SQLiteStore(str(tmp_path / "state.db"))
+    yield store
+    store.close()

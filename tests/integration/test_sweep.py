@@ -38,13 +38,6 @@ def linux(images):
     return [i for i in images if kind(i) != "windows"]
 
 
-@pytest.fixture
-def store(tmp_path):
-    store = SQLiteStore(str(tmp_path / "state.db"))
-    yield store
-    store.close()
-
-
 def test_10000_images_minimum_pages_cap_and_skips(store):
     images = many_images(10000, at_risk_fraction=0.1, other_fraction=0.1, seed=7)
     at_risk = [i["id"] for i in images if kind(i) == "at_risk"]

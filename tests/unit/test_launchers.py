@@ -4,7 +4,6 @@ import pytest
 from image_repair.launchers import start_execution
 from image_repair.models import InvalidRequest
 from image_repair.store import ExecutionStatus
-from image_repair.store.sqlite import SQLiteStore
 
 RAW = {"regionId": "cn-hangzhou", "zoneId": "cn-hangzhou-i", "repairImageId": "m-bp1abcdefghijklmnop",
        "instanceType": "ecs.g7.large", "securityGroupId": "sg-bp1abcdefghijklmnop",
@@ -18,11 +17,6 @@ class RecordingLauncher:
     def launch(self, execution_id):
         self.calls.append(execution_id)
         return True
-
-
-@pytest.fixture
-def store(tmp_path):
-    return SQLiteStore(str(tmp_path / "state.db"))
 
 
 @pytest.mark.parametrize("idempotent", [True, False])

@@ -9,20 +9,12 @@ from alibabacloud_tea_openapi.models import Config
 from image_repair.clients.errors import CloudError
 from image_repair.clients.fc import FcAsyncLauncher, launcher_from_env
 from image_repair.launchers import CloudFlowLauncher, start_execution
-from image_repair.store.sqlite import SQLiteStore
 
 ENDPOINT = "123456.cn-hangzhou.fc.aliyuncs.com"
 URL = "https://%s/2023-03-30/functions/image-repair-start/invocations" % ENDPOINT   # no service in FC 3.0
 RAW = {"regionId": "cn-hangzhou", "zoneId": "cn-hangzhou-h", "repairImageId": "m-bp1emulatorbrokenimg01",
        "instanceType": "ecs.g7.large", "securityGroupId": "sg-bp1emulator0000000000",
        "vSwitchId": "vsw-bp1emulator00000000h", "repairItems": ["virtio"]}
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = SQLiteStore(str(tmp_path / "state.db"))
-    yield store
-    store.close()
 
 
 def launcher(store):

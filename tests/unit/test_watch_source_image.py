@@ -6,7 +6,6 @@ from image_repair.steps import watch_source_image as watch
 from image_repair.steps.common import ImageNotFound, Ports, ResourceFailed
 from image_repair.steps.start import record_execution
 from image_repair.store import ExecutionStatus
-from image_repair.store.sqlite import SQLiteStore
 
 IMAGE = "m-bp1newimage00000001"
 RAW = {"regionId": "cn-hangzhou", "zoneId": "cn-hangzhou-i", "repairImageId": IMAGE, "instanceType": "ecs.g7.large",
@@ -33,13 +32,6 @@ class Images:
     def describe_image(self, image_id):
         self.calls += 1
         return self.shapes.pop(0) if len(self.shapes) > 1 else self.shapes[0]
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = SQLiteStore(str(tmp_path / "state.db"))
-    yield store
-    store.close()
 
 
 def start(store, ecs, **overrides):
