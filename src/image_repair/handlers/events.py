@@ -9,37 +9,19 @@ Configuration (environment):
 * IMAGE_REPAIR_EVENT_POLICY: a JSON object ``{"items": [...] | null, "riskLevels": ["High"]}``,
   the policy of events that carry none (default: any repairable item at High risk);
 * FC_REGION (set by FC): events for images of other regions are ignored."""
-import json
-import os
-from typing import Optional
 
-from .fc import HandlerError, ports_from_env, region_default
-
-
-def _json_env(*names: str) -> Optional[dict]:
-    for name in names:
-        text = os.environ.get(name)
-        if not text:
-            continue
-        try:
-            value = json.loads(text)
-        except ValueError as error:
-            raise HandlerError("InvalidConfiguration", "%s is not JSON: %s" % (name, error))
-        if not isinstance(value, dict):
-            raise HandlerError("InvalidConfiguration", "%s must be a JSON object" % name)
-        return value
-    return None
+from .fc import HandlerError, json_env, ports_from_env, region_default
 
 
 def event_defaults() -> dict:
-    return _json_env("IMAGE_REPAIR_EVENT_DEFAULTS", "IMAGE_REPAIR_SWEEP_DEFAULTS") or {}
+    return json_env("IMAGE_REPAIR_EVENT_DEFAULTS", "IMAGE_REPAIR_SWEEP_DEFAULTS") or {}
 
 
 def event_policy():
     from pydantic import ValidationError
 
     from ..models import WatchPolicy
-    raw = _json_env("IMAGE_REPAIR_EVENT_POLICY")
+    raw = json_env("IMAGE_REPAIR_EVENT_POLICY")
     try:
         return WatchPolicy.model_validate(raw or {})
     except ValidationError as error:

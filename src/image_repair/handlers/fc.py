@@ -36,6 +36,22 @@ def parse_event(event: Any) -> dict:
     return event
 
 
+def json_env(*names: str) -> Optional[dict]:
+    """The first of these environment variables that is set, as a JSON object (None: none set)."""
+    for name in names:
+        text = os.environ.get(name)
+        if not text:
+            continue
+        try:
+            value = json.loads(text)
+        except ValueError as error:
+            raise HandlerError("InvalidConfiguration", "%s is not JSON: %s" % (name, error))
+        if not isinstance(value, dict):
+            raise HandlerError("InvalidConfiguration", "%s must be a JSON object" % name)
+        return value
+    return None
+
+
 def ports_from_env():
     """Store and ECS port from the function's environment, built once per container."""
     global _PORTS

@@ -6,11 +6,10 @@ The timer's payload (optional, a JSON object as a string): ``{"dryRun": false, "
 (zoneId, vSwitchId, securityGroupId, instanceType, ...) come from IMAGE_REPAIR_SWEEP_DEFAULTS (a
 JSON object, the seed template's names); the fan-out from IMAGE_REPAIR_FANOUT (clients/fc.py).
 The janitor runs even when the sweep fails (then the sweep's error is raised after it)."""
-import json
 import logging
 import os
 
-from .fc import HandlerError, parse_event, ports_from_env
+from .fc import HandlerError, json_env, parse_event, ports_from_env
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +29,7 @@ def payload_of(event) -> dict:
 
 
 def sweep_defaults() -> dict:
-    text = os.environ.get("IMAGE_REPAIR_SWEEP_DEFAULTS") or "{}"
-    try:
-        defaults = json.loads(text)
-    except ValueError as error:
-        raise HandlerError("InvalidConfiguration", "IMAGE_REPAIR_SWEEP_DEFAULTS is not JSON: %s" % error)
-    if not isinstance(defaults, dict):
-        raise HandlerError("InvalidConfiguration", "IMAGE_REPAIR_SWEEP_DEFAULTS must be a JSON object")
-    return defaults
+    return json_env("IMAGE_REPAIR_SWEEP_DEFAULTS") or {}
 
 
 def handler(event, context=None):
