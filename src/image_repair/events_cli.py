@@ -125,17 +125,8 @@ def main(argv=None) -> int:
         return 2
     if args.image_file:
         return run_on_local_cloud(args, payload)
-    from .clients.ecs import ecs_port_from_env
-    from .repair_cli import ScaledClock, emulator_defaults
+    from .handlers.events import event_defaults
+    from .repair_cli import ScaledClock, ecs_and_defaults
     from .store import open_store
-    if args.endpoint:
-        from .emulator.seed import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, DEFAULT_SEED
-        os.environ.setdefault("ALIBABA_CLOUD_ACCESS_KEY_ID", DEFAULT_ACCESS_KEY_ID)
-        os.environ.setdefault("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEFAULT_ACCESS_KEY_SECRET)
-        defaults = emulator_defaults(DEFAULT_SEED)
-        ecs = ecs_port_from_env(defaults["regionId"], args.endpoint)
-    else:
-        from .handlers.events import event_defaults
-        region = os.environ.get("ALIBABA_CLOUD_REGION_ID") or "cn-hangzhou"
-        defaults, ecs = dict(event_defaults(), regionId=region), ecs_port_from_env(region)
+    ecs, defaults = ecs_and_defaults(args.endpoint, cloud_defaults=None if args.endpoint else event_defaults())
     return deliver(args, payload, ecs, defaults, ScaledClock(None, 1.0), open_store())

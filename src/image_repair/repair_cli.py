@@ -70,6 +70,21 @@ def emulator_defaults(backend_or_seed: dict) -> dict:
             "instanceType": backend_or_seed["instance_types"][0]}
 
 
+def ecs_and_defaults(endpoint, region=None, cloud_defaults=None):
+    """(EcsPort, start-parameter defaults) for the commands: an emulator served at ``endpoint``
+    (``image-repair emulator serve``: its seeded keys and network), else the real API (credentials
+    and ALIBABA_CLOUD_REGION_ID from the environment, ``cloud_defaults`` for the rest)."""
+    from .clients.ecs import ecs_port_from_env
+    if endpoint:
+        from .emulator.seed import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, DEFAULT_SEED
+        os.environ.setdefault("ALIBABA_CLOUD_ACCESS_KEY_ID", DEFAULT_ACCESS_KEY_ID)
+        os.environ.setdefault("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEFAULT_ACCESS_KEY_SECRET)
+        defaults = emulator_defaults(DEFAULT_SEED)
+        return ecs_port_from_env(region or defaults["regionId"], endpoint), defaults
+    defaults = dict(cloud_defaults or {}, regionId=os.environ.get("ALIBABA_CLOUD_REGION_ID") or "cn-hangzhou")
+    return ecs_port_from_env(region or defaults["regionId"]), defaults
+
+
 class ScaledClock:
     """Flow waits on an emulator: the emulator's clock moves by the whole wait, real time by a
     fraction (background disk work in the local cloud runs in real time)."""
@@ -104,19 +119,8 @@ def run_repair(args) -> int:
     if args.output:
         sys.stderr.write("image-repair: --output needs --image-file (the local cloud's disk files)\n")
         return 2
-    if args.endpoint:
-        from .clients.ecs import ecs_port_from_env
-        from .emulator.seed import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, DEFAULT_SEED
-        os.environ.setdefault("ALIBABA_CLOUD_ACCESS_KEY_ID", DEFAULT_ACCESS_KEY_ID)
-        os.environ.setdefault("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEFAULT_ACCESS_KEY_SECRET)
-        defaults = emulator_defaults(DEFAULT_SEED)
-        ecs = ecs_port_from_env(args.regionId or defaults["regionId"], args.endpoint)
-        clock = ScaledClock(None, 1.0)
-    else:
-        from .clients.ecs import ecs_port_from_env
-        defaults = {"regionId": os.environ.get("ALIBABA_CLOUD_REGION_ID") or "cn-hangzhou"}
-        ecs = ecs_port_from_env(args.regionId or defaults["regionId"])
-        clock = ScaledClock(None, 1.0)
+    ecs, defaults = ecs_and_defaults(args.endpoint, args.regionId)
+    clock = ScaledClock(None, 1.0)
     store = open_store()
     try:
         execution, created, _ = record_execution(store, request_from_args(args, defaults))

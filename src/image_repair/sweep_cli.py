@@ -37,18 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def ecs_and_defaults(endpoint):
-    from .clients.ecs import ecs_port_from_env
-    if endpoint:
-        from .emulator.seed import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, DEFAULT_SEED
-        from .repair_cli import emulator_defaults
-        os.environ.setdefault("ALIBABA_CLOUD_ACCESS_KEY_ID", DEFAULT_ACCESS_KEY_ID)
-        os.environ.setdefault("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEFAULT_ACCESS_KEY_SECRET)
-        defaults = emulator_defaults(DEFAULT_SEED)
-        return ecs_port_from_env(defaults["regionId"], endpoint), defaults
+def sweep_ecs_and_defaults(endpoint):
+    """The ECS port and the sweep's start-parameter defaults (IMAGE_REPAIR_SWEEP_DEFAULTS in the cloud)."""
     from .handlers.sweep import sweep_defaults
-    region = os.environ.get("ALIBABA_CLOUD_REGION_ID") or "cn-hangzhou"
-    return ecs_port_from_env(region), dict(sweep_defaults(), regionId=region)
+    from .repair_cli import ecs_and_defaults
+    return ecs_and_defaults(endpoint, cloud_defaults=None if endpoint else sweep_defaults())
 
 
 def make_launcher(fanout: str, store, ecs):
@@ -66,7 +59,7 @@ def make_launcher(fanout: str, store, ecs):
 def run_sweep(args, store) -> int:
     from .models import InvalidRequest
     from .triggers.sweep import SweepPolicy, sweep
-    ecs, defaults = ecs_and_defaults(args.endpoint)
+    ecs, defaults = sweep_ecs_and_defaults(args.endpoint)
     if args.defaults:
         defaults.update(json.loads(args.defaults))
     try:
@@ -96,7 +89,7 @@ def run_sweep(args, store) -> int:
 
 def run_janitor(args, store) -> int:
     from .triggers.janitor import JANITOR_TTL_S, janitor
-    ecs, _ = ecs_and_defaults(args.endpoint)
+    ecs, _ = sweep_ecs_and_defaults(args.endpoint)
     report = janitor(ecs, store, ttl_s=args.ttl * 3600 if args.ttl is not None else JANITOR_TTL_S,
                      dry_run=args.dry_run)
     if args.json:
