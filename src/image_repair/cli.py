@@ -39,6 +39,26 @@ Run 'image-repair COMMAND --help' for a command's options.
 """
 
 
+WORKFLOW_COMMANDS = ("repair", "status", "list", "sweep", "janitor", "events")
+
+
+def run_workflow_command(command: str, argv: list) -> int:
+    """The control-plane commands; a bad store setting (IMAGE_REPAIR_STORE) is a clear error, exit 2."""
+    from .store.models import StoreConfigError
+    try:
+        if command in ("repair", "status", "list"):
+            from .repair_cli import main as repair_main
+            return repair_main(argv)
+        if command in ("sweep", "janitor"):
+            from .sweep_cli import main as sweep_main
+            return sweep_main(argv)
+        from .events_cli import main as events_main
+        return events_main(argv[1:])
+    except StoreConfigError as error:
+        sys.stderr.write("image-repair: %s\n" % error)
+        return 2
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
@@ -54,14 +74,7 @@ def main(argv=None):
     if command == "emulator":
         from .emulator.server import main as emulator_main
         return emulator_main(argv[1:])
-    if command in ("repair", "status", "list"):
-        from .repair_cli import main as repair_main
-        return repair_main(argv)
-    if command in ("sweep", "janitor"):
-        from .sweep_cli import main as sweep_main
-        return sweep_main(argv)
-    if command == "events":
-        from .events_cli import main as events_main
-        return events_main(argv[1:])
+    if command in WORKFLOW_COMMANDS:
+        return run_workflow_command(command, argv)
     sys.stderr.write("image-repair: unknown command %r\n\n%s" % (command, USAGE))
     return 2
