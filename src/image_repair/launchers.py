@@ -12,7 +12,7 @@ asks a launcher to run it:
 
 ``start_execution`` is the one place that does "validate, record, launch" for all of them.
 """
-from typing import Callable, NamedTuple, Optional
+from typing import NamedTuple, Optional
 
 from .steps.start import record_execution
 
@@ -39,13 +39,12 @@ class LocalLauncher:
     """Runs the execution to its end before returning (one machine, no queue)."""
     idempotent = False
 
-    def __init__(self, ports, clock=None, runner: Optional[Callable] = None):
+    def __init__(self, ports, clock=None):
         self.ports, self.clock = ports, clock
-        self._runner = runner
 
     def launch(self, execution_id: str) -> bool:
         from .handlers.local import run_execution
-        (self._runner or run_execution)(self.ports, execution_id, clock=self.clock)
+        run_execution(self.ports, execution_id, clock=self.clock)
         return True
 
 
