@@ -155,27 +155,47 @@ def describe_validation_error(error: ValidationError) -> str:
 
 
 class FlowState(BaseModel):
-    """What every handler returns and the flow passes on (small: the store holds the rest)."""
+    """What every handler returns and the flow passes on (small: the store holds the rest).
+
+    Two kinds of "not yet", both routed by the flow's Choice/Wait loops, never by error names:
+    a poll that has not reached its state (``ready`` False) and a transient failure (``retry``
+    True: throttling, a 5xx, a lost response, a concurrent attempt), decided by our code because
+    Function Compute transmits no error code of ours (docs/flow.md, "Errors")."""
     model_config = ConfigDict(extra="ignore")
 
     executionId: str = Field(min_length=1, max_length=128)
+    step: str = ""              # the step that answered (names the state in a give-up)
     ready: bool = True          # a poll: the awaited state was reached
     attempt: int = 0            # a poll: how many times it has looked (bounded by the flow's Choice)
-    waitSeconds: int = 1        # a poll: the next Wait, growing 1-300 s
+    waitSeconds: int = 1        # a poll or a retry: the next Wait, 1-300 s
     waitingFor: str = ""        # a poll: what it waits for (progress, and the timeout's detail)
     failed: bool = False        # the execution has failed (clean-up then Fail)
     healthy: bool = False       # watch_source_image: nothing at risk under the policy (no repair)
+    retry: bool = False         # a transient failure: call the same step again after waitSeconds
+    retries: int = 0            # consecutive retries of this step (bounded by the flow's Choice)
+    errorCode: Optional[str] = None     # with retry: the transient error (the cause if retries run out)
+    errorDetail: Optional[str] = None
+    resume: bool = False        # clean_up: an unexplained failure (a killed function): run resumeState again
+    resumeState: Optional[str] = None
+    incomplete: bool = False    # clean_up: something could not be deleted (the execution says what)
+    imageId: Optional[str] = None       # finish: the new image (the seed template's output)
+    status: Optional[str] = None        # finish: the execution's final status
+    itemsAtRiskBefore: Optional[List[str]] = None   # finish: check items at risk before and after
+    itemsAtRiskAfter: Optional[List[str]] = None
 
 
 class FlowEvent(BaseModel):
-    """A step handler's input: the execution and, for polls, the attempt; Catch adds the error."""
+    """A step handler's input: the execution and, for polls, the attempt; for retries their count;
+    Catch adds the error (``caught``: it escaped a function, which our code did not decide)."""
     model_config = ConfigDict(extra="ignore")
 
     executionId: str = Field(min_length=1, max_length=128)
-    attempt: int = 0
-    errorCode: Optional[str] = None
-    errorDetail: Optional[str] = None
-    failedState: Optional[str] = None
+    attempt: int = Field(default=0, ge=0, le=10_000)
+    retries: int = Field(default=0, ge=0, le=10_000)
+    errorCode: Optional[str] = Field(default=None, max_length=256)
+    errorDetail: Optional[str] = Field(default=None, max_length=65_536)
+    failedState: Optional[str] = Field(default=None, max_length=128)
+    caught: bool = False
 
 
 __all__ = ["RepairRequest", "WatchPolicy", "flow_input", "InvalidRequest", "parse_request", "FlowState", "FlowEvent", "ITEM_NAMES"]

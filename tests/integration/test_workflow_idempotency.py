@@ -90,7 +90,7 @@ def test_two_different_repairs_of_one_image_at_once_give_one_repair(tmp_path):
         statuses = sorted(env.store.get_execution(x).status.value for x in (a, b))
         assert statuses == ["FAILED", "SUCCEEDED"], [env.store.get_execution(x).error for x in (a, b)]
         loser = a if env.store.get_execution(a).status.value == "FAILED" else b
-        assert env.store.get_execution(loser).error["code"] == "FC.ImageBusy"
+        assert env.store.get_execution(loser).error["code"] == "ImageBusy"
         assert len(env.created("i-")) == 1 and len(env.created("m-")) == 1
         for x in (a, b):
             env.check_invariants(x)
@@ -121,7 +121,7 @@ def test_unrepairable_images_fail_clearly_creating_nothing(tmp_path, image_id, m
     with WorkflowEnv(tmp_path, seed=seed_with(*BAD_IMAGES)) as env:
         result, execution = env.repair(repairImageId=image_id)
         assert execution.status.value == "FAILED" and message in execution.error["detail"]
-        assert execution.error["code"] in ("FC.ImageNotRepairable", "FC.ImageNotFound")
+        assert execution.error["code"] in ("ImageNotRepairable", "ImageNotFound")
         assert [i for i in env.created_ids if i[:2] in ("i-", "d-", "s-", "m-")] == []
         assert "RunInstances" not in env.backend.call_counts()
         assert env.store.get_lock(image_id) is None
@@ -150,5 +150,5 @@ def test_bad_parameters_are_refused_before_anything_is_recorded(tmp_path, change
 def test_a_request_for_another_region_fails_before_any_call(tmp_path):
     with WorkflowEnv(tmp_path) as env:
         result, execution = env.repair(regionId="cn-beijing", zoneId="cn-beijing-h")
-        assert execution.status.value == "FAILED" and execution.error["code"] == "FC.RegionMismatch"
+        assert execution.status.value == "FAILED" and execution.error["code"] == "RegionMismatch"
         assert "cn-beijing" in execution.error["detail"] and "RunInstances" not in env.backend.call_counts()

@@ -117,6 +117,10 @@ class WorkflowEnv:
         self.created_ids: List[str] = []
         self.before_step: Dict[str, Callable] = {}    # function step name -> hook(env) (first call)
         self.after_step: Dict[str, Callable] = {}
+        # How the runner names an error a function raised (flow.runner.FUNCTION_ERROR_NAMINGS: the
+        # cloud's naming is undocumented, so the workflow must succeed under each)
+        self.function_error_naming = "errorType"
+        self.platform_faults: Optional[Callable] = None   # (state, function) -> FC.<ErrorCode> or None
 
     def __enter__(self) -> "WorkflowEnv":
         self.backend = self.mock.__enter__()
@@ -167,8 +171,10 @@ class WorkflowEnv:
     def run(self, execution_id: str):
         from image_repair.flow import FlowRunner
         from image_repair.store import ExecutionStatus
-        runner = FlowRunner(definition(), self.handlers(), clock=self.clock, region=self.backend.region)
-        result = runner.run({"executionId": execution_id}, name=execution_id)
+        from image_repair.models import flow_input
+        runner = FlowRunner(definition(), self.handlers(), clock=self.clock, region=self.backend.region,
+                            function_error_naming=self.function_error_naming, platform_faults=self.platform_faults)
+        result = runner.run(flow_input(execution_id), name=execution_id)
         execution = self.store.get_execution(execution_id)
         if result.status != "Succeeded" and execution.status == ExecutionStatus.RUNNING:
             self.store.finish_execution(execution_id, ExecutionStatus.FAILED,

@@ -47,12 +47,14 @@ def test_a_valid_definition_parses_into_typed_states(tmp_path):
             Timeout: "30"
             Retry:
               - Errors: [FC.Throttling]
+                Description: a rule
                 MaxAttempts: 4
                 IntervalSeconds: 2
                 BackoffRate: 2
                 MaxBackoffSeconds: 10
             Catch:
               - Errors: [FnF.ALL]
+                Description: a rule
                 Next: Cleanup
             OutputConstructor:
               instanceId.$: $Output.Body.instanceId
@@ -144,6 +146,9 @@ def test_function_names_from_resource_arns(arn, name):
     (flow(task("First", End=True, Catch=[{"Errors": ["FnF.ALL"], "Next": "Gone"}])),
      "Catch[0].Next names 'Gone', which is not a state"),
     (flow(task("First", End=True, Timeout="soon")), "Timeout must be a positive number of seconds"),
+    (flow(task("First", End=True, Retry=[{"Errors": ["FC.ResourceThrottled"], "MaxAttempts": 2}])),
+     "Retry[0]: needs a Description"),
+    (flow(task("First", End=True, Catch=[{"Errors": ["FnF.ALL"], "Next": "First"}])), "Catch[0]: needs a Description"),
     (flow(task("First", End=True, InputConstructor={"x.$": "$Output.Body"})),
      "InputConstructor.x.$: $Output is not available here"),
     (flow(task("First", End=True, Parameters={"resourceArn": ARN % "launch", "body": {"id.$": "$Input.a b"}})),

@@ -4,17 +4,16 @@ import textwrap
 
 import pytest
 
-from image_repair.flow import MAX_DATA_BYTES, FlowRunner, VirtualClock, parse_definition
+from image_repair.flow import MAX_DATA_BYTES, FlowRunner, FunctionKilled, VirtualClock, parse_definition
+from image_repair.flow.runner import FUNCTION_ERROR_NAMINGS
 
 ARN = "acs:fc:cn-hangzhou:123456789:functions/%s/LATEST"
 
 
-class CodedError(Exception):
-    """What handlers raise for an error the flow can match: FC reports it as FC.<code>."""
-
-    def __init__(self, code, message=""):
-        super().__init__(message or code)
-        self.code = code
+def CodedError(code, message=""):
+    """An exception whose class is named ``code``: Function Compute passes on only an exception's
+    class name (errorType) and message (errorMessage); these runners name it FC.<errorType>."""
+    return type(code, (Exception,), {"code": "never transmitted"})(message or code)
 
 
 def definition(text, functions):
@@ -133,16 +132,19 @@ RETRY_CATCH = """\
             executionId.$: $Context.Execution.Input.executionId
             retryCount.$: $Context.Current.RetryCount
         Retry:
-          - Errors: [FC.Throttling, FnF.Timeout]
+          - Errors: [FC.Throttling, FC.Unknown]
+            Description: throttled, or timed out
             MaxAttempts: 4
             IntervalSeconds: 2
             BackoffRate: 2
             MaxBackoffSeconds: 10
           - Errors: [FnF.ALL]
+            Description: anything else, once
             MaxAttempts: 1
             IntervalSeconds: 1
         Catch:
           - Errors: [FnF.ALL]
+            Description: clean up
             Next: Cleanup
             OutputConstructor:
               executionId.$: $Context.Execution.Input.executionId
@@ -174,7 +176,8 @@ RETRY_CATCH = """\
 def retry_catch(launch, clock=None):
     cleanup = fc_handler(lambda body: {"cleaned": True})
     handlers = {"launch": launch, "cleanup": cleanup}
-    runner = FlowRunner(definition(RETRY_CATCH, set(handlers)), handlers, clock=clock or VirtualClock())
+    runner = FlowRunner(definition(RETRY_CATCH, set(handlers)), handlers, clock=clock or VirtualClock(),
+                        function_error_naming="FC.errorType")
     return runner, cleanup
 
 
@@ -201,17 +204,40 @@ def test_retry_with_backoff_then_catch_to_cleanup_then_fail():
     assert result.visited == ["Launch", "Cleanup", "Failed"]
     exits = {e.state: e.detail["output"] for e in result.events("StateExited")}
     assert exits["Launch"] == {"executionId": "e-1", "errorCode": "FC.Throttling",
-                               "errorDetail": "CodedError: Throttling on attempt 4"}
+                               "errorDetail": json.dumps({"errorMessage": "Throttling on attempt 4",
+                                                          "errorType": "Throttling"})}
 
 
-def test_other_errors_use_the_catch_all_rule_and_codeless_errors_are_fc_unknown():
+@pytest.mark.parametrize("naming, code", [("errorType", "RuntimeError"), ("FC.Unknown", "FC.Unknown"),
+                                          ("FC.errorType", "FC.RuntimeError")])
+def test_a_function_error_carries_only_what_function_compute_sends(naming, code):
+    """errorType (the class name) and errorMessage; an attribute of the exception never travels."""
     def broken(body):
-        raise RuntimeError("bug")
-    runner, cleanup = retry_catch(fc_handler(broken))
+        error = RuntimeError("bug")
+        error.code = "Throttled"
+        raise error
+    cleanup = fc_handler(lambda body: {})
+    handlers = {"launch": fc_handler(broken), "cleanup": cleanup}
+    runner = FlowRunner(definition(RETRY_CATCH, set(handlers)), handlers, clock=VirtualClock(),
+                        function_error_naming=naming)
     result = runner.run({"executionId": "e-1"})
-    assert [e.detail["delay"] for e in result.events("RetryScheduled")] == [1]
-    assert cleanup.calls[0]["body"]["errorCode"] == "FC.Unknown"
-    assert result.events("TaskFailed")[0].detail["detail"] == "RuntimeError: bug"
+    failed = result.events("TaskFailed")[0]
+    assert failed.detail["code"] == code
+    assert json.loads(failed.detail["detail"]) == {"errorMessage": "bug", "errorType": "RuntimeError"}
+    assert cleanup.calls[0]["body"]["errorCode"] == code
+    assert set(FUNCTION_ERROR_NAMINGS) == {"errorType", "FC.Unknown", "FC.errorType"}
+
+
+def test_function_compute_refusing_an_invocation_is_an_fc_error_code_and_the_function_never_runs():
+    refusals = ["FC.ResourceThrottled"]
+    launch = fc_handler(lambda body: {"instanceId": "i-1"})
+    handlers = {"launch": launch, "cleanup": fc_handler(lambda body: {})}
+    text = RETRY_CATCH.replace("Errors: [FC.Throttling, FC.Unknown]", "Errors: [FC.ResourceThrottled]")
+    runner = FlowRunner(definition(text, set(handlers)), handlers, clock=VirtualClock(),
+                        platform_faults=lambda state, function: refusals.pop() if refusals else None)
+    result = runner.run({"executionId": "e-1"})
+    assert result.status == "Succeeded" and len(launch.calls) == 1
+    assert [e.detail["code"] for e in result.events("TaskFailed")] == ["FC.ResourceThrottled"]
 
 
 def test_transient_errors_then_success():
@@ -238,14 +264,30 @@ def test_a_task_over_its_timeout_is_a_timeout_error_and_its_result_is_dropped():
         return {"instanceId": "i-%d" % len(durations)}
     runner, _ = retry_catch(fc_handler(slow), clock)
     result = runner.run({"executionId": "e-1"})
-    assert [e.detail["code"] for e in result.events("TaskFailed")] == ["FnF.Timeout", "FnF.Timeout"]
+    failed = result.events("TaskFailed")
+    assert [e.detail["code"] for e in failed] == ["FC.Unknown", "FC.Unknown"]   # no errorType: the platform's error
+    assert json.loads(failed[0].detail["detail"]) == {"errorMessage": "Function timed out after 60.0 seconds"}
     assert result.output == {"instanceId": "i-0"}
 
 
+def test_a_killed_function_runs_nothing_after_the_kill():
+    after = []
+
+    def killed(body):
+        try:
+            raise FunctionKilled()
+        except Exception:          # a handler's own error handling never sees a kill
+            after.append("caught")
+    runner, cleanup = retry_catch(fc_handler(killed))
+    result = runner.run({"executionId": "e-1"})
+    assert after == [] and result.events("TaskFailed")[0].detail["code"] == "FC.Unknown"
+
+
 def test_an_uncaught_error_fails_the_execution_with_its_code():
-    text = RETRY_CATCH.replace("        Catch:\n          - Errors: [FnF.ALL]\n            Next: Cleanup\n", "        Catch:\n          - Errors: [FC.Other]\n            Next: Cleanup\n")
+    text = RETRY_CATCH.replace("        Catch:\n          - Errors: [FnF.ALL]\n", "        Catch:\n          - Errors: [FC.Other]\n")
     handlers = {"launch": always("ImageNotFound"), "cleanup": fc_handler(lambda body: {})}
-    result = FlowRunner(definition(text, set(handlers)), handlers, clock=VirtualClock()).run({"executionId": "e"})
+    result = FlowRunner(definition(text, set(handlers)), handlers, clock=VirtualClock(),
+                        function_error_naming="FC.errorType").run({"executionId": "e"})
     assert (result.status, result.error_code) == ("Failed", "FC.ImageNotFound")
     assert "ImageNotFound on attempt 1" in result.error_detail and handlers["cleanup"].calls == []
 

@@ -107,8 +107,10 @@ def test_step_runner_logs_started_and_failed_with_execution_and_duration(capture
         store = ecs = options = progress = None
     with pytest.raises(Exception):
         run_step("finish", {"executionId": "repair-m-abc"}, ports=NoPorts())
-    started, failed = lines(captured)
+    started, failed, not_recorded = lines(captured)
     assert started["event"] == "step.started" and failed["event"] == "step.failed"
+    # the cause could not go to the store (there is none here): said, and the step's error still raised
+    assert not_recorded["event"] == "step.cause_not_recorded"
     assert started["execution_id"] == failed["execution_id"] == "repair-m-abc"
     assert started["step"] == failed["step"] == "finish"
     assert isinstance(failed["duration_ms"], int) and failed["error_code"]

@@ -95,6 +95,11 @@ def test_region_default_is_overridden_by_the_request():
 
 def test_flow_models_are_small_and_tolerant():
     state = FlowState(executionId="e1", ready=False, attempt=3, waitSeconds=20)
-    assert set(state.model_dump()) == {"executionId", "ready", "attempt", "waitSeconds", "waitingFor", "failed", "healthy"}
+    # every field the flow's constructors read, none more (the flow's data stays far under 64 KiB)
+    assert set(state.model_dump()) == {
+        "executionId", "step", "ready", "attempt", "waitSeconds", "waitingFor", "failed", "healthy", "retry",
+        "retries", "errorCode", "errorDetail", "resume", "resumeState", "incomplete", "imageId", "status",
+        "itemsAtRiskBefore", "itemsAtRiskAfter"}
+    assert len(state.model_dump_json()) < 1024
     event = FlowEvent.model_validate({"executionId": "e1", "attempt": 2, "extra": 1, "errorCode": None})
     assert event.attempt == 2 and event.errorCode is None

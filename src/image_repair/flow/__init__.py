@@ -4,8 +4,8 @@ from .clock import RealClock, VirtualClock
 from .definition import function_name_of, load_definition_file, parse_definition
 from .states import FlowDefinition
 from .errors import DefinitionError, ExecutionFailed, ExpressionError, StateError
-from .runner import MAX_DATA_BYTES, ExecutionResult, FlowRunner, HistoryEvent
+from .runner import MAX_DATA_BYTES, ExecutionResult, FlowRunner, FunctionKilled, HistoryEvent
 
 __all__ = ["RealClock", "VirtualClock", "FlowDefinition", "function_name_of", "load_definition_file",
            "parse_definition", "DefinitionError", "ExecutionFailed", "ExpressionError", "StateError",
-           "MAX_DATA_BYTES", "ExecutionResult", "FlowRunner", "HistoryEvent"]
+           "MAX_DATA_BYTES", "ExecutionResult", "FlowRunner", "FunctionKilled", "HistoryEvent"]

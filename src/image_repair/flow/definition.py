@@ -260,6 +260,12 @@ class _Loader:
         return TaskState(function=function or "", parameters=compiled, retry=tuple(self.retries(raw, where)),
                          catch=tuple(self.catches(raw, where)), timeout_s=timeout, **common)
 
+    def description(self, rule: dict, where: str) -> None:
+        # CloudFlow's error-handling page marks Description as required in Retry and Catch rules
+        # (help doc 2500862, 2026; an older version said optional): CreateFlow may refuse a rule without.
+        if not isinstance(rule.get("Description"), str) or not rule["Description"].strip():
+            self.problem(where, "needs a Description (required by CloudFlow's error handling)")
+
     def errors_of(self, rule: dict, where: str) -> tuple:
         errors = rule.get("Errors")
         if not isinstance(errors, list) or not errors or not all(isinstance(e, str) and e for e in errors):
@@ -276,6 +282,7 @@ class _Loader:
                 continue
             if set(rule) - RETRY_KEYS:
                 self.problem(here, "unknown field(s): %s" % ", ".join(sorted(set(rule) - RETRY_KEYS)))
+            self.description(rule, here)
             numbers = {}
             for key, default, minimum in (("MaxAttempts", 3, 0), ("IntervalSeconds", 1, 0), ("BackoffRate", 1.0, 1.0),
                                           ("MaxBackoffSeconds", None, 0)):
@@ -303,6 +310,7 @@ class _Loader:
                 continue
             if set(rule) - CATCH_KEYS:
                 self.problem(here, "unknown field(s): %s" % ", ".join(sorted(set(rule) - CATCH_KEYS)))
+            self.description(rule, here)
             if not isinstance(rule.get("Next"), str):
                 self.problem(here, "needs Next")
                 continue

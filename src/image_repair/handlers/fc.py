@@ -1,6 +1,7 @@
 """What every step handler shares: event parsing, ports from the environment (cached, built on the
-first call), JSON logs (configured on the first call, see logs.py), and errors carrying the
-``code`` the flow's Retry/Catch match as ``FC.<code>``."""
+first call), JSON logs (configured on the first call, see logs.py), transient failures answered as
+"retry after N s" (the flow loops back), and terminal ones recorded as the execution's cause before
+they are raised (Function Compute passes only the exception's class name and message on)."""
 import importlib
 import json
 import logging
@@ -15,8 +16,11 @@ log = logging.getLogger(__name__)
 
 
 class HandlerError(Exception):
+    """A handler's refusal; its message starts with the code, because Function Compute passes on
+    only the exception's class name (errorType) and its message (errorMessage)."""
+
     def __init__(self, code: str, message: str):
-        super().__init__(message)
+        super().__init__("%s: %s" % (code, message))
         self.code = code
 
 
@@ -69,46 +73,103 @@ def use_ports(ports) -> None:
     _PORTS = ports
 
 
-def run_step(step: str, event: Any, ports=None, request_id: Optional[str] = None) -> dict:
-    """Parse, run one step, return its FlowState as a dict; store races become retryable codes.
-    Logs step.started, then step.finished or step.failed, with the execution id and duration."""
+def run_step(step: str, event: Any, ports=None, request_id: Optional[str] = None,
+             time_limit_s: Optional[float] = None) -> dict:
+    """Parse, run one step, return its FlowState as a dict.
+
+    A transient failure (throttling, a 5xx, a lost response, a concurrent attempt) is answered
+    with ``retry`` and a wait, never raised: the flow routes it back to this step (steps/transient.py
+    says why). Any other failure is recorded on the execution as its first cause, then raised: FC
+    hands it to CloudFlow as errorType/errorMessage and the flow's Catch leads to clean-up, which
+    reads the cause from the store. ``time_limit_s`` (the function's timeout) bounds the leases of
+    the step's idempotency records, so an attempt killed at its timeout frees the step soon after.
+    Logs step.started, then step.finished, step.retry or step.failed, with the execution id."""
     from pydantic import ValidationError
 
     from ..models import FlowEvent
-    from ..store import ConcurrentUpdate, StepClaimLost, StepInProgress
+    from ..steps.transient import retry_wait, transient_kind
     try:
         flow_event = FlowEvent.model_validate(parse_event(event))
     except (ValueError, ValidationError, HandlerError) as error:
         log.warning("step.failed", extra={"step": step, "execution_id": None, "request_id": request_id,
-                                          "error_code": "InvalidInput", "error": str(error)})
-        raise HandlerError("InvalidInput", "bad event for %s: %s" % (step, error))
+                                          "error_code": "InvalidInput", "error": clip(str(error))})
+        raise HandlerError("InvalidInput", "bad event for %s: %s" % (step, clip(str(error))))
     fields = {"step": step, "execution_id": flow_event.executionId, "request_id": request_id}
     log.info("step.started", extra=fields)
     started = time.monotonic()
+    ports = ports or ports_from_env()
+    if time_limit_s:
+        ports = ports.with_time_limit(time_limit_s)
     try:
         module = importlib.import_module("image_repair.steps." + step)
-        try:
-            state = module.run(ports or ports_from_env(), flow_event).model_dump()
-        except (StepInProgress, ConcurrentUpdate, StepClaimLost) as error:
-            raise HandlerError("StepBusy", str(error))
+        state = module.run(ports, flow_event).model_copy(update={"step": step})
     except Exception as error:
-        code = getattr(error, "code", None) or type(error).__name__
-        # an error with a code is an expected outcome (the flow matches it): no traceback
-        log.warning("step.failed", exc_info=getattr(error, "code", None) is None,
-                    extra=dict(fields, duration_ms=_elapsed_ms(started), error_code=str(code), error=str(error)))
-        raise
-    log.info("step.finished", extra=dict(fields, duration_ms=_elapsed_ms(started), ready=state.get("ready"),
-                                         waiting_for=state.get("waitingFor"), failed=state.get("failed")))
-    return state
+        kind = transient_kind(error)
+        if kind is None:
+            code = getattr(error, "code", None) or type(error).__name__
+            # an error with a code is an expected outcome: no traceback
+            log.warning("step.failed", exc_info=getattr(error, "code", None) is None,
+                        extra=dict(fields, duration_ms=_elapsed_ms(started), error_code=str(code), error=clip(str(error))))
+            record_first_cause(ports, flow_event.executionId, step, str(code), str(error))
+            raise
+        wait = retry_wait(kind, flow_event.retries, flow_event.executionId, error, now_ms=int(ports.clock() * 1000))
+        code = getattr(error, "service_code", None) or kind
+        log.info("step.retry", extra=dict(fields, duration_ms=_elapsed_ms(started), error_code=str(code),
+                                          retries=flow_event.retries + 1, wait_s=wait, error=clip(str(error))))
+        return retry_answer(flow_event, step, kind, code, str(error), wait)
+    log.info("step.finished", extra=dict(fields, duration_ms=_elapsed_ms(started), ready=state.ready,
+                                         waiting_for=state.waitingFor, failed=state.failed))
+    return state.model_dump()
+
+
+def retry_answer(event, step: str, kind: str, code: str, message: str, wait: int) -> dict:
+    """The answer of a step that met a transient failure: the same step again after ``wait`` s."""
+    from ..models import FlowState
+    return FlowState(executionId=event.executionId, step=step, ready=False, attempt=event.attempt, retry=True,
+                     retries=event.retries + 1, waitSeconds=wait, errorCode=kind,
+                     errorDetail=clip("%s: %s" % (code, message)), waitingFor="retry after %s" % code).model_dump()
+
+
+def record_first_cause(ports, execution_id: str, step: str, code: str, message: str) -> None:
+    """Keep the execution's first error (its cause) where clean-up will read it; best effort: if
+    the store cannot take it, clean-up treats the failure as unexplained (docs/flow.md)."""
+    from ..store import ExecutionNotFound, StoreError
+
+    def change(execution):
+        if execution.error is None:
+            execution.error = {"code": code, "detail": clip(message, 2000), "step": step}
+        return execution
+    try:
+        ports.store.update_execution(execution_id, change)
+    except (ExecutionNotFound, StoreError):
+        pass
+    except Exception as error:   # the store's own failure must not hide the step's
+        log.warning("step.cause_not_recorded", extra={"step": step, "execution_id": execution_id,
+                                                      "error": clip(str(error))})
+
+
+def clip(text: str, limit: int = 500) -> str:
+    """At most ``limit`` characters of a message (errors may quote huge inputs)."""
+    return text if len(text) <= limit else text[:limit] + "... (%d characters)" % len(text)
 
 
 def _elapsed_ms(started: float) -> int:
     return int(round((time.monotonic() - started) * 1000))
 
 
+def function_time_limit(context) -> Optional[float]:
+    """The function's timeout in seconds from FC's context (``context.function.timeout``), if any."""
+    timeout = getattr(getattr(context, "function", None), "timeout", None)
+    try:
+        return float(timeout) if timeout else None
+    except (TypeError, ValueError):
+        return None
+
+
 def step_handler(step: str) -> Callable:
     def handler(event, context=None):
-        return run_step(step, event, request_id=getattr(context, "request_id", None))
+        return run_step(step, event, request_id=getattr(context, "request_id", None),
+                        time_limit_s=function_time_limit(context))
     handler.__name__ = "handler_" + step
     return handler
 
@@ -118,7 +179,8 @@ def bound_handlers(ports) -> dict:
     from ..steps import FUNCTIONS
 
     def bind(step):
-        return lambda event, context=None: run_step(step, event, ports)
+        return lambda event, context=None: run_step(step, event, ports, getattr(context, "request_id", None),
+                                                    function_time_limit(context))
     return {name: bind(step) for name, step in FUNCTIONS.items()}
 
 

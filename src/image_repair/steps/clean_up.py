@@ -1,24 +1,40 @@
 """Step 10: clean up, after success and after every failure.
 
-Deletes what this execution created, found both by the store's records and by its tag (so a
-resource whose create answer was lost is found too): the repair host always (its disk goes with
-it); on failure also the new image(s) and snapshot(s). Already gone is success.
-``IncorrectInstanceStatus.Initializing`` (the protection window after creation) answers "not yet":
-the flow's Wait loop comes back, no sleep here. Then releases the lock, and on failure records
-the execution as FAILED with its error and what was done."""
+First, an error that escaped a function without a cause recorded by our code (a function killed at
+its timeout, a runtime crash, a platform error past the flow's Retry rules) is not the end: the
+failed state runs again (``resume``, at most MAX_RESUMES times per state) once its lease has
+expired; every step is idempotent, so it carries on where the killed attempt stopped.
+
+Otherwise deletes what this execution created, found both by the store's records and by its tag
+(so a resource whose create answer was lost is found too), looking only for the kinds of resource
+the flow had reached: the repair host always (its disk goes with it); on failure also the new
+image(s) and snapshot(s). Already gone is success. ``IncorrectInstanceStatus.Initializing`` (the
+protection window after creation) answers "not yet": the flow's Wait loop comes back. A resource
+that cannot be deleted is recorded (``cleanUp.notDeleted``), the others are still deleted, and the
+answer says ``incomplete``. A transient error is raised to the handler, which answers "retry": every
+deletion here is idempotent. Then releases the lock, and on failure records the execution as FAILED
+with its first cause and what was done."""
+from typing import List, Optional, Set
+
 from ..clients.errors import CloudError
 from ..models import FlowEvent, FlowState
 from ..store import ExecutionStatus
-from .common import TAG_EXECUTION, Ports, StepError, next_wait
+from .common import LEASE_MARGIN_S, TAG_EXECUTION, Ports, StepError, next_wait
 from .report import build_report
+from .transient import transient_kind
 
 STEP = "clean_up"
+RESUMES = "clean_up.resumes"
+MAX_RESUMES = 3
 FIRST_WAIT_S = 10
 NOT_YET = ("IncorrectInstanceStatus.Initializing", "IncorrectInstanceStatus", "InstanceLockedForSecurity")
+# A create may have been sent (its answer possibly lost) only once the flow reached its step, that is
+# once the step before it is recorded: there is nothing of that kind to look for before.
+LAUNCH_AFTER, SNAPSHOT_AFTER, IMAGE_AFTER = "choose_base_image", "wait_for_repair", "snapshot_repaired_disk"
 
 
 def record_failure(ports: Ports, event: FlowEvent) -> None:
-    """Keep the first error (a later retry of clean-up must not replace it)."""
+    """Keep the first error (a later retry of clean-up, or a later failure, must not replace it)."""
     def change(execution):
         if execution.error is None:
             execution.error = {"code": event.errorCode, "detail": (event.errorDetail or "")[:2000],
@@ -27,59 +43,124 @@ def record_failure(ports: Ports, event: FlowEvent) -> None:
     ports.store.update_execution(event.executionId, change)
 
 
-def created(execution, step: str, key: str) -> set:
-    recorded = execution.steps.get(step)
-    value = recorded.result.get(key) if recorded else None
-    return {value} if value else set()
+def resume_answer(ports: Ports, event: FlowEvent, execution) -> Optional[FlowState]:
+    """An unexplained failure (caught by the flow, no cause of ours recorded): run the failed state
+    again after its lease expires, up to MAX_RESUMES times per state; None: clean up instead."""
+    if not event.caught or execution.error is not None or not event.failedState:
+        return None
+    recorded = execution.steps.get(RESUMES)
+    counts = dict(recorded.result) if recorded else {}
+    done = int(counts.get(event.failedState, 0))
+    if done >= MAX_RESUMES:
+        return None
+    counts[event.failedState] = done + 1
+    ports.store.record_step_result(execution.execution_id, RESUMES, counts)
+    wait = int(LEASE_MARGIN_S) + 5
+    ports.say("clean_up: %s failed without a recorded cause (%s); running it again in %d s (%d/%d)"
+              % (event.failedState, event.errorCode, wait, done + 1, MAX_RESUMES))
+    return FlowState(executionId=execution.execution_id, ready=False, resume=True, resumeState=event.failedState,
+                     waitSeconds=wait, waitingFor="resume of %s" % event.failedState)
 
 
-def from_store_steps(ports: Ports, execution_id: str, step: str, key: str) -> set:
+def from_store_steps(ports: Ports, execution_id: str, step: str, key: str) -> Set[str]:
     """Results of steps completed in the idempotency records (also those not yet on the execution)."""
     record = ports.store.get_step(execution_id, step)
     value = (record.result or {}).get(key) if record is not None and record.result else None
     return {value} if value else set()
 
 
+class Deleter:
+    """Deletes resources one by one, keeping going past a resource that cannot be deleted."""
+
+    def __init__(self, ports: Ports):
+        self.ports = ports
+        self.not_deleted: List[dict] = []
+        self.initializing: List[str] = []
+
+    def delete(self, kind: str, resource_id: str) -> None:
+        try:
+            {"instance": self.ports.ecs.delete_instance, "image": self.ports.ecs.delete_image,
+             "snapshot": self.ports.ecs.delete_snapshot}[kind](resource_id)
+        except CloudError as error:
+            if transient_kind(error):
+                raise                                   # the whole step again, after a wait
+            if kind == "instance" and error.service_code in NOT_YET:
+                self.initializing.append(resource_id)
+                return
+            self.not_deleted.append({"kind": kind, "id": resource_id, "code": error.service_code,
+                                     "message": str(error)[:300]})
+
+    def tagged(self, execution_id: str, kinds: tuple) -> Set[tuple]:
+        if not kinds:
+            return set()
+        try:
+            return set(self.ports.ecs.tagged(TAG_EXECUTION, execution_id, kinds=kinds))
+        except CloudError as error:
+            if transient_kind(error):
+                raise
+            self.not_deleted.append({"kind": "/".join(kinds), "id": "(tag lookup)", "code": error.service_code,
+                                     "message": "resources whose create answer was lost cannot be found: %s"
+                                     % str(error)[:300]})
+            return set()
+
+
 def run(ports: Ports, event: FlowEvent) -> FlowState:
-    if event.errorCode:
-        record_failure(ports, event)
     execution = ports.store.get_execution(event.executionId)
     if execution is None:
         raise StepError("no execution %r in the store" % event.executionId, "ExecutionNotFound")
+    resume = resume_answer(ports, event, execution)
+    if resume is not None:
+        return resume
+    if event.errorCode:
+        record_failure(ports, event)
+        execution = ports.store.get_execution(event.executionId)
     failed = execution.error is not None
     exec_id = execution.execution_id
-    tagged = ports.ecs.tagged(TAG_EXECUTION, exec_id, kinds=("instance", "snapshot", "image"))
+    reached = set(execution.steps)
+    kinds = tuple(kind for kind, after in (("instance", LAUNCH_AFTER), ("snapshot", SNAPSHOT_AFTER),
+                                           ("image", IMAGE_AFTER))
+                  if after in reached and (failed or kind == "instance"))
+    deleter = Deleter(ports)
+    tagged = deleter.tagged(exec_id, kinds)
     instances = from_store_steps(ports, exec_id, "launch_repair_instance", "instanceId") | \
         {rid for kind, rid in tagged if kind == "instance"}
-    waiting = []
     for instance_id in sorted(instances):
-        try:
-            ports.ecs.delete_instance(instance_id)
-        except CloudError as error:
-            if error.service_code not in NOT_YET:
-                raise
-            waiting.append(instance_id)
+        deleter.delete("instance", instance_id)
     if failed:
         images = from_store_steps(ports, exec_id, "create_repaired_image", "imageId") | \
             {rid for kind, rid in tagged if kind == "image"}
         for image_id in sorted(images):      # images first: a snapshot in use by an image cannot go
-            ports.ecs.delete_image(image_id)
+            deleter.delete("image", image_id)
         snapshots = from_store_steps(ports, exec_id, "snapshot_repaired_disk.create", "snapshotId") | \
             {rid for kind, rid in tagged if kind == "snapshot"}
         for snapshot_id in sorted(snapshots):
-            ports.ecs.delete_snapshot(snapshot_id)
-    if waiting:
+            deleter.delete("snapshot", snapshot_id)
+    if deleter.initializing:
         wait = next_wait(FIRST_WAIT_S, event.attempt)
-        ports.say("clean_up: %s still initializing, again in %d s" % (", ".join(waiting), wait))
+        ports.say("clean_up: %s still initializing, again in %d s" % (", ".join(deleter.initializing), wait))
         return FlowState(executionId=exec_id, ready=False, attempt=event.attempt + 1, waitSeconds=wait,
-                         waitingFor="deletion of %s" % ", ".join(waiting), failed=failed)
+                         waitingFor="deletion of %s" % ", ".join(deleter.initializing), failed=failed)
     ports.store.release_lock(execution.source_image_id, owner=exec_id)
     if execution.steps.get(STEP) is None:
-        ports.store.record_step_result(exec_id, STEP, {"deletedInstances": sorted(instances), "failed": failed})
+        ports.store.record_step_result(exec_id, STEP, {"deletedInstances": sorted(instances), "failed": failed,
+                                                       "notDeleted": deleter.not_deleted})
     if failed:
-        latest = ports.store.get_execution(exec_id)
-        ports.store.finish_execution(exec_id, ExecutionStatus.FAILED, report=build_report(latest, latest.error))
-        ports.say("clean_up: done; execution failed: %s" % (latest.error or {}).get("detail", ""))
+        finish_failed(ports, exec_id, deleter.not_deleted)
+    elif deleter.not_deleted:
+        ports.say("clean_up: could not delete %s" % ", ".join(item["id"] for item in deleter.not_deleted))
     else:
         ports.say("clean_up: repair host deleted")
-    return FlowState(executionId=exec_id, ready=True, attempt=0, failed=failed)
+    return FlowState(executionId=exec_id, ready=True, attempt=0, failed=failed, incomplete=bool(deleter.not_deleted))
+
+
+def finish_failed(ports: Ports, execution_id: str, not_deleted: List[dict]) -> None:
+    """The execution ends FAILED with its first cause, and what clean-up could not delete."""
+    def change(execution):
+        if not_deleted:
+            execution.error = dict(execution.error or {}, cleanUp={"notDeleted": not_deleted})
+        return execution
+    latest = ports.store.update_execution(execution_id, change)
+    ports.store.finish_execution(execution_id, ExecutionStatus.FAILED, report=build_report(latest, latest.error))
+    detail = (latest.error or {}).get("detail", "")
+    left = "; left behind: %s" % ", ".join(i["id"] for i in not_deleted) if not_deleted else ""
+    ports.say("clean_up: done; execution failed: %s%s" % (detail, left))

@@ -6,6 +6,7 @@ the store (never the flow's data), does its cloud work at most once per executio
 ``ready=False`` with a growing ``waitSeconds`` instead of sleeping: the flow's Choice/Wait loop
 comes back, bounded by the Choice.
 """
+import dataclasses
 import hashlib
 import math
 import os
@@ -20,6 +21,7 @@ TAG_EXECUTION = "image-repair:execution"
 TAG_SOURCE_IMAGE = "image-repair:source-image"
 PUBLIC_REPAIR_COMMAND = "ACS-ECS-ImageRepair-for-linux.sh"
 MAX_WAIT_S = 300
+LEASE_MARGIN_S = 30.0
 
 
 class StepError(Exception):
@@ -62,6 +64,15 @@ class Ports:
     agent_zipapp: Optional[Callable[[], bytes]] = None
     progress: Optional[Callable[[str], None]] = None
     options: dict = field(default_factory=dict)   # mirrorUrl, assistPackageUrl... for the agent
+    # How long a claimed step stays ours (its in-progress record's lease); None: the store's default.
+    # Set per invocation from the function's timeout (with_time_limit).
+    step_lease_s: Optional[float] = None
+
+    def with_time_limit(self, seconds: float) -> "Ports":
+        """These ports for one invocation that the platform kills after ``seconds``: a step claimed
+        in it is taken over by a later attempt soon after that (the lease outlives the function
+        by LEASE_MARGIN_S, so a live attempt never loses its claim)."""
+        return dataclasses.replace(self, step_lease_s=float(seconds) + LEASE_MARGIN_S)
 
     def zipapp(self) -> bytes:
         if self.agent_zipapp is None:
@@ -100,7 +111,7 @@ def result_of(execution: Execution, step: str) -> dict:
 
 def once(ports: Ports, execution_id: str, step: str, work: Callable[[], dict]) -> dict:
     """Run ``work`` at most once per execution (store.run_step) and record its result."""
-    result = ports.store.run_step(execution_id, step, work)
+    result = ports.store.run_step(execution_id, step, work, timeout_s=ports.step_lease_s)
     execution = ports.store.get_execution(execution_id)
     if execution is not None and step not in execution.steps:
         ports.store.record_step_result(execution_id, step, result)

@@ -29,6 +29,11 @@ def tag_source(ports: Ports, execution) -> bool:
         return False
 
 
+def at_risk(items: list) -> list:
+    """The names of the check items at risk (the flow's output stays small)."""
+    return [item.get("name") for item in items or [] if item.get("riskLevel")]
+
+
 def run(ports: Ports, event: FlowEvent) -> FlowState:
     execution = ports.store.get_execution(event.executionId)
     if execution is None:
@@ -37,6 +42,10 @@ def run(ports: Ports, event: FlowEvent) -> FlowState:
         report = build_report(execution)
         if report.get("newImageId"):
             report["sourceTagged"] = tag_source(ports, execution)
-        ports.store.finish_execution(execution.execution_id, ExecutionStatus.SUCCEEDED, report=report)
-    ports.say("finished: new image %s" % (build_report(execution).get("newImageId") or "(none: dry run)"))
-    return FlowState(executionId=execution.execution_id)
+        execution = ports.store.finish_execution(execution.execution_id, ExecutionStatus.SUCCEEDED, report=report)
+    report = execution.report or build_report(execution)
+    ports.say("finished: new image %s" % (report.get("newImageId") or "(none: dry run)"))
+    # The flow's output: the seed template's imageId, plus what a caller needs without reading the store.
+    return FlowState(executionId=execution.execution_id, status=execution.status.value,
+                     imageId=report.get("newImageId"), itemsAtRiskBefore=at_risk(report.get("itemsBefore")),
+                     itemsAtRiskAfter=at_risk(report.get("itemsAfter")))
