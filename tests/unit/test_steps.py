@@ -12,7 +12,7 @@ from image_repair.steps.check_source_image import refusal, repair_items_at_risk
 from image_repair.steps.choose_base_image import newest_alinux3
 from image_repair.steps.common import client_token, next_wait
 from image_repair.steps.create_repaired_image import create_platform, image_name
-from image_repair.steps.launch_repair_instance import auto_release_time
+from image_repair.steps.host_lifetime import parse_release_time, release_time, still_valid
 
 
 def test_client_token_is_short_ascii_and_deterministic():
@@ -33,6 +33,8 @@ def test_agent_parts_fit_sendfile_and_join_back():
     payload = bytes(range(256)) * 500          # 128000 bytes
     parts = split_parts(payload)
     assert all(len(p) <= SENDFILE_LIMIT_B64 for p in parts) and len(parts) == 6
+    # a margin under SendFile's "32 KB after base64" however KB is read (1,000 or 1,024)
+    assert SENDFILE_LIMIT_B64 == 32000 and max(len(p) for p in parts) < 32000
     assert b"".join(base64.b64decode(p) for p in parts) == payload
 
 
@@ -109,10 +111,17 @@ def test_platforms_and_names():
     assert create_platform("Something New") == "Others Linux"
     name = image_name("my image/v1", 1_700_000_000_000)
     assert name == "repaired_my_image_v1_20231114T221320Z" and len(image_name("x" * 300, 0)) <= 128
+    # CreateImage's rule: a letter first, then letters, digits, ':', '_', '-' (no '.')
+    assert re.fullmatch(r"[A-Za-z][A-Za-z0-9:_-]{1,127}", image_name("ubuntu_22.04 (prod)", 0))
+    assert image_name("ubuntu_22.04", 0) == "repaired_ubuntu_22_04_19700101T000000Z"
 
 
-def test_auto_release_time_is_stable_and_ahead():
-    assert auto_release_time(1_700_000_000_000) == "2023-11-15T10:13:20Z"
+def test_auto_release_time_is_utc_and_valid_only_30_minutes_ahead():
+    assert release_time(1_700_000_000) == "2023-11-14T22:13:20Z"
+    assert parse_release_time("2023-11-14T22:13:20Z") == 1_700_000_000
+    assert still_valid(release_time(1_700_000_000 + 3600), 1_700_000_000)
+    assert not still_valid(release_time(1_700_000_000 + 1800), 1_700_000_000)
+    assert not still_valid("tomorrow", 1_700_000_000)
 
 
 def test_newest_alinux3_ignores_other_system_images():

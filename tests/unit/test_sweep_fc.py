@@ -68,6 +68,7 @@ def test_fanout_is_chosen_by_environment(store, monkeypatch):
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "secret")
     monkeypatch.setenv("IMAGE_REPAIR_FLOW_NAME", "image-repair")
     monkeypatch.setenv("FC_ACCOUNT_ID", "123456")
+    monkeypatch.setenv("FC_REGION", "cn-hangzhou")
     monkeypatch.delenv("IMAGE_REPAIR_FANOUT", raising=False)
     assert isinstance(launcher_from_env(store), CloudFlowLauncher)
     monkeypatch.setenv("IMAGE_REPAIR_FANOUT", "fc-async")

@@ -31,19 +31,14 @@ class CloudFlowStarter:
         return {"name": execution_name, "started": True}
 
 
-def cloudflow_from_env(flow_name: Optional[str] = None) -> CloudFlowStarter:
+def cloudflow_from_env(flow_name: Optional[str] = None, keys=None) -> CloudFlowStarter:
+    """StartExecution with the SDK credential chain and the SDK's endpoint for the region
+    (clients/cloud_config.py); IMAGE_REPAIR_FNF_ENDPOINT points it elsewhere."""
     from alibabacloud_fnf20190315.client import Client
-    from alibabacloud_tea_openapi.models import Config
 
-    region = os.environ.get("FC_REGION") or "cn-hangzhou"
+    from .cloud_config import region_from_env, sdk_config
     flow_name = flow_name or os.environ.get("IMAGE_REPAIR_FLOW_NAME")
     if not flow_name:
         raise CloudError("MissingConfiguration", "IMAGE_REPAIR_FLOW_NAME (the deployed flow's name) is not set")
-    key_id = os.environ.get("ALIBABA_CLOUD_ACCESS_KEY_ID")
-    secret = os.environ.get("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
-    if not key_id or not secret:
-        raise CloudError("MissingCredentials", "ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET are not set")
-    config = Config(access_key_id=key_id, access_key_secret=secret,
-                    security_token=os.environ.get("ALIBABA_CLOUD_SECURITY_TOKEN") or None, region_id=region,
-                    endpoint=os.environ.get("IMAGE_REPAIR_FNF_ENDPOINT") or "%s.fnf.aliyuncs.com" % region)
+    config = sdk_config(region_from_env(), os.environ.get("IMAGE_REPAIR_FNF_ENDPOINT"), keys)
     return CloudFlowStarter(Client(config), flow_name)

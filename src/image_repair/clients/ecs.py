@@ -100,6 +100,11 @@ class EcsPort:
             raise CloudError("UnexpectedResponse", "RunInstances returned %r" % ids, "RunInstances")
         return ids[0]
 
+    def set_auto_release_time(self, instance_id: str, when: str) -> None:
+        from alibabacloud_ecs20140526 import models as m
+        self._call("ModifyInstanceAutoReleaseTime", m.ModifyInstanceAutoReleaseTimeRequest(
+            region_id=self.region, instance_id=instance_id, auto_release_time=when))
+
     def describe_instance(self, instance_id: str) -> Optional[dict]:
         from alibabacloud_ecs20140526 import models as m
         body = self._call("DescribeInstances", m.DescribeInstancesRequest(
@@ -217,22 +222,13 @@ def _snake(action: str) -> str:
     return "".join(out)
 
 
-def ecs_port_from_env(region: Optional[str] = None, endpoint: Optional[str] = None) -> EcsPort:
-    """A port with credentials from Function Compute's environment (the function's role).
-
-    ``IMAGE_REPAIR_ECS_ENDPOINT`` (``host:port``, plain HTTP) points it at an emulator."""
+def ecs_port_from_env(region: Optional[str] = None, endpoint: Optional[str] = None, keys=None) -> EcsPort:
+    """A port with the SDK credential chain (clients/cloud_config.py: in Function Compute, the
+    function's role) and the SDK's endpoint for the region; ``IMAGE_REPAIR_ECS_ENDPOINT``
+    (``host:port``, plain HTTP on loopback) or ``endpoint`` points it at an emulator."""
     from alibabacloud_ecs20140526.client import Client
-    from alibabacloud_tea_openapi.models import Config
 
-    region = region or os.environ.get("FC_REGION") or os.environ.get("ALIBABA_CLOUD_REGION_ID") or "cn-hangzhou"
-    key_id = os.environ.get("ALIBABA_CLOUD_ACCESS_KEY_ID")
-    secret = os.environ.get("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
-    if not key_id or not secret:
-        raise CloudError("MissingCredentials", "ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET "
-                         "must be set (Function Compute sets them from the function's role)")
+    from .cloud_config import region_from_env, sdk_config
+    region = region or region_from_env()
     endpoint = endpoint or os.environ.get("IMAGE_REPAIR_ECS_ENDPOINT")
-    config = Config(access_key_id=key_id, access_key_secret=secret,
-                    security_token=os.environ.get("ALIBABA_CLOUD_SECURITY_TOKEN") or None, region_id=region,
-                    endpoint=endpoint or "ecs.%s.aliyuncs.com" % region, protocol="HTTP" if endpoint else "HTTPS",
-                    read_timeout=15000, connect_timeout=5000)
-    return EcsPort(Client(config), region)
+    return EcsPort(Client(sdk_config(region, endpoint, keys)), region)

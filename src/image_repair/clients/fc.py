@@ -60,25 +60,22 @@ class FcAsyncLauncher:
         return int(response.status_code) in (200, 202)
 
 
-def fc_client_from_env():
-    """The FC 2023-03-30 client: endpoint ``<account id>.<region>.fc.aliyuncs.com`` (FC sets
-    FC_ACCOUNT_ID and FC_REGION in a function's environment), or IMAGE_REPAIR_FC_ENDPOINT."""
+def fc_client_from_env(keys=None):
+    """The FC 2023-03-30 client with the SDK credential chain (clients/cloud_config.py), at the
+    invocation endpoint ``<account id>.<region>.fc.aliyuncs.com`` (FC sets FC_ACCOUNT_ID and
+    FC_REGION in a function's environment: InvokeFunction is served there, not at the SDK's
+    management endpoint fcv3.<region>.aliyuncs.com), or IMAGE_REPAIR_FC_ENDPOINT."""
     from alibabacloud_fc20230330.client import Client
-    from alibabacloud_tea_openapi.models import Config
-    region = os.environ.get("FC_REGION") or os.environ.get("ALIBABA_CLOUD_REGION_ID") or "cn-hangzhou"
-    key_id = os.environ.get("ALIBABA_CLOUD_ACCESS_KEY_ID")
-    secret = os.environ.get("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
-    if not key_id or not secret:
-        raise CloudError("MissingCredentials", "ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET are not set")
+
+    from .cloud_config import region_from_env, sdk_config
+    region = region_from_env()
     endpoint = os.environ.get("IMAGE_REPAIR_FC_ENDPOINT")
     if not endpoint:
         account = os.environ.get("FC_ACCOUNT_ID")
         if not account:
             raise CloudError("MissingConfiguration", "FC_ACCOUNT_ID (or IMAGE_REPAIR_FC_ENDPOINT) is not set")
         endpoint = "%s.%s.fc.aliyuncs.com" % (account, region)
-    config = Config(access_key_id=key_id, access_key_secret=secret, region_id=region, endpoint=endpoint,
-                    security_token=os.environ.get("ALIBABA_CLOUD_SECURITY_TOKEN") or None)
-    return Client(config)
+    return Client(sdk_config(region, endpoint, keys))
 
 
 def launcher_from_env(store):

@@ -11,8 +11,8 @@ import hashlib
 import json
 from typing import List, Optional, Tuple
 
-SENDFILE_LIMIT_B64 = 32 * 1024
-PART_BYTES = 24 * 1024          # 24 KiB -> exactly 32 KiB of base64
+SENDFILE_LIMIT_B64 = 32 * 1000   # "32 KB" read as 32,000: the smaller of the two readings
+PART_BYTES = 22 * 1024          # 22 KiB -> 30,040 characters of base64: a margin under either reading
 TARGET_DIR = "/root"            # exists on every Linux host (SendFile needs an existing directory)
 COMMAND_TIMEOUT_S = 3600
 MAX_FINDINGS, MAX_TEXT = 3, 240

@@ -26,9 +26,11 @@ def create_platform(platform: str) -> str:
 
 
 def image_name(source_name: str, created_at_ms: int) -> str:
-    """2-128 characters, starting with a letter; the time is the execution's (stable across retries)."""
+    """CreateImage's rule: 2-128 characters, starting with a letter, then letters, digits, ``:``,
+    ``_`` and ``-`` (no ``.``: ``ubuntu_22.04`` becomes ``ubuntu_22_04``). The time is the
+    execution's, stable across retries."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(created_at_ms // 1000))
-    safe = re.sub(r"[^A-Za-z0-9_.:-]", "_", source_name)[:100]
+    safe = re.sub(r"[^A-Za-z0-9_:-]", "_", source_name)[:100]
     return "repaired_%s_%s" % (safe, stamp)
 
 

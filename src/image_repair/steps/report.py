@@ -44,6 +44,8 @@ def build_report(execution: Execution, error: Optional[dict] = None) -> dict:
                       "snapshotId": result("snapshot_repaired_disk").get("snapshotId"),
                       "imageId": image.get("imageId")},
         "stepSeconds": step_times(execution),
+        # what clean-up could not delete (the janitor and AutoReleaseTime are the safety nets)
+        "leftBehind": result("clean_up").get("notDeleted", []),
         "nvmeSupport": "supported" if "wait_for_image_check.nvme" in execution.steps else None,
     }
     if error:

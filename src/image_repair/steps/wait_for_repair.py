@@ -4,6 +4,7 @@ re-invoked handler judges the same outcome again instead of re-reading a changed
 from ..models import FlowEvent, FlowState
 from .agent_delivery import clip, decode_output, judge, parse_report, summarize_report
 from .common import Ports, RepairFailed, load, poll, result_of
+from .host_lifetime import keep_alive
 from .launch_repair_instance import STEP as LAUNCH
 from .start_repair import STEP as START
 
@@ -33,6 +34,7 @@ def run(ports: Ports, event: FlowEvent) -> FlowState:
     launched, started = result_of(execution, LAUNCH), result_of(execution, START)
 
     def check():
+        keep_alive(ports, execution, launched["instanceId"], launched["autoReleaseTime"])
         result = ports.ecs.invocation_result(started["invokeId"], launched["instanceId"])
         status = (result or {}).get("InvocationStatus", "Pending")
         if status in RUNNING:

@@ -4,6 +4,7 @@ from the source's system snapshot is In_use; record that disk's serial. The disk
 from ..models import FlowEvent, FlowState
 from .common import Ports, ResourceFailed, StepError, load, poll, result_of, seconds_since
 from .check_source_image import STEP as CHECK
+from .host_lifetime import keep_alive
 from .launch_repair_instance import STEP as LAUNCH
 
 STEP = "wait_until_ready"
@@ -22,6 +23,7 @@ def run(ports: Ports, event: FlowEvent) -> FlowState:
         instance = ports.ecs.describe_instance(instance_id)
         if instance is None:
             raise ResourceFailed("repair host %s disappeared" % instance_id)
+        keep_alive(ports, execution, instance_id, launched["autoReleaseTime"])
         status = instance.get("Status")
         if status in ("Stopped", "Stopping"):
             raise ResourceFailed("repair host %s is %s" % (instance_id, status))

@@ -55,12 +55,15 @@ def store_settings_from_env(env: Optional[Mapping[str, str]] = None) -> StoreSet
             if not region:
                 raise StoreConfigError("Tablestore needs TABLESTORE_ENDPOINT or FC_REGION to find instance %s" % instance)
             endpoint = "https://%s.%s.vpc.tablestore.aliyuncs.com" % (instance, region)
-        key_id, secret = env.get("ALIBABA_CLOUD_ACCESS_KEY_ID"), env.get("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
-        if not key_id or not secret:
-            raise StoreConfigError("Tablestore needs ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET")
+        from ..clients.cloud_config import keys_from_env, resolved_keys
+        from ..clients.errors import CloudError
+        try:   # the SDKs' credential chain (clients/cloud_config.py): the environment's keys first
+            keys = resolved_keys(keys_from_env(env))
+        except CloudError as error:
+            raise StoreConfigError("Tablestore needs credentials: %s" % error)
         return StoreSettings(backend="tablestore", instance=instance, table=table, endpoint=endpoint,
-                             access_key_id=key_id, access_key_secret=secret,
-                             security_token=env.get("ALIBABA_CLOUD_SECURITY_TOKEN") or None)
+                             access_key_id=keys.access_key_id, access_key_secret=keys.access_key_secret,
+                             security_token=keys.security_token)
     raise StoreConfigError("IMAGE_REPAIR_STORE=%s: expected sqlite:///path or tablestore://instance/table" % url)
 
 

@@ -1,7 +1,8 @@
-"""RunInstances, DescribeInstances, RebootInstance, DeleteInstance."""
+"""RunInstances, DescribeInstances, RebootInstance, DeleteInstance, ModifyInstanceAutoReleaseTime, and the
+release of instances whose AutoReleaseTime has come."""
 import calendar
 import time
-from typing import List
+from typing import List, Optional
 
 from ..errors import error, invalid
 from ..params import Params
@@ -111,14 +112,21 @@ class InstanceActions:
                 "name": entry.get("DiskName", ""),
                 "delete_with_instance": entry.get("DeleteWithInstance", "true").lower() != "false"}
 
+    @api
+    def ModifyInstanceAutoReleaseTime(self, p: Params) -> dict:
+        """Set (or, with no time, cancel) an instance's automatic release."""
+        p.str("RegionId", required=True)
+        inst = self.instance(p.str("InstanceId", required=True))
+        release = p.str("AutoReleaseTime")
+        if release:
+            self._check_release_time(release)
+        inst.auto_release_time = release or None
+        return {}
+
     def _check_release_time(self, value: str) -> None:
-        try:
-            when = calendar.timegm(time.strptime(value, "%Y-%m-%dT%H:%M:%SZ"))
-        except ValueError:
-            try:
-                when = calendar.timegm(time.strptime(value, "%Y-%m-%dT%H:%MZ"))
-            except ValueError:
-                raise error("InvalidAutoReleaseTime.Malformed")
+        when = _release_epoch(value)
+        if when is None:
+            raise error("InvalidAutoReleaseTime.Malformed")
         # Against the wall clock, the client's frame: a fast virtual clock runs ahead of it.
         if when < time.time() + 30 * 60:
             raise error("InvalidAutoReleaseTime.Malformed", "It is less than 30 minutes ahead.")
@@ -198,6 +206,17 @@ class InstanceActions:
             raise error("IncorrectInstanceStatus", "Stop the instance or set Force=true.")
         if p.bool("DryRun"):
             raise error("DryRunOperation")
+        self._remove_instance(inst)
+        return {}
+
+    def release_expired_instances(self, now: float) -> None:
+        """ECS releases an instance at its AutoReleaseTime (the repair host's last safety net)."""
+        for inst in list(self.instances.values()):
+            when = _release_epoch(inst.auto_release_time)
+            if when is not None and when <= now:
+                self._remove_instance(inst)
+
+    def _remove_instance(self, inst) -> None:
         del self.instances[inst.id]
         for disk in [d for d in self.disks.values() if d.instance_id == inst.id]:
             if disk.delete_with_instance:
@@ -207,4 +226,14 @@ class InstanceActions:
             else:
                 disk.instance_id, disk.device = None, ""
                 disk.progress.status, disk.progress.steps = "Available", []
-        return {}
+
+
+def _release_epoch(value: Optional[str]) -> Optional[float]:
+    if not value:
+        return None
+    for layout in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%MZ"):
+        try:
+            return float(calendar.timegm(time.strptime(value, layout)))
+        except ValueError:
+            continue
+    return None

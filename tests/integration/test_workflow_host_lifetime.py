@@ -1,0 +1,48 @@
+"""The repair host's AutoReleaseTime (issue 10): set from the launch's own time, so an execution
+resumed long after it was created still launches; pushed forward while the host is needed; and
+honoured by the emulator, which releases an instance whose time has come."""
+from image_repair.steps.host_lifetime import HOST_LIFETIME_S, parse_release_time
+
+from .workflow_env import WorkflowEnv
+
+
+def release_times(env) -> list:
+    return [(c.action, c.params.get("AutoReleaseTime")) for c in env.backend.calls
+            if c.action in ("RunInstances", "ModifyInstanceAutoReleaseTime") and not c.error_code]
+
+
+def test_an_execution_resumed_a_day_after_its_creation_still_launches(tmp_path):
+    with WorkflowEnv(tmp_path) as env:
+        execution_id, _ = env.start()
+        env.backend.advance(24 * 3600)           # created, then nothing ran for a day
+        launched_at = env.clock.now()
+        result = env.run(execution_id)
+        assert result.status == "Succeeded", result.error_code
+        (action, when), = [t for t in release_times(env) if t[0] == "RunInstances"]
+        assert parse_release_time(when) >= launched_at + HOST_LIFETIME_S - 60
+        env.check_invariants(execution_id)
+
+
+def test_a_host_kept_long_gets_its_release_time_pushed_forward(tmp_path):
+    with WorkflowEnv(tmp_path) as env:
+        # the host becomes ready 4.5 hours after its launch (less than 2 hours of its 6 left)
+        env.after_step["launch_repair_instance"] = lambda e: e.backend.advance(4.5 * 3600)
+        result, execution = env.repair()
+        assert result.status == "Succeeded", (result.error_code, execution.error)
+        times = release_times(env)
+        assert [a for a, _ in times] == ["RunInstances", "ModifyInstanceAutoReleaseTime"]
+        assert parse_release_time(times[1][1]) > parse_release_time(times[0][1])
+        assert execution.steps["launch_repair_instance.keepalive"].result["autoReleaseTime"] == times[1][1]
+        env.check_invariants(execution.execution_id)
+
+
+def test_the_emulator_releases_an_instance_at_its_auto_release_time(tmp_path):
+    with WorkflowEnv(tmp_path) as env:
+        env.before_step["clean_up"] = lambda e: e.backend.faults.fail_next("DeleteInstance", "QuotaExceed.ElasticQuota")
+        result, execution = env.repair()
+        # the repair succeeded; the host that could not be deleted is named in its report
+        assert result.status == "Succeeded" and len(env.backend.instances) == 1
+        assert [i["id"] for i in execution.report["leftBehind"]] == list(env.backend.instances)
+        env.backend.advance(HOST_LIFETIME_S)
+        assert env.backend.instances == {}
+        assert not [d for d in env.backend.disks.values() if d.type == "data"]   # DeleteWithInstance
