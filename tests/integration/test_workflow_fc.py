@@ -13,6 +13,7 @@ from image_repair.emulator.server import EmulatorServer
 from image_repair.flow import FlowRunner
 from image_repair.handlers import fc
 from image_repair.handlers.local import CloudClock, load_repair_flow
+from image_repair.models import flow_input
 from image_repair.steps import FUNCTIONS
 from image_repair.store import open_store
 
@@ -42,7 +43,7 @@ def test_step_handlers_from_the_environment_over_http(fc_env, monkeypatch):
         handlers = {name: importlib.import_module("image_repair.handlers." + step).handler
                     for name, step in FUNCTIONS.items()}
         result = FlowRunner(load_repair_flow(), handlers, clock=CloudClock(backend)).run(
-            {"executionId": execution.execution_id}, name=execution.execution_id)
+            flow_input(execution.execution_id), name=execution.execution_id)
         assert result.status == "Succeeded", result.error_detail
         assert {c.style for c in backend.calls} == {"V3"}          # signed requests over HTTP
         done = open_store().get_execution(execution.execution_id)
@@ -59,6 +60,7 @@ def test_handler_errors_carry_codes(fc_env):
     with pytest.raises(fc.HandlerError) as info:
         handler(b'{"attempt": 1}', None)
     assert info.value.code == "InvalidInput"
+    assert str(info.value).startswith("InvalidInput: ")    # what reaches the caller: errorMessage
 
 
 def fnf_calls(mock):
@@ -91,5 +93,6 @@ def test_start_handler_refuses_bad_input_clearly(fc_env):
     with pytest.raises(fc.HandlerError) as info:
         handler(json.dumps({"repairImageId": "nope", "repairItems": ["warp"]}).encode(), None)
     assert info.value.code == "InvalidInput"
+    assert str(info.value).startswith("InvalidInput: ")    # what reaches the caller: errorMessage
     assert "repairImageId" in str(info.value) and "warp" in str(info.value) and "zoneId: missing" in str(info.value)
     assert open_store().list_executions() == []
