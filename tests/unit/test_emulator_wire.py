@@ -172,12 +172,17 @@ def test_rpc_timestamps_nonces_and_unknown_actions(ecs, monkeypatch):
     assert body["Message"] == "Specified api is not found, please check your url and method."
 
 
-def test_rpc_missing_common_parameter_is_the_gateways_missing_error(ecs):
+def test_rpc_missing_or_invalid_common_parameter(ecs):
     request = classic_signed(ecs, {"Action": "DescribeImages", "RegionId": R})[0]
     request.url = "&".join(part for part in request.url.split("&") if not part.startswith("SignatureNonce="))
     status, body = answer(Gateway(ecs), request)
     assert (status, body["Code"], body["Message"]) == (400, "MissingSignatureNonce",
                                                        "SignatureNonce is mandatory for this action.")
+    request = classic_signed(ecs, {"Action": "DescribeImages", "RegionId": R})[0]
+    request.url = request.url.replace("SignatureMethod=HMAC-SHA1", "SignatureMethod=MD5")
+    status, body = answer(Gateway(ecs), request)
+    assert (status, body["Code"], body["Message"]) == (400, "InvalidSignatureMethod",
+                                                       "Specified signature method is not valid.")
 
 
 def test_error_body_is_the_gateways(ecs):
