@@ -1,16 +1,18 @@
 """The wire: V3 (ACS3-HMAC-SHA256) and RPC (HMAC-SHA1 v1) requests from the real
-alibabacloud_ecs20140526 client through mock_ecs, signature checks, error codes and statuses,
-response envelopes; plus hand-built RPC requests (query and form) like older clients send."""
-import base64
-import hashlib
-import hmac
+alibabacloud_ecs20140526 client through mock_ecs, signature checks, error codes, statuses and
+texts, response envelopes; plus RPC requests (query and form) signed by the classic SDK
+(aliyun-python-sdk-core's own signer, independent of the emulator's verifier) and its own
+parsing of the gateway's signature error."""
 import json
 import time
-import uuid
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import pytest
 import requests
+from aliyunsdkcore.acs_exception.exceptions import ServerException
+from aliyunsdkcore.auth.composer import rpc_signature_composer
+from aliyunsdkcore.client import AcsClient
+from aliyunsdkcore.utils import parameter_helper
 from alibabacloud_ecs20140526 import models as m
 from alibabacloud_tea_openapi.exceptions import ClientException
 from darabonba.runtime import RuntimeOptions
@@ -28,19 +30,29 @@ def ecs():
         yield backend
 
 
-def rpc_request(backend, params, method="POST", secret=None, in_body=False, timestamp=None, nonce=None):
-    """Sign like aliyun-python-sdk-core / the aliyun CLI (signature v1)."""
-    flat = dict(params, Format="JSON", Version="2014-05-26", AccessKeyId=backend.access_key_id,
-                SignatureMethod="HMAC-SHA1", SignatureVersion="1.0", SignatureNonce=nonce or uuid.uuid4().hex,
-                Timestamp=timestamp or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-    canonical = "&".join("%s=%s" % (quote(k, safe="~"), quote(v, safe="~")) for k, v in sorted(flat.items()))
-    to_sign = "%s&%%2F&%s" % (method, quote(canonical, safe="~"))
-    key = ((secret or backend.access_key_secret) + "&").encode()
-    flat["Signature"] = base64.b64encode(hmac.new(key, to_sign.encode(), hashlib.sha1).digest()).decode()
-    if in_body:
-        return requests.post("https://ecs.cn-hangzhou.aliyuncs.com/", data=urlencode(flat),
-                             headers={"Content-Type": "application/x-www-form-urlencoded"})
-    return requests.request(method, "https://ecs.cn-hangzhou.aliyuncs.com/?" + urlencode(flat))
+HOST = "ecs.cn-hangzhou.aliyuncs.com"
+RPC_MISMATCH = "Specified signature is not matched with our calculation. server string to sign is:"
+V3_MISMATCH = "Specified signature does not match our calculation."
+
+
+def classic_signed(backend, params, method="POST", form=None, secret=None):
+    """An RPC request signed by aliyun-python-sdk-core (signature v1), the way its AcsClient
+    builds one: common parameters and the signature in the query, ``form`` in a form body.
+    -> (HttpRequest, the SDK's string to sign)."""
+    url, string_to_sign = rpc_signature_composer.get_signed_url(
+        dict(params, Version="2014-05-26"), backend.access_key_id, secret or backend.access_key_secret,
+        "JSON", method, dict(form or {}))
+    headers = {"Host": HOST}
+    body = b""
+    if form:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        body = urlencode(form).encode()
+    return HttpRequest(method, "https://%s%s" % (HOST, url), headers, body), string_to_sign
+
+
+def answer(gateway, request):
+    response = gateway.handle(request)
+    return response.status, json.loads(response.body)
 
 
 @pytest.mark.parametrize("rpc", [False, True], ids=["V3", "RPC"])
@@ -64,6 +76,12 @@ def test_wrong_secret_is_signature_does_not_match(ecs, rpc):
     with pytest.raises(ClientException) as err:
         Client(config).describe_images_with_options(m.DescribeImagesRequest(region_id=R), RT)
     assert (err.value.code, err.value.status_code) == ("SignatureDoesNotMatch", 400)
+    message = err.value.data["Message"]
+    if rpc:
+        assert message.startswith(RPC_MISMATCH) and message[len(RPC_MISMATCH):].startswith("POST&%2F&AccessKeyId%3D")
+    else:
+        assert message.startswith(V3_MISMATCH + " server StringToSign is [ACS3-HMAC-SHA256\n")
+        assert "server CanonicalRequest is [POST\n/\n" in message
     assert not any(c.action == "DescribeImages" and c.style != "rejected" for c in ecs.calls)
 
 
@@ -95,30 +113,87 @@ def test_missing_or_malformed_authorization_is_incomplete_signature(ecs):
             headers["Authorization"] = auth
         response = gateway.handle(HttpRequest("POST", "https://ecs.cn-hangzhou.aliyuncs.com/?RegionId=cn-hangzhou", headers))
         assert response.status == 400
-        assert json.loads(response.body)["Code"] == "IncompleteSignature"
+        body = json.loads(response.body)
+        assert (body["Code"], body["Message"]) == ("IncompleteSignature",
+                                                   "The request signature does not conform to Aliyun standards.")
 
 
-def test_rpc_query_and_form_body(ecs):
-    for in_body in (False, True):
-        response = rpc_request(ecs, {"Action": "DescribeImages", "RegionId": R, "ImageId": "m-bp1emulatorbrokenimg01"},
-                               in_body=in_body)
-        assert response.status_code == 200, response.text
-        body = response.json()
+def test_rpc_signed_by_the_classic_sdk_query_and_form(ecs):
+    gateway = Gateway(ecs)
+    image = {"Action": "DescribeImages", "RegionId": R, "ImageId": "m-bp1emulatorbrokenimg01"}
+    for method, params, form in (("GET", image, None), ("POST", image, None),
+                                 ("POST", {"Action": "DescribeImages"}, {"RegionId": R, "ImageId": "m-bp1emulatorbrokenimg01"})):
+        status, body = answer(gateway, classic_signed(ecs, params, method, form)[0])
+        assert status == 200, body
         assert body["Images"]["Image"][0]["ImageId"] == "m-bp1emulatorbrokenimg01" and body["RequestId"]
-    response = rpc_request(ecs, {"Action": "DescribeImages", "RegionId": R}, method="GET")
-    assert response.status_code == 200
+    assert [c.style for c in ecs.calls] == ["RPC"] * 3
 
 
-def test_rpc_tampering_expiry_and_replay(ecs):
-    good = rpc_request(ecs, {"Action": "DescribeImages", "RegionId": R}, secret="bad")
-    assert (good.status_code, good.json()["Code"]) == (400, "SignatureDoesNotMatch")
-    old = rpc_request(ecs, {"Action": "DescribeImages", "RegionId": R}, timestamp="2020-01-01T00:00:00Z")
-    assert (old.status_code, old.json()["Code"]) == (400, "InvalidTimeStamp.Expired")
-    first = rpc_request(ecs, {"Action": "DescribeImages", "RegionId": R}, nonce="same-nonce")
-    again = rpc_request(ecs, {"Action": "DescribeImages", "RegionId": R}, nonce="same-nonce")
-    assert first.status_code == 200 and (again.status_code, again.json()["Code"]) == (400, "SignatureNonceUsed")
-    unknown = rpc_request(ecs, {"Action": "NoSuchAction", "RegionId": R})
-    assert (unknown.status_code, unknown.json()["Code"]) == (404, "InvalidAction.NotFound")
+def test_rpc_signature_error_is_the_one_the_classic_sdk_parses(ecs):
+    """The gateway's RPC SignatureDoesNotMatch text ends with its string to sign; the classic
+    SDK splits it off and, when it equals its own, reports a wrong AccessKey secret."""
+    gateway = Gateway(ecs)
+    request, string_to_sign = classic_signed(ecs, {"Action": "DescribeImages", "RegionId": R}, secret="wrong")
+    status, body = answer(gateway, request)
+    assert (status, body["Code"], body["Message"]) == (400, "SignatureDoesNotMatch", RPC_MISMATCH + string_to_sign)
+    parsed = AcsClient(ecs.access_key_id, "wrong", R)._get_server_exception(
+        status, json.dumps(body).encode(), HOST, string_to_sign)
+    assert isinstance(parsed, ServerException)
+    assert (parsed.get_error_code(), parsed.get_http_status()) == ("InvalidAccessKeySecret", 400)
+    assert parsed.get_request_id() == body["RequestId"]
+    # Changed on the way (PageSize 1 -> 2): the strings differ and the SDK keeps the gateway's code.
+    request, string_to_sign = classic_signed(ecs, {"Action": "DescribeImages", "RegionId": R, "PageSize": "1"})
+    request.url = request.url.replace("PageSize=1", "PageSize=2")
+    status, body = answer(gateway, request)
+    assert body["Message"].startswith(RPC_MISMATCH) and "PageSize%3D2" in body["Message"]
+    parsed = AcsClient(ecs.access_key_id, ecs.access_key_secret, R)._get_server_exception(
+        status, json.dumps(body).encode(), HOST, string_to_sign)
+    assert (parsed.get_error_code(), parsed.get_error_msg()) == ("SignatureDoesNotMatch", body["Message"])
+
+
+def test_rpc_timestamps_nonces_and_unknown_actions(ecs, monkeypatch):
+    gateway = Gateway(ecs)
+    describe = {"Action": "DescribeImages", "RegionId": R}
+    clock = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+    for stamp, expected in (("2020-01-01T00:00:00Z", (400, "InvalidTimeStamp.Expired")),
+                            ("yesterday", (400, "InvalidTimeStamp.Format")),
+                            (clock + ".973Z", (200, None))):  # milliseconds, as Node's pop-core sends
+        monkeypatch.setattr(parameter_helper, "get_iso_8061_date", lambda: stamp)
+        status, body = answer(gateway, classic_signed(ecs, describe)[0])
+        assert (status, body.get("Code")) == expected, body
+    monkeypatch.undo()
+    monkeypatch.setattr(parameter_helper, "get_uuid", lambda: "same-nonce")
+    first, again = (answer(gateway, classic_signed(ecs, describe)[0]) for _ in range(2))
+    assert first[0] == 200 and (again[0], again[1]["Code"]) == (400, "SignatureNonceUsed")
+    assert again[1]["Message"] == "Specified signature nonce was used already."
+    monkeypatch.undo()
+    status, body = answer(gateway, classic_signed(ecs, {"Action": "NoSuchAction", "RegionId": R})[0])
+    assert (status, body["Code"]) == (404, "InvalidAction.NotFound")
+    assert body["Message"] == "Specified api is not found, please check your url and method."
+
+
+def test_rpc_missing_or_invalid_common_parameter(ecs):
+    request = classic_signed(ecs, {"Action": "DescribeImages", "RegionId": R})[0]
+    request.url = "&".join(part for part in request.url.split("&") if not part.startswith("SignatureNonce="))
+    status, body = answer(Gateway(ecs), request)
+    assert (status, body["Code"], body["Message"]) == (400, "MissingSignatureNonce",
+                                                       "SignatureNonce is mandatory for this action.")
+    request = classic_signed(ecs, {"Action": "DescribeImages", "RegionId": R})[0]
+    request.url = request.url.replace("SignatureMethod=HMAC-SHA1", "SignatureMethod=MD5")
+    status, body = answer(Gateway(ecs), request)
+    assert (status, body["Code"], body["Message"]) == (400, "InvalidSignatureMethod",
+                                                       "Specified signature method is not valid.")
+
+
+def test_error_body_is_the_gateways(ecs):
+    """RequestId, HostId (the endpoint called), Code, Message, Recommend, in that order."""
+    request = classic_signed(ecs, {"Action": "DescribeImages", "RegionId": R}, secret="wrong")[0]
+    request.headers["Host"] = "ecs-cn-hangzhou.aliyuncs.com"
+    status, body = answer(Gateway(ecs), request)
+    assert list(body) == ["RequestId", "HostId", "Code", "Message", "Recommend"]
+    assert body["HostId"] == "ecs-cn-hangzhou.aliyuncs.com"
+    assert body["Recommend"] == ("https://api.aliyun.com/troubleshoot?q=SignatureDoesNotMatch&product=Ecs&requestId=%s"
+                                 % body["RequestId"])
 
 
 def test_v3_tampered_query_is_rejected(ecs):

@@ -179,7 +179,7 @@ class EcsBackend(ImageActions, InstanceActions, StorageActions, CommandActions, 
         return progress
 
     def new_id(self, prefix: str) -> str:
-        return new_id(prefix, self.rng)
+        return new_id(prefix, self.rng, self.region)
 
     # --- inspection for tests ---------------------------------------------------------------
     @property

@@ -1,8 +1,11 @@
 """ECS API errors as the real service returns them: a code, a message and an HTTP status.
 
-Codes, statuses and messages come from the ECS API reference's error tables (messages verbatim,
-typos included). Where no table was at hand the entry says "unverified": it is the emulator's
-documented assumption, kept in this one table so a correction is a one-line change.
+Codes, statuses and messages come from the ECS API reference's error tables and, for the API
+gateway's own errors (signature, AccessKey, timestamp), from Alibaba Cloud's OpenAPI error pages
+and the gateway's replies as SDKs parse them (messages verbatim, typos included; sources in
+docs/cloud-contracts.d/emulator-gateway.md). Where no table was at hand the entry says
+"unverified": it is the emulator's documented assumption, kept in this one table so a correction
+is a one-line change.
 """
 from typing import Optional
 
@@ -19,15 +22,19 @@ class ApiError(Exception):
 
 # code -> (HTTP status, message)
 CATALOG = {
-    # Signature and routing (POP gateway)
+    # Signature and routing (the API gateway). SignatureDoesNotMatch has two texts, one per
+    # signature style: see rpc_signature_mismatch and v3_signature_mismatch below.
     "IncompleteSignature": (400, "The request signature does not conform to Aliyun standards."),
     "SignatureDoesNotMatch": (400, "Specified signature is not matched with our calculation."),
     "InvalidAccessKeyId.NotFound": (404, "Specified access key is not found."),
     "InvalidAction.NotFound": (404, "Specified api is not found, please check your url and method."),
     "InvalidTimeStamp.Expired": (400, "Specified time stamp or date value is expired."),
+    "InvalidTimeStamp.Format": (400, "Specified time stamp or date value is not well formatted."),
     "SignatureNonceUsed": (400, "Specified signature nonce was used already."),
-    "InvalidVersion": (400, "Specified parameter Version is not valid."),  # unverified
-    "UnsupportedSignatureMethod": (400, "Specified signature method is not supported."),  # unverified
+    "InvalidSignatureMethod": (400, "Specified signature method is not valid."),
+    # The gateway's "Invalid{ParameterName}" pattern; which parameters it applies it to is unverified.
+    "InvalidVersion": (400, "Specified parameter Version is not valid."),
+    "InvalidSignatureVersion": (400, "Specified parameter SignatureVersion is not valid."),
     # Generic
     "MissingParameter": (400, "The input parameter \"%s\" that is mandatory for processing this request is not supplied."),
     "InvalidParameter": (400, "The specified parameter \"%s\" is not valid."),
@@ -105,6 +112,31 @@ def error(code: str, detail: Optional[str] = None) -> ApiError:
 
 def missing(name: str) -> ApiError:
     return error("MissingParameter", name)
+
+
+# --- the API gateway's own errors -------------------------------------------------------------
+# The gateway answers an RPC request whose signature fails with the string to sign it computed,
+# after "server string to sign is:". aliyun-python-sdk-core splits that message on ":" and, when
+# the server's string equals its own, reports InvalidAccessKeySecret (aliyunsdkcore/client.py,
+# _get_server_exception); a message without the suffix makes it fail with an IndexError.
+RPC_SIGNATURE_MISMATCH = "Specified signature is not matched with our calculation. server string to sign is:%s"
+# V3 (ACS3-HMAC-SHA256): the documented text, followed by the server's StringToSign and
+# CanonicalRequest in brackets (that suffix is seen in replies, not documented: unverified).
+V3_SIGNATURE_MISMATCH = ("Specified signature does not match our calculation. server StringToSign is [%s] "
+                         "server CanonicalRequest is [%s]")
+
+
+def rpc_signature_mismatch(string_to_sign: str) -> ApiError:
+    return ApiError("SignatureDoesNotMatch", RPC_SIGNATURE_MISMATCH % string_to_sign, 400)
+
+
+def v3_signature_mismatch(string_to_sign: str, canonical_request: str) -> ApiError:
+    return ApiError("SignatureDoesNotMatch", V3_SIGNATURE_MISMATCH % (string_to_sign, canonical_request), 400)
+
+
+def gateway_missing(name: str) -> ApiError:
+    """A common (signature) parameter left out: the gateway's Missing{ParameterName} error."""
+    return ApiError("Missing" + name, "%s is mandatory for this action." % name, 400)
 
 
 def invalid(name: str, why: str = "") -> ApiError:

@@ -11,10 +11,33 @@ from .clock import Progress
 
 _ALNUM = string.ascii_lowercase + string.digits
 
+# What follows the type prefix ("i-", "d-", "s-", "m-", ...) of an ECS resource ID names the
+# region the resource lives in: the same three characters for every resource type there. Only
+# regions whose code is shown by Alibaba's own documentation or SDK examples are listed (sources:
+# docs/cloud-contracts.d/emulator-gateway.md); any other region gets an ID of the same length
+# with no region code, so nothing can come to rely on a made-up one.
+ECS_REGION_CODES = {
+    "cn-hangzhou": "bp1",
+    "cn-beijing": "2ze",
+    "cn-shanghai": "uf6",
+    "ap-southeast-1": "t4n",
+}
+# Cloud Assistant names its command and invocation IDs ("c-", "t-") after the region's city
+# instead (RunCommand and DescribeInvocations examples: c-hz0jdfwcsr****, t-hz0jdfwd9f****).
+CLOUD_ASSISTANT_PREFIXES = ("c-", "t-")
+CLOUD_ASSISTANT_REGION_CODES = {"cn-hangzhou": "hz0"}
+ECS_ID_LENGTH = 20  # characters after the type prefix, e.g. i-bp1 + 17
+CLOUD_ASSISTANT_ID_LENGTH = 14  # e.g. t-hz0 + 11
 
-def new_id(prefix: str, rng: random.Random) -> str:
-    """IDs shaped like ECS's: region-ish letters then random lowercase alphanumerics."""
-    return prefix + "bp1" + "".join(rng.choice(_ALNUM) for _ in range(17))
+
+def new_id(prefix: str, rng: random.Random, region: str = "cn-hangzhou") -> str:
+    """A new resource ID shaped like the region's real ones: ``prefix`` (``"i-"``, ``"d-"``...),
+    the region's code where it is documented, then random lowercase alphanumerics."""
+    if prefix in CLOUD_ASSISTANT_PREFIXES:
+        code, length = CLOUD_ASSISTANT_REGION_CODES.get(region, ""), CLOUD_ASSISTANT_ID_LENGTH
+    else:
+        code, length = ECS_REGION_CODES.get(region, ""), ECS_ID_LENGTH
+    return prefix + code + "".join(rng.choice(_ALNUM) for _ in range(length - len(code)))
 
 
 def request_id() -> str:

@@ -1,5 +1,9 @@
 """``image-repair emulator serve --port PORT [--seed FILE] [--latency MODEL]``: the emulator as
-a threaded HTTP server on 127.0.0.1, speaking the same wire as ECS (see wire.py)."""
+a threaded HTTP server on 127.0.0.1, speaking the same wire as ECS (see wire.py).
+
+HTTP/1.1 as any client speaks it (RFC 9112): persistent connections (several requests, pipelined
+or not, on one connection until the client says ``Connection: close``), bodies framed by
+Content-Length or ``Transfer-Encoding: chunked`` (http_body.py)."""
 import argparse
 import signal
 import sys
@@ -9,6 +13,7 @@ from typing import Optional
 
 from .backend import EcsBackend
 from .clock import LatencyModel
+from .http_body import FramingError, read_body
 from .seed import build_backend, load_seed_file
 from .wire import Gateway, HttpRequest
 
@@ -27,8 +32,15 @@ class _Handler(BaseHTTPRequestHandler):
     quiet = True
 
     def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        transfer_encoding = self.headers.get("Transfer-Encoding")
+        try:
+            body = read_body(transfer_encoding, self.headers.get("Content-Length"), self.rfile)
+        except FramingError as err:
+            self._refuse(err)
+            return
+        if transfer_encoding is not None and self.headers.get("Content-Length") is not None:
+            # RFC 9112 6.3: both present may be a smuggling attempt; answer, then close.
+            self.close_connection = True
         url = "http://%s%s" % (self.headers.get("Host", "127.0.0.1"), self.path)
         response = self.gateway.handle(HttpRequest(self.command, url, dict(self.headers.items()), body))
         if response.drop:
@@ -39,8 +51,21 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in response.headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(response.body)
+
+    def _refuse(self, err: FramingError) -> None:
+        """A body that cannot be framed: a plain-text 400/413, then the connection is closed."""
+        body = ("%s\n" % err.reason).encode("utf-8")
+        self.close_connection = True
+        self.send_response(err.status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
 
     do_GET = do_POST = do_PUT = do_DELETE = _serve
 

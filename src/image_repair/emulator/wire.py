@@ -8,9 +8,13 @@ Two request styles, both verified against the seeded AccessKeys:
   ``signature_algorithm='v2'``): ``Action``, ``Version``, ``AccessKeyId``, ``SignatureMethod=HMAC-SHA1``,
   ``SignatureVersion=1.0``, ``SignatureNonce``, ``Timestamp``, ``Signature`` in the query string or
   an ``application/x-www-form-urlencoded`` body.
-Responses are JSON (``Format=XML`` is not emulated).
+Responses are JSON (``Format=XML`` is not emulated). Error bodies are the gateway's:
+``RequestId``, ``HostId`` (the endpoint the request was sent to), ``Code``, ``Message`` and
+``Recommend`` (the OpenAPI troubleshooting link); signature failures carry the server's string to
+sign, as the real gateway's do (see errors.py).
 """
 import base64
+import calendar
 import hashlib
 import hmac
 import json
@@ -24,11 +28,12 @@ from typing import Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from .backend import EcsBackend
-from .errors import ApiError, error, missing
+from .errors import ApiError, error, gateway_missing, rpc_signature_mismatch, v3_signature_mismatch
 from .resources import request_id
 
 API_VERSION = "2014-05-26"
-HOST_ID = "ecs.aliyuncs.com"
+PRODUCT = "Ecs"
+RECOMMEND = "https://api.aliyun.com/troubleshoot?q=%s&product=%s&requestId=%s"
 MAX_CLOCK_SKEW = 15 * 60
 RPC_COMMON = {"Action", "Version", "Format", "AccessKeyId", "Signature", "SignatureMethod",
               "SignatureVersion", "SignatureNonce", "Timestamp", "SecurityToken", "SignatureType",
@@ -36,6 +41,8 @@ RPC_COMMON = {"Action", "Version", "Format", "AccessKeyId", "Signature", "Signat
 V3_REQUIRED_SIGNED = {"host", "x-acs-action", "x-acs-version", "x-acs-date",
                       "x-acs-signature-nonce", "x-acs-content-sha256"}
 _AUTH = re.compile(r"^(\S+) Credential=([^,]+),SignedHeaders=([^,]+),Signature=([0-9a-fA-F]+)$")
+# yyyy-MM-ddTHH:mm:ssZ; Node's @alicloud/pop-core adds milliseconds (2024-09-04T12:33:10.973Z).
+_TIMESTAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{1,9})?Z$")
 
 
 @dataclass
@@ -60,9 +67,17 @@ def _json_response(status: int, payload: dict) -> HttpResponse:
                          "x-acs-request-id": payload.get("RequestId", "")})
 
 
-def error_response(err: ApiError) -> HttpResponse:
-    return _json_response(err.status, {"RequestId": request_id(), "HostId": HOST_ID, "Code": err.code,
-                                       "Message": err.message, "Recommend": ""})
+def error_response(err: ApiError, host_id: str) -> HttpResponse:
+    """The gateway's error body, fields in the order its documentation shows them."""
+    rid = request_id()
+    return _json_response(err.status, {"RequestId": rid, "HostId": host_id, "Code": err.code,
+                                       "Message": err.message, "Recommend": RECOMMEND % (err.code, PRODUCT, rid)})
+
+
+def host_id(request: "HttpRequest") -> str:
+    """HostId: the endpoint the client called (ecs-cn-hangzhou.aliyuncs.com...), without a port."""
+    host = _header(request.headers, "host") or urlsplit(request.url).netloc
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
 class Gateway:
@@ -74,23 +89,24 @@ class Gateway:
         self._lock = threading.Lock()
 
     def handle(self, request: HttpRequest) -> HttpResponse:
+        host = host_id(request)
         try:
             action, params, access_key_id, style = self.authenticate(request)
         except ApiError as err:
             self._log_rejected(request, err)
-            return error_response(err)
+            return error_response(err, host)
         try:
             result = self.backend.handle(action, params, access_key_id, style)
         except ApiError as err:
-            return error_response(err)
+            return error_response(err, host)
         except Exception as exc:  # a bug in the emulator: say so loudly, in the reply and on stderr
             traceback.print_exc(file=sys.stderr)
-            return _json_response(500, {"RequestId": request_id(), "HostId": HOST_ID, "Code": "InternalError",
-                                        "Message": "emulator bug: %s: %s" % (type(exc).__name__, exc)})
+            return error_response(ApiError("InternalError", "emulator bug: %s: %s" % (type(exc).__name__, exc), 500),
+                                  host)
         if result.lost == "timeout":
             return HttpResponse(0, b"", drop=True)
         if result.lost == "error":
-            return error_response(error("InternalError"))
+            return error_response(error("InternalError"), host)
         return _json_response(200, result.body)
 
     def _log_rejected(self, request: HttpRequest, err: ApiError) -> None:
@@ -106,15 +122,16 @@ class Gateway:
         parts = urlsplit(request.url)
         query = parse_qsl(parts.query, keep_blank_values=True)
         form: List[Tuple[str, str]] = []
-        content_type = _header(request.headers, "content-type") or ""
+        content_type = (_header(request.headers, "content-type") or "").lower()
         if request.body and content_type.startswith("application/x-www-form-urlencoded"):
-            form = parse_qsl(request.body.decode("utf-8"), keep_blank_values=True)
+            # Undecodable bytes become U+FFFD: such a body then fails its signature check.
+            form = parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True)
         flat = dict(query + form)
         if "Signature" in flat or ("Action" in flat and not _header(request.headers, "authorization")):
             return self._rpc(request.method, flat)
         if _header(request.headers, "x-acs-action") or _header(request.headers, "authorization"):
             return self._v3(request, parts.path or "/", query, form)
-        raise missing("Action")
+        raise gateway_missing("Action")
 
     def _secret(self, access_key_id: str) -> str:
         account = self.backend.accounts.get(access_key_id)
@@ -134,21 +151,21 @@ class Gateway:
             self._nonces[nonce] = now
 
     def _v3(self, request: HttpRequest, path: str, query, form) -> Tuple[str, Dict[str, str], str, str]:
+        # A missing or malformed Authorization, another algorithm or too few signed headers: the
+        # documented IncompleteSignature text, with no detail (the gateway gives none).
         auth = _header(request.headers, "authorization") or ""
         match = _AUTH.match(auth.strip())
-        if not match:
-            raise error("IncompleteSignature", "Authorization header missing or malformed.")
+        if not match or match.group(1) != "ACS3-HMAC-SHA256":
+            raise error("IncompleteSignature")
         algorithm, access_key_id, signed, signature = match.groups()
-        if algorithm != "ACS3-HMAC-SHA256":
-            raise error("IncompleteSignature", "Unsupported algorithm %s." % algorithm)
         signed_names = signed.split(";")
         if not V3_REQUIRED_SIGNED <= set(signed_names):
-            raise error("IncompleteSignature", "SignedHeaders must include %s." % ",".join(sorted(V3_REQUIRED_SIGNED)))
+            raise error("IncompleteSignature")
         secret = self._secret(access_key_id)
+        # The payload hash is the body's own: a body changed after signing, or a wrong
+        # x-acs-content-sha256, gives a canonical request other than the client's.
         payload_hash = hashlib.sha256(request.body or b"").hexdigest()
-        if (_header(request.headers, "x-acs-content-sha256") or "").lower() != payload_hash:
-            raise error("SignatureDoesNotMatch", "x-acs-content-sha256 does not match the body.")
-        canonical_query = "&".join("%s=%s" % (k, quote(v, safe="~")) for k, v in sorted(query))
+        canonical_query = "&".join("%s=%s" % (quote(k, safe="~"), quote(v, safe="~")) for k, v in sorted(query))
         canonical_headers = "".join("%s:%s\n" % (name, (_header(request.headers, name) or "").strip())
                                     for name in signed_names)
         canonical = "\n".join([request.method.upper(), path, canonical_query, canonical_headers,
@@ -156,7 +173,7 @@ class Gateway:
         to_sign = "%s\n%s" % (algorithm, hashlib.sha256(canonical.encode("utf-8")).hexdigest())
         expected = hmac.new(secret.encode("utf-8"), to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected, signature.lower()):
-            raise error("SignatureDoesNotMatch")
+            raise v3_signature_mismatch(to_sign, canonical)
         self._fresh(_header(request.headers, "x-acs-signature-nonce") or "",
                     _parse_time(_header(request.headers, "x-acs-date") or ""))
         if _header(request.headers, "x-acs-version") != API_VERSION:
@@ -164,21 +181,25 @@ class Gateway:
         return _header(request.headers, "x-acs-action") or "", dict(query + form), access_key_id, "V3"
 
     def _rpc(self, method: str, flat: Dict[str, str]) -> Tuple[str, Dict[str, str], str, str]:
-        for name in ("Signature", "AccessKeyId", "SignatureNonce", "Timestamp"):
+        for name in ("AccessKeyId", "Signature", "SignatureNonce", "Timestamp"):
             if not flat.get(name):
-                raise error("IncompleteSignature", "%s is missing." % name)
-        if flat.get("SignatureMethod") != "HMAC-SHA1" or flat.get("SignatureVersion") != "1.0":
-            raise error("UnsupportedSignatureMethod")
+                raise gateway_missing(name)
+        # SignatureMethod may be left out ("默认可以不填写该值", the gateway's error table); its
+        # default, and SignatureVersion's, are the only ones the gateway verifies here.
+        if flat.get("SignatureMethod", "HMAC-SHA1") != "HMAC-SHA1":
+            raise error("InvalidSignatureMethod")
+        if flat.get("SignatureVersion", "1.0") != "1.0":
+            raise error("InvalidSignatureVersion")
         secret = self._secret(flat["AccessKeyId"])
         signed = sorted((k, v) for k, v in flat.items() if k != "Signature")
         canonical = "&".join("%s=%s" % (quote(k, safe="~"), quote(v, safe="~")) for k, v in signed)
         to_sign = "%s&%%2F&%s" % (method.upper(), quote(canonical, safe="~"))
         digest = hmac.new((secret + "&").encode("utf-8"), to_sign.encode("utf-8"), hashlib.sha1).digest()
         if not hmac.compare_digest(base64.b64encode(digest).decode("ascii"), flat["Signature"]):
-            raise error("SignatureDoesNotMatch")
+            raise rpc_signature_mismatch(to_sign)
         self._fresh(flat["SignatureNonce"], _parse_time(flat["Timestamp"]))
         if not flat.get("Action"):
-            raise missing("Action")
+            raise gateway_missing("Action")
         if flat.get("Version") != API_VERSION:
             raise error("InvalidVersion")
         params = {k: v for k, v in flat.items() if k not in RPC_COMMON}
@@ -193,8 +214,11 @@ def _header(headers: Dict[str, str], name: str) -> Optional[str]:
 
 
 def _parse_time(value: str) -> float:
-    import calendar
+    """Timestamp / x-acs-date: ISO 8601 UTC, seconds or fractions of a second."""
+    match = _TIMESTAMP.match(value)
     try:
-        return calendar.timegm(time.strptime(value, "%Y-%m-%dT%H:%M:%SZ"))
+        if not match:
+            raise ValueError(value)
+        return calendar.timegm(time.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S"))
     except ValueError:
-        raise error("InvalidTimeStamp.Expired", "Timestamp %r is not yyyy-MM-ddTHH:mm:ssZ." % value)
+        raise error("InvalidTimeStamp.Format")
