@@ -90,6 +90,9 @@ def refused(event, code="InvalidInput") -> str:
     ("[" * 1000 + "]" * 1000, "nested deeper than 8 levels"),
 ], ids=lambda v: json.dumps(v)[:40] if not isinstance(v, str) else v[:40])
 def test_a_bad_payload_is_one_clear_error_before_any_work(ports, payload, says):
+    """Pins issue 11 point 8: `janitorTtlHours: "abc"` started repairs then raised, `"janitor":
+    "false"` ran the janitor, `"dryRun": "false"` was a dry run, a TTL of -1 was accepted,
+    `maxStarts: "1"` raised TypeError. Now each is one InvalidInput line and nothing happens."""
     ecs, launcher, store = ports
     message = refused(timer(payload))
     assert says in message, message
