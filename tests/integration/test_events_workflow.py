@@ -4,6 +4,9 @@ repaired image; the same event delivered twice starts one execution; a healthy i
 with nothing launched."""
 import copy
 
+import pytest
+
+from image_repair.agent.items.checknames import SPELLINGS, spelt
 from image_repair.emulator.backend import default_detector
 from image_repair.emulator.resources import CheckItem
 from image_repair.launchers import LocalLauncher
@@ -49,8 +52,11 @@ def deliver(env, payload):
                            defaults=emulator_defaults(env.backend.seed_data), region="cn-hangzhou")
 
 
-def test_create_image_event_for_an_image_missing_virtio_ends_repaired_once(tmp_path):
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_create_image_event_for_an_image_missing_virtio_ends_repaired_once(tmp_path, spelling):
+    """Also in both check item spellings (issue 10 point 4): the watch picks virtio from either."""
     with WorkflowEnv(tmp_path) as env:
+        env.backend.check_item_spelling = spelling
         env.backend.detector = detector(at_risk=True)
         image_id = user_creates_an_image(env)
         assert env.backend.images[image_id].status == "Creating"
@@ -65,7 +71,9 @@ def test_create_image_event_for_an_image_missing_virtio_ends_repaired_once(tmp_p
         report = execution.report
         new_image = env.backend.images[report["newImageId"]]
         assert new_image.status == "Available" and new_image.tags["image-repair:source-image"] == image_id
-        assert {i["name"] for i in report["itemsBefore"] if i.get("riskLevel")} == {"GUESTOS.Virtio"}
+        assert [(i["name"], i["repairItem"]) for i in report["itemsBefore"] if i.get("riskLevel")] == [
+            (spelt("GUESTOS.Virtio", spelling), "virtio")]
+        assert report["atRiskBefore"] == ["virtio"] and report["atRiskAfter"] == []
         assert [r["status"] for r in report["repair"]["results"]] == ["repaired"] * len(report["repair"]["results"])
         # it waited for the image (Creating -> Available -> checked) before touching it
         watched = env.store.get_step(accepted.executionId, "watch_source_image").result

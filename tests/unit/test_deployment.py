@@ -158,7 +158,8 @@ def actiontrail_event(event_name: str, source: str = "acs.ecs") -> dict:
             "subject": "acs:ecs:cn-hangzhou:%s:image/m-bp1abcdefgh12345" % ACCOUNT, "time": "2026-11-25T21:00:00Z",
             "aliyunaccountid": ACCOUNT, "aliyunregionid": "cn-hangzhou", "aliyuneventbusname": "default",
             "data": {"eventName": event_name, "serviceName": "Ecs", "acsRegion": "cn-hangzhou", "eventType": "ApiCall",
-                     "requestParameters": {"RegionId": "cn-hangzhou"},
+                     # CopyImage's copy is in DestinationRegionId (here the same region)
+                     "requestParameters": {"RegionId": "cn-hangzhou", "DestinationRegionId": "cn-hangzhou"},
                      "responseElements": {"ImageId": "m-bp1abcdefgh12345", "RequestId": "r-1"}}}
 
 

@@ -80,6 +80,8 @@ class EcsBackend(ImageActions, InstanceActions, StorageActions, CommandActions, 
         self.command_handlers: List[Callable] = []
         self.local = None  # the disk-backed mode (localcloud.LocalCloud) when attached
         self.seed_data: Optional[dict] = None  # what reset() restores (set by seed.build_backend)
+        # How DescribeImages spells check item names: "prefixed" or "bare" (seed check_item_names)
+        self.check_item_spelling = "prefixed"
 
     # --- dispatch -------------------------------------------------------------------------
     @classmethod

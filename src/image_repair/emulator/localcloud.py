@@ -299,16 +299,17 @@ class LocalCloud:
 
 
 def report_to_items(report: dict) -> List[CheckItem]:
-    """check-disk's report as DetectionOptions items: at-risk items carry RiskLevel/RiskCode."""
-    from ..agent.items import load_item
+    """check-disk's report as DetectionOptions items: at-risk items carry RiskLevel/RiskCode.
+    Names in the user guide's spelling; DescribeImages answers them in the seed's spelling."""
+    from ..agent.items.checknames import check_item_name
     if report.get("error"):
         return [CheckItem("SystemImage", "Invalid", "High", "SystemImage.%s" % report["error"].get("type", "Error"))]
     items = [CheckItem("SystemImage", "Supported")]
     for entry in report.get("items", []):
-        name = load_item(entry["name"]).check_item
+        name = check_item_name(entry["name"])
         if entry["status"] == "skipped":
             items.append(CheckItem(name, "UnSupported", entry.get("risk") or "High",
-                                   "%s.AtRisk" % name.split(".")[-1]))
+                                   "%s.AtRisk" % check_item_name(entry["name"], "bare")))
         elif entry["status"] in ("ok", "repaired"):
             items.append(CheckItem(name, "Supported"))
     dist = report.get("distribution") or {}

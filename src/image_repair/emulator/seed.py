@@ -4,6 +4,7 @@ built-in ``DEFAULT_SEED``."""
 import json
 from typing import Optional
 
+from ..agent.items.checknames import SPELLINGS
 from .backend import Account, EcsBackend
 from .clock import LatencyModel, Progress
 from .resources import CheckItem, Command, DiskMapping, Image, Network, Snapshot
@@ -78,9 +79,15 @@ def build_backend(seed: Optional[dict] = None, latency: Optional[LatencyModel] =
 
 def apply_seed(backend: EcsBackend, seed: dict) -> None:
     unknown = set(seed) - {"region", "accounts", "zones", "vswitches", "security_groups",
-                           "instance_types", "images", "commands"}
+                           "instance_types", "images", "commands", "check_item_names"}
     if unknown:
         raise ValueError("unknown seed keys: %s" % ", ".join(sorted(unknown)))
+    # DescribeImages spells check item names "prefixed" (GUESTOS.Virtio, the user guide's; the
+    # default) or "bare" (Virtio, the API metadata's example): agent/items/checknames.py
+    spelling = seed.get("check_item_names", "prefixed")
+    if spelling not in SPELLINGS:
+        raise ValueError("check_item_names: %r (known: %s)" % (spelling, ", ".join(SPELLINGS)))
+    backend.check_item_spelling = spelling
     for acc in seed.get("accounts", []):
         backend.accounts[acc["access_key_id"]] = Account(acc["access_key_id"], acc["access_key_secret"],
                                                          str(acc.get("account_id", "1234567890123456")))

@@ -1,31 +1,116 @@
 """FC handler ``image-repair-sweep`` (timer trigger): the scheduled sweep, then the janitor.
 
-The timer's payload (optional, a JSON object as a string): ``{"dryRun": false, "maxStarts": 20,
-"policy": {"items": [...], "riskLevels": ["High"], "maxConcurrent": 10}, "janitorTtlHours": 6,
-"janitor": true}``. The start parameters every repair gets besides the image and its items
-(zoneId, vSwitchId, securityGroupId, instanceType, ...) come from IMAGE_REPAIR_SWEEP_DEFAULTS (a
-JSON object, the seed template's names); the fan-out from IMAGE_REPAIR_FANOUT (clients/fc.py).
-The janitor runs even when the sweep fails (then the sweep's error is raised after it)."""
+The timer's event is ``{"triggerTime", "triggerName", "payload"}`` with ``payload`` a JSON object
+as a string (FC allows up to 128 KB); invoked by hand, the event is the payload itself. The
+payload (``triggers.sweep.SweepPayload``; docs/sweep-and-janitor.md)::
+
+    {"dryRun": false, "maxStarts": 20, "policy": {"items": [...], "riskLevels": ["High"],
+     "maxConcurrent": 10}, "janitorTtlHours": 6, "janitor": true}
+
+Everything is checked before any work: the event and payload within bounds (size, depth), typed
+strictly (``"false"`` is not a boolean, ``"1"`` not a number), numbers within their ranges, no
+unknown key; then IMAGE_REPAIR_JANITOR_TTL_HOURS and IMAGE_REPAIR_SWEEP_DEFAULTS (JSON objects
+or numbers as s.yaml sets them). A bad payload raises one HandlerError ``InvalidInput``, bad
+configuration ``InvalidConfiguration``, each with a one-line message quoting at most a short
+prefix of a bad value; nothing is listed, started or deleted. The fan-out comes from
+IMAGE_REPAIR_FANOUT (clients/fc.py). The janitor runs even when the sweep fails (then the sweep's
+error is raised after it)."""
 import logging
 import os
 
-from .fc import HandlerError, json_env, parse_event, ports_from_env
+from .fc import HandlerError, json_env, ports_from_env
 
 log = logging.getLogger(__name__)
 
+MAX_EVENT_CHARS = 256 * 1024        # the timer's event: its payload (128 KB at most) and two fields
+MAX_PAYLOAD_DEPTH = 8               # the payload nests 3 deep (payload, policy, items)
+TIMER_FIELDS = ("triggerTime", "triggerName")
 
-def payload_of(event) -> dict:
-    raw = parse_event(event)
-    if "triggerTime" in raw or "triggerName" in raw:           # a timer trigger: payload is a string
-        raw = raw.get("payload") or {}
-        if isinstance(raw, str):
-            raw = parse_event(raw) if raw.strip() else {}
+
+def sweep_payload(event):
+    """The timer's event -> a validated ``SweepPayload`` (HandlerError InvalidInput otherwise)."""
+    from pydantic import ValidationError
+
+    from ..logs import configure_for_function
+    from ..triggers.sweep import SweepPayload
+    configure_for_function()
+    raw = _json_object(event, "the sweep's event")
+    if any(field in raw for field in TIMER_FIELDS):          # a timer: payload is a string
+        raw = raw.get("payload")
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            raw = {}
+        elif isinstance(raw, str):
+            raw = _json_object(raw, "the timer's payload")
     if not isinstance(raw, dict):
         raise HandlerError("InvalidInput", "the sweep's payload must be a JSON object")
-    unknown = set(raw) - {"dryRun", "maxStarts", "policy", "janitorTtlHours", "janitor"}
-    if unknown:
-        raise HandlerError("InvalidInput", "unknown sweep payload keys: %s" % ", ".join(sorted(unknown)))
-    return raw
+    try:
+        return SweepPayload.model_validate(raw)
+    except ValidationError as error:
+        raise HandlerError("InvalidInput", "bad sweep payload: %s" % one_line(error))
+
+
+def payload_of(event) -> dict:
+    """The validated payload as a dict (every field present)."""
+    return sweep_payload(event).model_dump()
+
+
+def _json_object(value, what: str):
+    from ..triggers.bounded import TooBig, loads
+    if isinstance(value, (bytes, bytearray)):
+        if len(value) > MAX_EVENT_CHARS:
+            raise HandlerError("InvalidInput", "%s is %d bytes (at most %d)" % (what, len(value), MAX_EVENT_CHARS))
+        try:
+            value = bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            raise HandlerError("InvalidInput", "%s is not UTF-8 text" % what)
+    if isinstance(value, str):
+        if len(value) > MAX_EVENT_CHARS:
+            raise HandlerError("InvalidInput", "%s is %d characters (at most %d)" % (what, len(value),
+                                                                                   MAX_EVENT_CHARS))
+        try:
+            value = loads(value.strip() or "{}", MAX_PAYLOAD_DEPTH, what)
+        except (TooBig, ValueError) as error:
+            raise HandlerError("InvalidInput", str(error))
+    if not isinstance(value, dict):
+        raise HandlerError("InvalidInput", "%s must be a JSON object" % what)
+    return value
+
+
+def one_line(error) -> str:
+    """A pydantic ValidationError as one line: where, what, and a short prefix of the bad value."""
+    from ..triggers import bounded
+    from ..triggers.bounded import cut, preview
+    problems = []
+    for problem in error.errors()[:3]:
+        where = ".".join(cut(str(p), 20) for p in problem["loc"]) or "payload"
+        message = problem["msg"].replace("\n", " ")
+        if problem["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif problem["type"] != "missing":
+            message += " (got %s)" % preview(problem.get("input"))
+        problems.append("%s: %s" % (where, message))
+    more = len(error.errors()) - len(problems)
+    return bounded.one_line("; ".join(problems) + (" (and %d more)" % more if more > 0 else ""))
+
+
+def janitor_ttl_s(payload) -> float:
+    """The janitor's TTL: the payload's janitorTtlHours, else IMAGE_REPAIR_JANITOR_TTL_HOURS (a
+    number within the same bounds: HandlerError InvalidConfiguration otherwise), else 6 h."""
+    from ..triggers.janitor import JANITOR_TTL_S, MAX_TTL_HOURS, MIN_TTL_HOURS
+    if payload.janitorTtlHours is not None:
+        return payload.janitorTtlHours * 3600
+    text = os.environ.get("IMAGE_REPAIR_JANITOR_TTL_HOURS", "").strip()
+    if not text:
+        return JANITOR_TTL_S
+    try:
+        hours = float(text)
+    except ValueError:
+        hours = None
+    if hours is None or not MIN_TTL_HOURS <= hours <= MAX_TTL_HOURS:
+        from ..triggers.bounded import preview
+        raise HandlerError("InvalidConfiguration", "IMAGE_REPAIR_JANITOR_TTL_HOURS is %s: a number of hours from "
+                                                   "%d to %d" % (preview(text), MIN_TTL_HOURS, MAX_TTL_HOURS))
+    return hours * 3600
 
 
 def sweep_defaults() -> dict:
@@ -33,32 +118,25 @@ def sweep_defaults() -> dict:
 
 
 def handler(event, context=None):
-    from pydantic import ValidationError
-
     from ..clients.fc import launcher_from_env
     from ..models import InvalidRequest
-    from ..triggers.janitor import JANITOR_TTL_S, janitor
-    from ..triggers.sweep import SweepPolicy, sweep
-    payload = payload_of(event)
-    try:
-        policy = SweepPolicy.model_validate(payload.get("policy") or {})
-    except ValidationError as error:
-        raise HandlerError("InvalidInput", "bad sweep policy: %s" % error)
-    dry_run = bool(payload.get("dryRun", False))
+    from ..triggers.janitor import janitor
+    from ..triggers.sweep import sweep
+    payload = sweep_payload(event)          # everything checked before any work
+    ttl_s = janitor_ttl_s(payload)
+    defaults = sweep_defaults()
     ports = ports_from_env()
     result, failure = {}, None
     try:
-        launcher = None if dry_run else launcher_from_env(ports.store)
-        result["sweep"] = sweep(ports.ecs, ports.store, launcher, policy, dry_run=dry_run,
-                                max_starts=payload.get("maxStarts"), defaults=sweep_defaults()).model_dump()
+        launcher = None if payload.dryRun else launcher_from_env(ports.store)
+        result["sweep"] = sweep(ports.ecs, ports.store, launcher, payload.policy, dry_run=payload.dryRun,
+                                max_starts=payload.maxStarts, defaults=defaults).model_dump()
     except InvalidRequest as error:
         failure = HandlerError("InvalidConfiguration", "IMAGE_REPAIR_SWEEP_DEFAULTS: %s" % error)
     except Exception as error:      # the janitor still runs; the error is raised after it
         failure = error
-    if payload.get("janitor", True):
-        hours = payload.get("janitorTtlHours") or os.environ.get("IMAGE_REPAIR_JANITOR_TTL_HOURS")
-        ttl_s = float(hours) * 3600 if hours else JANITOR_TTL_S
-        result["janitor"] = janitor(ports.ecs, ports.store, ttl_s=ttl_s, dry_run=dry_run).model_dump()
+    if payload.janitor:
+        result["janitor"] = janitor(ports.ecs, ports.store, ttl_s=ttl_s, dry_run=payload.dryRun).model_dump()
     if failure is not None:
         log.warning("sweep.failed", extra={"error": str(failure)})
         raise failure

@@ -4,7 +4,11 @@ Refused (``ImageNotRepairable``, nothing created): not owned by the account (pub
 marketplace), not Linux, not x86_64/arm64, encrypted, not Available, no system-disk snapshot, or
 flagged by its check as no real system disk (``SystemImage`` Invalid, which the seed refuses).
 The system disk is the mapping with ``Type == "system"`` (never ``DiskDeviceMapping[0]``).
+
+Check item names are read in both spellings (``Virtio`` and ``GUESTOS.Virtio``) through
+``agent/items/checknames.py``; the sweep, the watch and the report read them through here.
 """
+from ..agent.items.checknames import SYSTEM_IMAGE, is_check_item, repair_item_for
 from ..models import FlowEvent, FlowState
 from ..store import LockHeld
 from .common import ImageBusy, ImageNotFound, ImageNotRepairable, Ports, StepError, done, load, once
@@ -15,17 +19,24 @@ LOCK_TTL_S = 24 * 3600          # a repair takes well under a day; clean-up rele
 
 
 def check_items(image: dict) -> list:
+    """The image's check items as the API names them, each with ``repairItem`` when a repair item
+    answers it: the report's before/after compare by that, whichever spelling the check used."""
     items = ((image.get("DetectionOptions") or {}).get("Items") or {}).get("Item") or []
     return [{k: v for k, v in (("name", i.get("Name")), ("value", i.get("Value")),
-                                ("riskLevel", i.get("RiskLevel")), ("riskCode", i.get("RiskCode"))) if v}
+                                ("riskLevel", i.get("RiskLevel")), ("riskCode", i.get("RiskCode")),
+                                ("repairItem", repair_item_for(i.get("Name")))) if v}
             for i in items]
 
 
 def repair_items_at_risk(items: list) -> list:
-    """The repair items that fix the check items at risk (GUESTOS.Virtio at risk -> virtio)."""
-    from ..agent.items import ITEM_NAMES, load_item
-    by_check = {load_item(name).check_item: name for name in ITEM_NAMES}
-    return [by_check[i["name"]] for i in items if i.get("riskLevel") and i["name"] in by_check]
+    """The repair items that fix the check items at risk (Virtio or GUESTOS.Virtio at risk ->
+    virtio), each once, in the check's order."""
+    found = []
+    for entry in items:
+        item = repair_item_for(entry.get("name"))
+        if entry.get("riskLevel") and item and item not in found:
+            found.append(item)
+    return found
 
 
 def refusal(image: dict) -> str:
@@ -48,7 +59,7 @@ def refusal(image: dict) -> str:
     if len(system) != 1 or not system[0].get("SnapshotId"):
         return "%s has no system-disk snapshot" % image_id
     for item in check_items(image):
-        if item["name"] in ("SystemImage", "GUESTOS.SystemImage") and item.get("value") == "Invalid":
+        if is_check_item(item.get("name"), SYSTEM_IMAGE) and item.get("value") == "Invalid":
             return "%s: its image check found no valid system disk (SystemImage Invalid)" % image_id
     return ""
 

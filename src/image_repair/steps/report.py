@@ -1,7 +1,12 @@
-"""The execution's report, built from what the steps recorded (success and failure alike)."""
+"""The execution's report, built from what the steps recorded (success and failure alike).
+
+Before/after: ``itemsBefore``/``itemsAfter`` are the check items as the API named them (either
+spelling, each with its ``repairItem``); ``atRiskBefore``/``atRiskAfter`` are the repair items
+whose check items were at risk, so the two compare whichever spelling each check used."""
 from typing import Optional
 
 from ..store import Execution
+from .check_source_image import repair_items_at_risk
 
 ORDER = ("check_source_image", "choose_base_image", "launch_repair_instance", "wait_until_ready", "start_repair",
          "wait_for_repair", "snapshot_repaired_disk", "create_repaired_image", "wait_for_image_check", "clean_up")
@@ -33,6 +38,8 @@ def build_report(execution: Execution, error: Optional[dict] = None) -> dict:
         "dryRun": bool(execution.params.get("dryRun")),
         "itemsBefore": source.get("itemsBefore", []),
         "itemsAfter": check.get("itemsAfter", []),
+        "atRiskBefore": repair_items_at_risk(source.get("itemsBefore", [])),
+        "atRiskAfter": repair_items_at_risk(check.get("itemsAfter", [])),
         "repair": {"engine": started.get("engine") or execution.params.get("engine"),
                    "items": source.get("items", []),
                    "invocationStatus": repair.get("invocationStatus"),

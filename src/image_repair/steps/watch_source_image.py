@@ -2,8 +2,9 @@
 copied): wait until the image is Available and its own check (DetectionOptions) Finished, then
 decide with the execution's policy whether it needs a repair.
 
-* at risk (a repairable item whose check item is at risk at one of the policy's levels, among its
-  items) -> ``ready`` and the flow goes on to CheckSourceImage, the normal repair;
+* at risk (a repairable item whose check item, named in either spelling, is at risk at one of
+  the policy's levels, among its items) -> ``ready`` and the flow goes on to CheckSourceImage,
+  the normal repair;
 * nothing at risk, or an image the workflow does not repair (Windows, public, encrypted...:
   ``check_source_image.refusal``) -> the execution is finished here as SUCCEEDED with a report
   saying so (``healthy``), and the flow ends without launching anything;
@@ -13,7 +14,7 @@ Nothing is created and no lock is taken here: CheckSourceImage takes the lock as
 The decision is recorded once (the poll's step record): a retried call answers the same."""
 from ..models import FlowEvent, FlowState, WatchPolicy
 from ..store import ExecutionStatus
-from .check_source_image import check_items, refusal
+from .check_source_image import check_items, refusal, repair_items_at_risk
 from .common import ImageNotFound, Ports, ResourceFailed, load, poll
 
 STEP = "watch_source_image"
@@ -47,7 +48,8 @@ def finish_healthy(ports: Ports, execution_id: str, decision: dict) -> None:
     if execution is None or execution.status != ExecutionStatus.RUNNING:
         return
     report = {"sourceImageId": execution.source_image_id, "outcome": "healthy", "summary": decision["outcome"],
-              "newImageId": None, "itemsBefore": decision["itemsBefore"], "policy": decision["policy"],
+              "newImageId": None, "itemsBefore": decision["itemsBefore"],
+              "atRiskBefore": repair_items_at_risk(decision["itemsBefore"]), "policy": decision["policy"],
               "stepSeconds": {}}
     ports.store.finish_execution(execution_id, ExecutionStatus.SUCCEEDED, report=report)
 

@@ -6,9 +6,8 @@ Recognised events (docs/events.md has examples):
 
 * ActionTrail API calls that made an image: CloudEvent type ``ecs:ActionTrail:ApiCall`` (source
   ``acs.ecs``; ``actiontrail:ActionTrail:ApiCall`` with ``data.serviceName`` Ecs too), with
-  ``data.eventName`` CreateImage, ImportImage or CopyImage; the image is
-  ``data.responseElements.ImageId`` (for CopyImage: the NEW image, in
-  ``requestParameters.DestinationRegionId``), the region ``data.acsRegion``;
+  ``data.eventName`` CreateImage, ImportImage or CopyImage; which field holds the new image, per
+  event name, and why a cross-region CopyImage is refused: ``actiontrail.py``;
 * ``image-repair:Image:RepairRequested`` (``CUSTOM_EVENT_TYPE``), for users' own buses:
   ``data.imageId`` plus optional start parameters (the seed template's names) and ``policy``.
 
@@ -16,59 +15,59 @@ Each accepted event starts a watched execution (``RepairRequest.watch``: wait un
 Available and checked, repair only what the policy selects) through ``launchers.start_execution``:
 the execution id is deterministic, so a redelivered event (delivery is at least once) finds its
 execution and starts nothing. Everything else is ignored with a reason, logged as
-``events.ignored``; nothing here raises for a bad event (EventBridge would redeliver it forever).
+``events.ignored``.
+
+Nothing in a delivery makes this raise (EventBridge would redeliver it forever): the delivery is
+read within bounds (``delivery.py``: ``MAX_DELIVERY_CHARS``, and per event ``MAX_EVENT_CHARS``,
+``MAX_EVENT_DEPTH``), each event is judged alone (a bad one never stops the good ones of its batch),
+its fields are bounded and typed, and a reason quotes at most a short prefix of a bad value. Only
+the launch itself (the store, CloudFlow) may raise: that is not the event's fault, and the
+redelivery finds what was already recorded.
 """
-import base64
-import binascii
-import json
 import logging
-from typing import Any, List, Optional, Tuple, Union
+from typing import Any, List, Optional, Tuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..launchers import start_execution
 from ..models import InvalidRequest, RepairRequest, WatchPolicy, parse_request
+from . import bounded
+from .actiontrail import IMAGE_MAKING_CALLS, Unusable, made_image, read_call
+from .bounded import cut, preview
+from .delivery import MAX_DELIVERY_CHARS, MAX_EVENT_CHARS, MAX_EVENT_DEPTH, split_delivery
 
 log = logging.getLogger(__name__)
 
 CUSTOM_EVENT_TYPE = "image-repair:Image:RepairRequested"
 ACTIONTRAIL_API_CALL = ":ActionTrail:ApiCall"
-IMAGE_MAKING_CALLS = ("CreateImage", "ImportImage", "CopyImage")
 # What a custom event may set besides the image: the start parameters, under the seed's names.
 CUSTOM_PARAMETERS = set(RepairRequest.model_fields) - {"repairImageId", "watch", "policy"}
+
+# Bounds of event fields (docs/events.md "Bounds"; the delivery's own bounds: delivery.py).
+MAX_ID_CHARS = 128                  # event ids, image ids, names
+MAX_PARAMETER_CHARS = 128           # a custom event's start parameter given as a string
+MAX_LIST_ENTRIES = 32               # a custom event's list (repairItems, policy items)
+MAX_REASON_CHARS = 300
 
 
 class CloudEvent(BaseModel):
     """The CloudEvents 1.0 envelope EventBridge pushes (plus its aliyun* extensions)."""
     model_config = ConfigDict(extra="allow")
 
-    id: Optional[str] = None
-    source: Optional[str] = None
-    type: str = Field(min_length=1)
-    subject: Optional[str] = None
-    aliyunregionid: Optional[str] = None
+    id: Optional[str] = Field(default=None, max_length=MAX_ID_CHARS)
+    source: Optional[str] = Field(default=None, max_length=256)
+    type: str = Field(min_length=1, max_length=256)
+    aliyunregionid: Optional[str] = Field(default=None, max_length=64)
     data: Any = None
 
 
-class ActionTrailCall(BaseModel):
-    """An ActionTrail management event (``data`` of an ApiCall event): the fields used here."""
-    model_config = ConfigDict(extra="ignore")
-
-    eventName: str = Field(min_length=1)
-    serviceName: Optional[str] = None
-    acsRegion: Optional[str] = None
-    errorCode: Optional[str] = None
-    errorMessage: Optional[str] = None
-    requestParameters: Union[dict, str, None] = None
-    responseElements: Union[dict, str, None] = None
-
-
 class CustomRepairEvent(BaseModel):
-    """``data`` of an ``image-repair:Image:RepairRequested`` event."""
+    """``data`` of an ``image-repair:Image:RepairRequested`` event (other start parameters are
+    extra fields, checked against CUSTOM_PARAMETERS and bounded)."""
     model_config = ConfigDict(extra="allow")
 
-    imageId: str = Field(min_length=1)
-    regionId: Optional[str] = None
+    imageId: str = Field(min_length=1, max_length=MAX_ID_CHARS)
+    regionId: Optional[str] = Field(default=None, max_length=64)
     policy: Optional[WatchPolicy] = None
 
 
@@ -98,53 +97,7 @@ class Ignore(Exception):
     """An event this function does not act on; the message is the logged reason."""
 
 
-# --- the delivery's shape ------------------------------------------------------------------------
-def decode(payload: Any) -> Any:
-    """bytes / JSON text / base64 of JSON -> a JSON value; raises Ignore when it is none of them."""
-    if isinstance(payload, (bytes, bytearray)):
-        try:
-            payload = payload.decode("utf-8")
-        except UnicodeDecodeError:
-            raise Ignore("the delivery is not UTF-8 text")
-    if not isinstance(payload, str):
-        return payload
-    text = payload.strip()
-    if not text:
-        raise Ignore("the delivery is empty")
-    try:
-        value = json.loads(text)
-    except ValueError as error:
-        try:
-            value = json.loads(base64.b64decode(text, validate=True).decode("utf-8"))
-        except (binascii.Error, ValueError):
-            raise Ignore("malformed JSON (and not base64 of JSON): %s" % error)
-    # RawData of a string field arrives JSON-encoded twice
-    return decode(value) if isinstance(value, str) else value
-
-
-def split_delivery(payload: Any) -> List[Tuple[Optional[dict], Optional[str]]]:
-    """-> [(event object, None) or (None, why it is unusable)], one per event of the delivery."""
-    try:
-        value = decode(payload)
-    except Ignore as error:
-        return [(None, str(error))]
-    values = value if isinstance(value, list) else [value]
-    if not values:
-        return [(None, "the delivery is an empty array")]
-    events = []
-    for item in values:
-        try:
-            item = decode(item)
-        except Ignore as error:
-            events.append((None, str(error)))
-            continue
-        if isinstance(item, dict):
-            events.append((item, None))
-        else:
-            events.append((None, "an event must be a JSON object, not %s" % type(item).__name__))
-    return events
-
-
+# --- the delivery's shape: delivery.py ---------------------------------------------------------------
 def as_cloud_event(event: dict) -> CloudEvent:
     """A CloudEvent as is; RawData (an event's ``data`` alone) is recognised by its fields."""
     if "specversion" in event or ("type" in event and "data" in event):
@@ -156,53 +109,32 @@ def as_cloud_event(event: dict) -> CloudEvent:
         return CloudEvent(type="ecs" + ACTIONTRAIL_API_CALL, source="acs.ecs", data=event)
     if "imageId" in event:
         return CloudEvent(type=CUSTOM_EVENT_TYPE, data=event)
-    raise Ignore("neither a CloudEvent nor the raw data of a recognised event (keys: %s)"
-                 % ", ".join(sorted(event)[:10]))
+    keys = sorted(cut(str(k), 20) for k in list(event)[:10])
+    raise Ignore("neither a CloudEvent nor the raw data of a recognised event (keys: %s)" % ", ".join(keys))
 
 
 # --- what an event asks for ----------------------------------------------------------------------
-def _object(value: Union[dict, str, None], what: str) -> dict:
-    """ActionTrail carries request/response as objects or as JSON strings."""
-    if value is None or value == "":
-        return {}
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            raise Ignore("%s is not JSON" % what)
-    if not isinstance(value, dict):
-        raise Ignore("%s is not an object" % what)
-    return value
-
-
-def actiontrail_request(event: CloudEvent) -> Tuple[str, Optional[str], dict]:
+def actiontrail_request(event: CloudEvent, function_region: Optional[str] = None) -> Tuple[str, Optional[str], dict]:
     """-> (image id, region, start parameters) of an image-making ECS API call."""
     if not isinstance(event.data, dict):
         raise Ignore("ActionTrail event without a data object")
-    service = str(event.data.get("serviceName") or "").lower()
-    if event.source != "acs.ecs" and service != "ecs":
-        raise Ignore("an API call of %s, not ECS" % (event.data.get("serviceName") or event.source))
+    service = event.data.get("serviceName")
+    if event.source != "acs.ecs" and (not isinstance(service, str) or service.lower() != "ecs"):
+        named = service if service is not None else event.source
+        raise Ignore("an API call of %s, not ECS" % (cut(named) if isinstance(named, str) else preview(named)))
     try:
-        call = ActionTrailCall.model_validate(event.data)
-    except ValidationError as error:
-        raise Ignore("malformed ActionTrail event: %s" % _first_error(error))
-    if call.errorCode:
-        raise Ignore("the %s call failed (%s): no image was made" % (call.eventName, call.errorCode))
-    if call.eventName not in IMAGE_MAKING_CALLS:
-        raise Ignore("API call %s does not make an image (watched: %s)" % (call.eventName, ", ".join(IMAGE_MAKING_CALLS)))
-    response = _object(call.responseElements, "responseElements")
-    image_id = response.get("ImageId")
-    if not isinstance(image_id, str) or not image_id:
-        raise Ignore("%s event without responseElements.ImageId" % call.eventName)
-    region = call.acsRegion or event.aliyunregionid
-    if call.eventName == "CopyImage":      # the copy is made in the destination region
-        region = _object(call.requestParameters, "requestParameters").get("DestinationRegionId") or region
-    return image_id, region, {}
+        image_id, region = made_image(read_call(event.data), function_region)
+    except Unusable as error:
+        raise Ignore(str(error))
+    return image_id, region or event.aliyunregionid, {}
 
 
 def custom_request(event: CloudEvent) -> Tuple[str, Optional[str], dict]:
     if not isinstance(event.data, dict):
         raise Ignore("%s event without a data object" % CUSTOM_EVENT_TYPE)
+    policy = event.data.get("policy")
+    if isinstance(policy, dict):
+        _bounded_lists(policy, "policy.")
     try:
         custom = CustomRepairEvent.model_validate(event.data)
     except ValidationError as error:
@@ -210,18 +142,45 @@ def custom_request(event: CloudEvent) -> Tuple[str, Optional[str], dict]:
     extra = dict(custom.model_extra or {})
     unknown = sorted(set(extra) - CUSTOM_PARAMETERS)
     if unknown:
-        raise Ignore("unknown fields in %s data: %s" % (CUSTOM_EVENT_TYPE, ", ".join(unknown)))
+        raise Ignore("unknown fields in %s data: %s" % (CUSTOM_EVENT_TYPE,
+                                                         ", ".join(cut(k, 20) for k in unknown[:5])))
+    for name, value in extra.items():
+        _bounded_parameter(name, value)
     if custom.policy is not None:
         extra["policy"] = custom.policy.model_dump()
     return custom.imageId, custom.regionId or event.aliyunregionid, extra
 
 
-def image_request(event: CloudEvent) -> Tuple[str, Optional[str], dict]:
+def _bounded_parameter(name: str, value: Any) -> None:
+    """A start parameter from an event: a short string, a short list of short strings, a number,
+    a boolean (RepairRequest then checks what each one means)."""
+    if isinstance(value, str) and len(value) > MAX_PARAMETER_CHARS:
+        raise Ignore("%s: %s is longer than %d characters" % (name, preview(value), MAX_PARAMETER_CHARS))
+    if isinstance(value, list):
+        _bounded_lists({name: value}, "")
+    elif not isinstance(value, (str, bool, int, float)) and value is not None:
+        raise Ignore("%s: %s is not a start parameter's value" % (name, preview(value)))
+
+
+def _bounded_lists(values: dict, where: str) -> None:
+    for name, value in values.items():
+        if not isinstance(value, list):
+            continue
+        if len(value) > MAX_LIST_ENTRIES:
+            raise Ignore("%s%s: %d entries (at most %d)" % (where, name, len(value), MAX_LIST_ENTRIES))
+        for entry in value:
+            if not isinstance(entry, str) or len(entry) > MAX_PARAMETER_CHARS:
+                raise Ignore("%s%s: %s is not a short string" % (where, name, preview(entry)))
+
+
+def image_request(event: CloudEvent, function_region: Optional[str] = None) -> Tuple[str, Optional[str], dict]:
+    """-> (image id, region, start parameters) an event asks for; ``function_region`` refuses a
+    CopyImage made in another region (actiontrail.COPY_ELSEWHERE)."""
     if event.type == CUSTOM_EVENT_TYPE:
         return custom_request(event)
     if event.type.endswith(ACTIONTRAIL_API_CALL):
-        return actiontrail_request(event)
-    raise Ignore("unknown event type %r" % event.type)
+        return actiontrail_request(event, function_region)
+    raise Ignore("unknown event type %s" % preview(event.type))
 
 
 def start_parameters(image_id: str, region: Optional[str], asked: dict, defaults: dict,
@@ -230,7 +189,8 @@ def start_parameters(image_id: str, region: Optional[str], asked: dict, defaults
     the image and its region, and the policy (the event's, else the deployment's)."""
     region = region or function_region or defaults.get("regionId")
     if function_region and region != function_region:
-        raise Ignore("image %s is in %s; this deployment repairs images in %s" % (image_id, region, function_region))
+        raise Ignore("image %s is in %s; this deployment repairs images in %s"
+                     % (cut(image_id), cut(str(region)), function_region))
     raw = dict(defaults)
     raw.update(asked)
     raw.update({"repairImageId": image_id, "regionId": region, "watch": True})
@@ -240,6 +200,26 @@ def start_parameters(image_id: str, region: Optional[str], asked: dict, defaults
 
 
 # --- the handler's logic ---------------------------------------------------------------------------
+class _Judged(BaseModel):
+    """What one event asks for, decided before anything is launched."""
+    eventType: str
+    imageId: str
+    raw: dict
+    executionId: str
+
+
+def judge(event: dict, defaults: dict, policy: Optional[WatchPolicy], region: Optional[str]) -> _Judged:
+    """One event -> the start parameters and execution id of its watched repair (raises Ignore)."""
+    cloud_event = as_cloud_event(event)
+    image_id, image_region, asked = image_request(cloud_event, region)
+    raw = start_parameters(image_id, image_region, asked, defaults, policy, region)
+    try:
+        execution_id = parse_request(raw).execution_id()
+    except InvalidRequest as error:
+        raise Ignore(str(error))
+    return _Judged(eventType=cloud_event.type, imageId=image_id, raw=raw, executionId=execution_id)
+
+
 def handle_delivery(payload: Any, store, launcher, defaults: Optional[dict] = None,
                     policy: Optional[WatchPolicy] = None, region: Optional[str] = None) -> DeliverySummary:
     """Parse a delivery and start one watched execution per recognised event (an event whose
@@ -247,7 +227,7 @@ def handle_delivery(payload: Any, store, launcher, defaults: Optional[dict] = No
     ``defaults``: start parameters events do not carry (zoneId, vSwitchId, securityGroupId,
     instanceType...); ``policy``: the deployment's default policy; ``region``: the function's.
     Launch errors (the cloud, the store) propagate: EventBridge retries, and the retry finds the
-    executions already recorded."""
+    executions already recorded. Nothing else raises."""
     summary = DeliverySummary()
     seen = {}
     for raw_event, unusable in split_delivery(payload):
@@ -256,51 +236,65 @@ def handle_delivery(payload: Any, store, launcher, defaults: Optional[dict] = No
             continue
         event_id, event_type = _identity(raw_event)
         try:
-            event = as_cloud_event(raw_event)
-            event_type = event.type
-            image_id, image_region, asked = image_request(event)
-            raw = start_parameters(image_id, image_region, asked, defaults or {}, policy, region)
-            try:
-                request_id = parse_request(raw).execution_id()
-            except InvalidRequest as error:
-                raise Ignore(str(error))
-            if request_id in seen:
-                summary.accepted.append(seen[request_id].model_copy(update={"eventId": event_id, "duplicate": True,
-                                                                            "started": False}))
-                log.info("events.duplicate", extra={"execution_id": request_id, "event_id": event_id,
-                                                    "image_id": image_id})
-                continue
-            launched = start_execution(store, launcher, raw)
+            judged = judge(raw_event, defaults or {}, policy, region)
         except Ignore as error:
             _ignore(summary, event_id, event_type, str(error))
             continue
-        accepted = Accepted(eventId=event_id, eventType=event_type, imageId=image_id,
+        except Exception as error:      # a defect met by a bad event: never a redelivery loop
+            log.exception("events.unreadable", extra={"event_id": event_id, "event_type": event_type})
+            _ignore(summary, event_id, event_type, "the event could not be read (%s)" % type(error).__name__)
+            continue
+        if judged.executionId in seen:
+            summary.accepted.append(seen[judged.executionId].model_copy(
+                update={"eventId": event_id, "duplicate": True, "started": False}))
+            log.info("events.duplicate", extra={"execution_id": judged.executionId, "event_id": event_id,
+                                                "image_id": judged.imageId})
+            continue
+        try:
+            launched = start_execution(store, launcher, judged.raw)
+        except InvalidRequest as error:
+            _ignore(summary, event_id, event_type, str(error))
+            continue
+        accepted = Accepted(eventId=event_id, eventType=judged.eventType, imageId=judged.imageId,
                             executionId=launched.execution_id, created=launched.created,
                             started=launched.started, status=launched.status)
         seen[launched.execution_id] = accepted
         summary.accepted.append(accepted)
         log.info("events.accepted", extra={"execution_id": launched.execution_id, "event_id": event_id,
-                                           "event_type": event_type, "image_id": image_id,
+                                           "event_type": judged.eventType, "image_id": judged.imageId,
                                            "created": launched.created, "started": launched.started,
                                            "status": launched.status})
     return summary
 
 
 def _identity(event: dict) -> Tuple[Optional[str], Optional[str]]:
-    event_id = event.get("id") or event.get("eventId")
-    event_type = event.get("type") if isinstance(event.get("type"), str) else None
-    return (str(event_id) if event_id is not None else None), event_type
+    """The event's id and type for the summary and the logs: strings, cut to MAX_ID_CHARS."""
+    data = event.get("data") if isinstance(event.get("data"), dict) else {}
+    event_id = event.get("id") if event.get("id") is not None else event.get("eventId", data.get("eventId"))
+    event_type = event.get("type")
+    return _short(event_id), (event_type[:MAX_ID_CHARS] if isinstance(event_type, str) else None)
+
+
+def _short(value: Any) -> Optional[str]:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    return str(value)[:MAX_ID_CHARS]
 
 
 def _ignore(summary: DeliverySummary, event_id: Optional[str], event_type: Optional[str], reason: str) -> None:
+    reason = bounded.one_line(reason)
+    if len(reason) > MAX_REASON_CHARS:
+        reason = reason[:MAX_REASON_CHARS - 3] + "..."
     summary.ignored.append(Ignored(eventId=event_id, eventType=event_type, reason=reason))
     log.warning("events.ignored", extra={"event_id": event_id, "event_type": event_type, "reason": reason})
 
 
 def _first_error(error: ValidationError) -> str:
     problem = error.errors()[0]
-    return "%s: %s" % (".".join(str(p) for p in problem["loc"]) or "event", problem["msg"])
+    where = ".".join(cut(str(p), 20) for p in problem["loc"])
+    return "%s: %s" % (where or "event", problem["msg"])
 
 
-__all__ = ["CUSTOM_EVENT_TYPE", "IMAGE_MAKING_CALLS", "CloudEvent", "ActionTrailCall", "CustomRepairEvent",
-           "DeliverySummary", "Accepted", "Ignored", "handle_delivery", "split_delivery", "as_cloud_event"]
+__all__ = ["CUSTOM_EVENT_TYPE", "IMAGE_MAKING_CALLS", "MAX_DELIVERY_CHARS", "MAX_EVENT_CHARS", "MAX_EVENT_DEPTH",
+           "CloudEvent", "CustomRepairEvent", "DeliverySummary", "Accepted", "Ignored", "Ignore", "handle_delivery",
+           "split_delivery", "as_cloud_event", "image_request", "judge"]

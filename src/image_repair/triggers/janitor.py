@@ -36,6 +36,8 @@ from .inventory import delete_disk, resource_id, tagged_resources, tags_of
 log = logging.getLogger(__name__)
 
 JANITOR_TTL_S = 6 * 3600      # longer than any step's create-then-record window, short enough to bill little
+# A TTL under an hour could delete what a step created but has not recorded yet; over a year, nothing.
+MIN_TTL_HOURS, MAX_TTL_HOURS = 1, 24 * 365
 
 
 class JanitorAction(BaseModel):
@@ -81,6 +83,12 @@ class _Executions:
 
 def janitor(ecs, store, *, ttl_s: float = JANITOR_TTL_S, dry_run: bool = False,
             now: Optional[float] = None) -> JanitorReport:
+    """See the module's docstring. Raises ValueError, before any call, for a TTL outside
+    MIN_TTL_HOURS..MAX_TTL_HOURS (a negative or tiny TTL would delete what is in use)."""
+    if isinstance(ttl_s, bool) or not isinstance(ttl_s, (int, float)) or \
+            not MIN_TTL_HOURS * 3600 <= ttl_s <= MAX_TTL_HOURS * 3600:
+        raise ValueError("the janitor's TTL must be %d to %d hours, not %s s" % (MIN_TTL_HOURS, MAX_TTL_HOURS,
+                                                                               str(ttl_s)[:20]))
     now = time.time() if now is None else now
     report = JanitorReport(dryRun=dry_run, ttlSeconds=int(ttl_s))
     executions = _Executions(store)

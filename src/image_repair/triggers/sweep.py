@@ -26,7 +26,7 @@ import logging
 import time
 from typing import Dict, List, Literal, Optional
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..launchers import start_execution
 from ..models import InvalidRequest, parse_request
@@ -35,6 +35,7 @@ from ..steps.common import TAG_EXECUTION
 from ..steps.finish import TAG_REPAIRED_BY
 from ..store import ExecutionStatus
 from .inventory import own_linux_image_pages, tags_of
+from .janitor import MAX_TTL_HOURS, MIN_TTL_HOURS
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +43,17 @@ DEFAULT_MAX_CONCURRENT = 10
 # A RUNNING execution not updated for this long (the image lock's TTL) is presumed dead (its flow
 # was lost): it still keeps its image "in flight", but no longer holds a place under the cap.
 STALE_RUNNING_S = 24 * 3600
+MAX_STARTS = 10000
 
 
 class SweepPolicy(BaseModel):
-    """Which images a sweep repairs, and how many repairs may run at once."""
-    items: Optional[List[str]] = None             # repair items acted on (None: every item)
-    riskLevels: List[Literal["High", "Medium"]] = Field(default_factory=lambda: ["High"])
+    """Which images a sweep repairs, and how many repairs may run at once. Typed strictly (a
+    number given as a string is refused, not converted); unknown fields are refused."""
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    items: Optional[List[str]] = Field(default=None, max_length=32)   # repair items acted on (None: every item)
+    riskLevels: List[Literal["High", "Medium"]] = Field(default_factory=lambda: ["High"], min_length=1,
+                                                        max_length=2)
     maxConcurrent: int = Field(default=DEFAULT_MAX_CONCURRENT, ge=1, le=1000)
 
     @field_validator("items")
@@ -59,6 +65,18 @@ class SweepPolicy(BaseModel):
             if unknown:
                 raise ValueError("unknown repair items %s (known: %s)" % (unknown, ", ".join(ITEM_NAMES)))
         return value
+
+
+class SweepPayload(BaseModel):
+    """The timer's payload (handlers/sweep.py): what one scheduled run does. Strict: booleans are
+    JSON booleans ("false" is refused, not true), numbers are JSON numbers within bounds."""
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    dryRun: bool = False
+    maxStarts: Optional[int] = Field(default=None, ge=0, le=MAX_STARTS)
+    policy: SweepPolicy = Field(default_factory=SweepPolicy)
+    janitor: bool = True
+    janitorTtlHours: Optional[float] = Field(default=None, ge=MIN_TTL_HOURS, le=MAX_TTL_HOURS, allow_inf_nan=False)
 
 
 class SweepDecision(BaseModel):

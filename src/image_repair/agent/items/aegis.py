@@ -12,7 +12,6 @@ AEGIS_DIR = "/usr/local/aegis"
 
 class AegisItem(RepairItem):
     name = "aegis"
-    check_item = "GUESTOS.SecurityCenterAgent"
     installs_packages = True
 
     def detect(self, guest):

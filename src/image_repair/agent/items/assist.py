@@ -13,7 +13,6 @@ PRESENT = ("/usr/sbin/aliyun-service", "/usr/local/share/aliyun-assist")
 
 class AssistItem(RepairItem):
     name = "assist"
-    check_item = "GUESTOS.CloudAssistant"
     installs_packages = True
 
     def detect(self, guest):

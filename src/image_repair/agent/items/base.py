@@ -4,6 +4,7 @@ An item never regenerates the initramfs or the bootloader configuration itself: 
 what it needs (``guest.initramfs.require``, ``guest.boot.require_args``) and the engine runs each
 regeneration once for all items, after every fix (one initramfs rebuild per kernel per run).
 """
+from .checknames import check_item_name
 
 
 class Detection(object):
@@ -34,10 +35,14 @@ class Detection(object):
 class RepairItem(object):
     #: the name users pass in repairItems (seed template names)
     name = None
-    #: the ECS image-check item this item answers (DescribeImages DetectionOptions)
-    check_item = None
     #: True for items that install packages (they need a package source)
     installs_packages = False
+
+    @property
+    def check_item(self):
+        """The ECS image-check item this item answers (DescribeImages DetectionOptions), in the
+        user guide's spelling; the table and both spellings live in checknames.py."""
+        return check_item_name(self.name)
 
     def detect(self, guest):
         """Inspect the guest, read-only. Returns a :class:`Detection`."""

@@ -81,7 +81,6 @@ def datasource_problem(fs):
 
 class CloudInitItem(RepairItem):
     name = "cloudinit"
-    check_item = "GUESTOS.CloudInit"
     installs_packages = True
 
     def detect(self, guest):

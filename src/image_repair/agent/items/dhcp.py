@@ -65,7 +65,6 @@ def plans(guest):
 
 class DhcpItem(RepairItem):
     name = "dhcp"
-    check_item = "GUESTOS.Dhcp"
 
     def detect(self, guest):
         from ..guest.bootloader import missing_kernel_args

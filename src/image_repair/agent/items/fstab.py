@@ -30,7 +30,6 @@ def planned(guest):
 
 class FstabItem(RepairItem):
     name = "fstab"
-    check_item = "GUESTOS.Fstab"
 
     def detect(self, guest):
         plan = planned(guest)

@@ -65,7 +65,6 @@ def add_modules_text(text, missing):
 
 class GrowpartItem(RepairItem):
     name = "growpart"
-    check_item = "GUESTOS.OnlineResizeFS"
     installs_packages = True
 
     def detect(self, guest):

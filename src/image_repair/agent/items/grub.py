@@ -93,7 +93,6 @@ def problems(guest):
 
 class GrubItem(RepairItem):
     name = "grub"
-    check_item = "GUESTOS.Grub"
 
     def detect(self, guest):
         if guest.facts.bootloader not in (GRUB2, GRUB2_BLS, GRUB_LEGACY):

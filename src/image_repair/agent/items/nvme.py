@@ -45,7 +45,6 @@ def wanted_args(guest):
 
 class NvmeItem(RepairItem):
     name = "nvme"
-    check_item = "GUESTOS.Nvme"
 
     def detect(self, guest):
         from ..guest.bootloader import kernel_arg_sources, missing_kernel_args

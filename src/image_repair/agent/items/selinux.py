@@ -51,7 +51,6 @@ def enforcing_args(guest):
 
 class SelinuxItem(RepairItem):
     name = "selinux"
-    check_item = "GUESTOS.Selinux"
 
     def detect(self, guest):
         text = guest.fs.read_text(CONFIG)

@@ -14,7 +14,6 @@ OPTIONAL = ["virtio_ring", "virtio"]
 
 class VirtioItem(RepairItem):
     name = "virtio"
-    check_item = "GUESTOS.Virtio"
 
     def detect(self, guest):
         at_risk, findings, _blocked = drivers_detection(guest, REQUIRED, OPTIONAL)

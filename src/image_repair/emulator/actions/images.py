@@ -1,6 +1,7 @@
 """DescribeImages (with DetectionOptions), CreateImage, ModifyImageAttribute, DeleteImage."""
 from typing import List, Optional
 
+from ...agent.items.checknames import spelt
 from ..errors import error, invalid, missing
 from ..params import Params
 from ..resources import DiskMapping, Image, iso, tag_shape
@@ -15,7 +16,9 @@ CREATE_PLATFORMS = ["Aliyun", "Anolis", "CentOS", "Ubuntu", "SUSE", "Debian", "O
 ARCHITECTURES = ["i386", "x86_64", "arm64"]
 
 
-def image_shape(image: Image, now: float) -> dict:
+def image_shape(image: Image, now: float, spelling: str = "prefixed") -> dict:
+    """DescribeImages' Image; check item names in ``spelling`` (the seed's ``check_item_names``:
+    the two spellings Alibaba's sources disagree on, agent/items/checknames.py)."""
     progress = "100%" if image.status != "Creating" else "%d%%" % int(99 * image.progress.fraction(now))
     shape = {
         "ImageId": image.id, "ImageName": image.name, "Status": image.status,
@@ -38,7 +41,8 @@ def image_shape(image: Image, now: float) -> dict:
     if image.check.status:
         items = image.check_items if image.check.status == "Finished" else []
         shape["DetectionOptions"] = {"Status": image.check.status,
-                                     "Items": {"Item": [item.shape() for item in items]}}
+                                     "Items": {"Item": [dict(item.shape(), Name=spelt(item.name, spelling))
+                                                        for item in items]}}
     else:
         shape["DetectionOptions"] = {}
     return shape
@@ -75,7 +79,7 @@ class ImageActions:
         page, envelope = paginate(images, p, default_size=10, max_size=100)
         now = self.clock.now()
         return dict(envelope, RegionId=self.region,
-                    Images={"Image": [image_shape(image, now) for image in page]})
+                    Images={"Image": [image_shape(image, now, self.check_item_spelling) for image in page]})
 
     # --- listing -----------------------------------------------------------------------------------
     def _matching_images(self, ids, statuses, owner, name, arch, snapshot, os_type, wanted_tags) -> List[Image]:
