@@ -262,3 +262,28 @@ def test_the_start_defaults_of_events_and_sweep_make_a_valid_repair(s_yaml, monk
     assert fc.idempotent and fc.function_name == START_FUNCTION
     # fc-async invokes the start function as async tasks (x-fc-async-task-id: the execution id)
     assert fc3_functions(s_yaml)[START_FUNCTION]["asyncInvokeConfig"]["asyncTask"] is True
+
+
+# `s <resource> invoke`: the fc3 component's invoke takes the event inline (-e/--event) or from a
+# file (-f/--event-file) (devsapp/fc3 src/commands-help/invoke.ts @4ca1c1b); without a resource
+# name, `s` runs the command on every resource of s.yaml.
+INVOKE_EVENT_OPTIONS = {"-e", "--event", "-f", "--event-file"}
+DOCUMENTED_COMMAND = re.compile(r"^\s{4,}s\s+(.+)$|`s ([^`]+)`", re.M)
+
+
+def documented_s_commands() -> list:
+    """Every `s ...` command of README.md and docs/*.md: code-block lines and inline code."""
+    found = []
+    for path in [ROOT / "README.md"] + sorted((ROOT / "docs").glob("*.md")):
+        for match in DOCUMENTED_COMMAND.finditer(path.read_text()):
+            found.append((path.name, (match.group(1) or match.group(2)).split("#")[0].split()))
+    return found
+
+
+def test_every_documented_s_invoke_names_a_function_resource_and_passes_the_event_as_fc3_takes_it(s_yaml):
+    functions = {name for name, r in s_yaml["resources"].items() if r["component"] == "fc3"}
+    invokes = [(doc, words) for doc, words in documented_s_commands() if "invoke" in words and len(words) > 1]
+    assert {doc for doc, _ in invokes} >= {"README.md", "deploying.md"}
+    for doc, words in invokes:
+        assert words[0] in functions and words[1] == "invoke", (doc, words)
+        assert words[2] in INVOKE_EVENT_OPTIONS, (doc, words)
