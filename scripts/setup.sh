@@ -6,11 +6,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Tools the agent drives on a disk (mount, partition tables, filesystems, LVM), the ones that
-# build and boot test guests (debootstrap, qemu, OVMF), and Python's venv.
+# build and boot test guests (debootstrap, qemu, OVMF), the ones tests use as oracles
+# (initramfs-tools-core: lsinitramfs reads the fixture initramfs images), and Python's venv (the
+# system python3 also runs the unit layer as an unprivileged user: scripts/unit-as-nobody.sh).
+# Every tool a test needs is here: under CI=true a test skipped for a missing tool fails the run.
 APT_PACKAGES=(
   python3 python3-venv python3-pip
   util-linux mount e2fsprogs xfsprogs btrfs-progs dosfstools fdisk gdisk parted lvm2 kmod
   qemu-utils qemu-system-x86 ovmf debootstrap busybox-static zstd lz4 xz-utils cpio mtools
+  initramfs-tools-core
   curl ca-certificates
 )
 

@@ -5,9 +5,11 @@ and repair are sequential, and a cell is often idle, e.g. an unrepaired guest wa
 root device that never comes, so a third cell fills the cores), longest first by the durations
 the committed matrix recorded.
 
-Each cell's record is collected during the session and merged into docs/boot-matrix.{json,md}
-(or ``IMAGE_REPAIR_BOOT_MATRIX_DIR``) when the session ends. A run with the repair skipped
-(IMAGE_REPAIR_BOOT_SKIP_REPAIR=1) does not touch the committed matrix: it writes to its work dir.
+Each cell's record is collected during the session and merged, when the session ends, into the
+matrix files of the folder ``bootproof.matrix.destination`` chooses: the work dir's ``matrix/`` by
+default, docs/boot-matrix.{json,md} only with IMAGE_REPAIR_BOOT_MATRIX_PUBLISH=1
+(``scripts/boot-matrix.sh --update``), never docs when the repair is skipped
+(IMAGE_REPAIR_BOOT_SKIP_REPAIR=1). The summary names the folder.
 """
 import json
 import os
@@ -29,9 +31,9 @@ def work_root() -> Path:
 
 @pytest.fixture(scope="session")
 def boot_work() -> Path:
-    if os.geteuid() != 0:
-        pytest.skip("boot tests need root (loop devices, mounts, chroot)")
     path = work_root()
+    # A bad IMAGE_REPAIR_BOOT_MATRIX_PUBLISH fails here, not after the boots.
+    matrix.destination(os.environ, path, REPO / "docs", skip_repair())
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -69,11 +71,20 @@ def cell_outcomes(request, boot_work):
         return dict(zip((cell.name for cell in cells), pool.map(outcome, cells)))
 
 
+WRITTEN = []     # the folder this session's matrix went to, for the terminal summary
+
+
 def pytest_sessionfinish(session, exitstatus):
     if not RECORDS:
         return
-    if skip_repair():
-        directory = work_root() / "skip-repair-matrix"
-    else:
-        directory = Path(os.environ.get("IMAGE_REPAIR_BOOT_MATRIX_DIR") or REPO / "docs")
+    directory = matrix.destination(os.environ, work_root(), REPO / "docs", skip_repair())
     matrix.merge(directory, RECORDS)
+    WRITTEN.append(directory)
+
+
+def pytest_terminal_summary(terminalreporter):
+    for directory in WRITTEN:
+        published = directory.resolve() == (REPO / "docs").resolve()
+        terminalreporter.write_line("boot matrix: %s and %s in %s%s" % (
+            matrix.JSON_NAME, matrix.MD_NAME, directory,
+            "" if published else " (docs/ untouched; scripts/boot-matrix.sh --update publishes a run there)"))

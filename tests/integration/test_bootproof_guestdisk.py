@@ -1,7 +1,6 @@
 """bootproof.guestdisk on a real small MBR disk image: partition table, filesystem size, files
 read from a read-only mount (what the boot suite reads after a guest has powered off)."""
 import json
-import os
 import subprocess
 
 import pytest
@@ -9,12 +8,11 @@ import pytest
 from image_repair.bootproof import guestdisk
 
 MIB = 1024 * 1024
+pytestmark = pytest.mark.needs_root
 
 
 @pytest.fixture
 def disk(tmp_path):
-    if os.geteuid() != 0:
-        pytest.skip("needs root (loop devices, mounts)")
     image = tmp_path / "disk.img"
     with open(image, "wb") as handle:
         handle.truncate(96 * MIB)

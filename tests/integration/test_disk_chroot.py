@@ -10,7 +10,7 @@ import pytest
 from image_repair.agent.disk import chroot, session
 from . import diskbuild
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounts filesystems and attaches loop devices")
+pytestmark = pytest.mark.needs_root
 
 BIOS = type("Facts", (), {"boot_mode": "BIOS"})()
 UEFI = type("Facts", (), {"boot_mode": "UEFI"})()
@@ -124,7 +124,6 @@ def test_read_only_leaves_resolv_conf_alone(images):
         guest.prepare_chroot(UEFI)
         assert os.path.islink(os.path.join(guest.root, "etc/resolv.conf"))
         assert os.path.ismount(os.path.join(guest.root, "proc"))
-
 
 
 def test_resolv_conf_left_aside_by_a_killed_run_is_recovered(images, tmp_path):

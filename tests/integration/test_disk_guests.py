@@ -12,7 +12,7 @@ from image_repair.agent.disk import imagefile, session
 from image_repair.agent.errors import BadInput, RefusedDisk
 from . import diskbuild
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounts filesystems and attaches loop devices")
+pytestmark = pytest.mark.needs_root
 
 
 class Fixtures(object):

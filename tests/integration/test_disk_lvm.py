@@ -9,7 +9,7 @@ from image_repair.agent.disk import lvm, session
 from image_repair.agent.errors import AgentError
 from . import diskbuild
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="attaches loop devices")
+pytestmark = pytest.mark.needs_root
 
 
 @pytest.fixture(autouse=True)

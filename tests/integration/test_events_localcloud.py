@@ -3,7 +3,6 @@ with an ActionTrail CreateImage event (delivered twice in one batch) for a real 
 image: one watched execution, which waits for the image's check (the agent's check-disk finds
 virtio missing), repairs it, and ends in a new image whose own check finds the items fine. Needs root."""
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -13,11 +12,11 @@ from image_repair.cli import main
 SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "events" / "actiontrail-create-image.json"
 ITEMS = "fstab,grub,virtio,dhcp"      # no package installs: no network needed
 
+pytestmark = pytest.mark.needs_root
+
 
 @pytest.fixture(scope="module")
 def broken_debian():
-    if os.geteuid() != 0:
-        pytest.skip("the local cloud needs root (loop devices, mounts)")
     from image_repair.testimages import Recipe, broken_image
     return str(broken_image(Recipe(firmware="bios", rootfs="ext4", layout="plain"), ["vmware"]).path)
 

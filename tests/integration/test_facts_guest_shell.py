@@ -1,6 +1,4 @@
 """Fixture guests really work as chroots: busybox shell, logging stubs, argv round trip."""
-import os
-import shutil
 import subprocess
 
 import pytest
@@ -8,7 +6,7 @@ import pytest
 from tests.fixtures import guest_files
 from tests.fixtures.guests import GUESTS, build_guest, install_stub, read_stub_calls
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="chroot needs root")
+pytestmark = pytest.mark.needs_root
 
 ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"}
 
@@ -45,7 +43,7 @@ def test_a_stub_called_through_a_symlink_logs_the_name_it_was_called_by(tmp_path
     assert read_stub_calls(tree) == [["yum", "-q", "makecache"], ["dnf", "-q", "makecache"]]
 
 
-@pytest.mark.skipif(not shutil.which("lsinitramfs"), reason="lsinitramfs (initramfs-tools-core) not on this host")
+@pytest.mark.needs_tools("lsinitramfs")   # initramfs-tools-core
 @pytest.mark.parametrize("name", ["debian12", "centos-stream9", "sles15"])
 def test_the_fixture_initramfs_is_readable_by_a_real_tool(tmp_path, name):
     tree = build_guest(tmp_path, name)

@@ -12,7 +12,7 @@ from image_repair.testimages.recipe import Recipe
 
 from .realguests import GUESTS as REAL_GUESTS
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounts loop devices: needs root")
+pytestmark = pytest.mark.needs_root
 
 # The real-guest tests' guests (MBR/GPT+UEFI, separate /boot, LVM, xfs, initramfs-tools/dracut),
 # broken as they break them: the images are built once and shared through the cache. Plus a plain

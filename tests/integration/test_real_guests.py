@@ -16,13 +16,14 @@ from image_repair.testimages.fingerprint import image_digest, tree_digest
 from image_repair.testimages.packages import build_standin_deb, caching_mirror, serve_directory
 
 from .realguests import (GOOD, GUESTS, agent, assert_fstab, assert_grub_cfg, assert_initramfs_has_drivers,
-                         assert_network, assert_packages, needs_root, statuses)
+                         assert_network, assert_packages, statuses)
+
+pytestmark = pytest.mark.needs_root
 
 
 @pytest.fixture(scope="module")
 def package_sources(tmp_path_factory):
     """--mirror-url and the assist/aegis package URLs, all on 127.0.0.1."""
-    needs_root()
     folder = tmp_path_factory.mktemp("packages")
     assist = build_standin_deb("aliyun-assist", folder)
     aegis = build_standin_deb("aliyun-aegis", folder)
@@ -32,7 +33,6 @@ def package_sources(tmp_path_factory):
 
 
 def broken_copy(name, tmp_path):
-    needs_root()
     recipe, breakages = GUESTS[name]
     image = broken_image(recipe, breakages)
     return image, copy_image(image.path, tmp_path / "disk.img")

@@ -9,7 +9,7 @@ from image_repair.testimages import Recipe, build_image, copy_image, open_image
 from image_repair.testimages import breakages as breakage_functions
 from image_repair.testimages.fingerprint import image_digest
 
-from .realguests import needs_root
+pytestmark = pytest.mark.needs_root
 
 
 def loops_of(path) -> str:
@@ -23,7 +23,6 @@ def mounts_text() -> str:
 
 @pytest.fixture
 def cloud_image_copy(tmp_path):
-    needs_root()
     image = build_image(Recipe())
     return image, copy_image(image.path, tmp_path / "disk.img")
 

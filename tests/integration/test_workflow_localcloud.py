@@ -11,11 +11,11 @@ from image_repair.repair_cli import main
 
 ITEMS = ["fstab", "grub", "virtio", "dhcp"]     # no package installs: no network needed
 
+pytestmark = pytest.mark.needs_root
+
 
 @pytest.fixture(scope="module")
 def broken_debian():
-    if os.geteuid() != 0:
-        pytest.skip("the local cloud needs root (loop devices, mounts)")
     from image_repair.testimages import Recipe, broken_image
     return str(broken_image(Recipe(firmware="bios", rootfs="ext4", layout="plain"), ["vmware"]).path)
 

@@ -1,6 +1,8 @@
 """The boot matrix files (image_repair.bootproof.matrix) and the cells' coverage."""
 import json
 
+import pytest
+
 from image_repair.bootproof import matrix
 from image_repair.bootproof.cells import CELLS
 from image_repair.bootproof.runcell import verdict
@@ -93,3 +95,37 @@ def test_cells_cover_breakages_buses_firmwares_and_suites():
     assert {c.recipe.initramfs for c in CELLS} == {"initramfs-tools", "dracut"}
     assert any(c.growpart for c in CELLS) and any(c.metadata for c in CELLS)
     assert len({c.name for c in CELLS}) == len(CELLS)
+
+
+def test_a_test_run_writes_its_matrix_outside_the_tracked_docs_unless_asked(tmp_path):
+    work, docs = tmp_path / "work", tmp_path / "docs"
+    assert matrix.destination({}, work, docs, repair_skipped=False) == work / "matrix"
+    assert matrix.destination({"IMAGE_REPAIR_BOOT_MATRIX_PUBLISH": "0"}, work, docs, False) == work / "matrix"
+    assert matrix.destination({"IMAGE_REPAIR_BOOT_MATRIX_PUBLISH": "1"}, work, docs, False) == docs
+    assert matrix.destination({"IMAGE_REPAIR_BOOT_MATRIX_DIR": str(tmp_path / "mine")}, work, docs, False) == \
+        tmp_path / "mine"
+    # the run that skips the repair (it must fail) never reaches the docs, even when asked
+    assert matrix.destination({"IMAGE_REPAIR_BOOT_MATRIX_PUBLISH": "1"}, work, docs, True) == \
+        work / "skip-repair-matrix"
+    with pytest.raises(ValueError, match="IMAGE_REPAIR_BOOT_MATRIX_PUBLISH must be 1 .* or 0, not 'yes please'"):
+        matrix.destination({"IMAGE_REPAIR_BOOT_MATRIX_PUBLISH": "yes please"}, work, docs, False)
+
+
+def test_the_boot_suite_merges_into_the_chosen_folder_only(tmp_path, monkeypatch):
+    import tests.boot.conftest as boot_suite
+    repo, work = tmp_path / "repo", tmp_path / "work"
+    (repo / "docs").mkdir(parents=True)
+    monkeypatch.setattr(boot_suite, "REPO", repo)
+    monkeypatch.setenv("IMAGE_REPAIR_BOOT_WORK", str(work))
+    monkeypatch.delenv("IMAGE_REPAIR_BOOT_MATRIX_DIR", raising=False)
+    monkeypatch.delenv("IMAGE_REPAIR_BOOT_SKIP_REPAIR", raising=False)
+    monkeypatch.setattr(boot_suite, "RECORDS", [record("vmware")])
+    monkeypatch.setattr(boot_suite, "WRITTEN", [])
+    monkeypatch.delenv("IMAGE_REPAIR_BOOT_MATRIX_PUBLISH", raising=False)
+    boot_suite.pytest_sessionfinish(None, 0)
+    assert boot_suite.WRITTEN == [work / "matrix"]
+    assert [c["cell"] for c in json.loads((work / "matrix" / "boot-matrix.json").read_text())["cells"]] == ["vmware"]
+    assert list((repo / "docs").iterdir()) == []
+    monkeypatch.setenv("IMAGE_REPAIR_BOOT_MATRIX_PUBLISH", "1")
+    boot_suite.pytest_sessionfinish(None, 0)
+    assert sorted(p.name for p in (repo / "docs").iterdir()) == ["boot-matrix.json", "boot-matrix.md"]

@@ -1,8 +1,6 @@
 """dhcp item on fixture guests of every network stack."""
 import os
-import stat
 
-import pytest
 
 from image_repair.agent import engine
 from image_repair.agent.guest.context import Guest
@@ -12,7 +10,6 @@ from image_repair.agent.items.dhcp import ITEM
 from tests.fixtures import stubs_grub
 from tests.fixtures.guests import build_guest, read_stub_calls
 
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="chroot needs root")
 NAMING = " net.ifnames=0 biosdevname=0"
 
 
@@ -44,39 +41,6 @@ def test_missing_naming_args_alone_is_a_risk(tmp_path):
                                   "/boot/grub/grub.cfg (2 linux lines)"], detection.findings
 
 
-@needs_root
-def test_dhcp_alone_asks_the_naming_args_and_regenerates(tmp_path):
-    tree = build_guest(tmp_path, "ubuntu2004", kernel_args="")   # static netplan on eth0
-    guest = guest_of(tree)
-    stubs_grub.install_grub_tools(tree, guest.facts)
-    [result] = engine.repair(guest, ["dhcp"])
-    assert result.status == "repaired", result.to_dict()
-    assert read_stub_calls(tree) == [["grub-mkconfig", "-o", "/boot/grub/grub.cfg"]]
-    assert " ro net.ifnames=0 biosdevname=0 \n" in text(tree, "/boot/grub/grub.cfg")
-    netplan = "/etc/netplan/00-installer-config.yaml"
-    assert "      dhcp4: true\n" in text(tree, netplan) and "addresses" not in text(tree, netplan)
-    assert stat.S_IMODE(os.stat(host(tree, netplan)).st_mode) == 0o600
-    assert "addresses" in open(host(tree, BACKUP_DIR + netplan)).read()
-    [again] = engine.repair(guest_of(tree), ["dhcp"])
-    assert again.status == "ok", again.to_dict()
-
-
-@needs_root
-def test_ens33_keyfile_renamed_to_eth0_with_private_mode(tmp_path):
-    tree = build_guest(tmp_path, "centos-stream9", network_style="static")  # ens33 keyfile
-    guest = guest_of(tree)
-    stubs_grub.install_grub_tools(tree, guest.facts)
-    [result] = engine.repair(guest, ["dhcp"])
-    assert result.status == "repaired", result.to_dict()
-    directory = "/etc/NetworkManager/system-connections/"
-    assert not os.path.exists(host(tree, directory + "ens33.nmconnection"))
-    keyfile = text(tree, directory + "eth0.nmconnection")
-    assert "interface-name=eth0\n" in keyfile and "method=auto\n" in keyfile and "address1" not in keyfile
-    assert stat.S_IMODE(os.stat(host(tree, directory + "eth0.nmconnection")).st_mode) == 0o600
-    assert os.path.isfile(host(tree, BACKUP_DIR + directory + "ens33.nmconnection"))
-
-
-@needs_root
 def test_secondary_stack_without_primary_config_is_left_alone(tmp_path):
     # ubuntu2204: netplan (ens33) and systemd-networkd (ens33): both configure the primary NIC
     tree = build_guest(tmp_path, "ubuntu2204", kernel_args=NAMING.strip())

@@ -4,15 +4,43 @@ on NVMe, boot seconds and the CPU seconds qemu used).
 
 Records are merged by cell name, so running a few cells (``pytest -k``) updates only those; cells
 no longer defined in cells.CELLS are dropped.
+
+A test run never writes the tracked files unless asked: ``destination`` sends a run's matrix to
+the boot work directory (``<work>/matrix``) by default, to docs/ only with
+``IMAGE_REPAIR_BOOT_MATRIX_PUBLISH=1`` (what ``scripts/boot-matrix.sh --update`` sets).
 """
 import json
 import time
 from pathlib import Path
+from typing import Mapping
 
 from .cells import CELLS
 
 JSON_NAME = "boot-matrix.json"
 MD_NAME = "boot-matrix.md"
+PUBLISH_ENV = "IMAGE_REPAIR_BOOT_MATRIX_PUBLISH"
+DIR_ENV = "IMAGE_REPAIR_BOOT_MATRIX_DIR"
+
+
+def destination(environ: Mapping[str, str], work: Path, docs: Path, repair_skipped: bool) -> Path:
+    """The folder a boot run's matrix goes to.
+
+    * the repair skipped (IMAGE_REPAIR_BOOT_SKIP_REPAIR=1, the run that must fail): ``work/skip-repair-matrix``,
+      never docs;
+    * ``IMAGE_REPAIR_BOOT_MATRIX_DIR`` set: that folder;
+    * ``IMAGE_REPAIR_BOOT_MATRIX_PUBLISH=1``: ``docs`` (the tracked docs/boot-matrix.{json,md});
+    * otherwise ``work/matrix``: a test run leaves the work tree as it found it.
+    """
+    publish = environ.get(PUBLISH_ENV, "").strip()
+    if publish not in ("", "0", "1"):
+        raise ValueError("%s must be 1 (publish into %s) or 0, not %r" % (PUBLISH_ENV, docs, publish[:40]))
+    if repair_skipped:
+        return Path(work) / "skip-repair-matrix"
+    if environ.get(DIR_ENV):
+        return Path(environ[DIR_ENV])
+    if publish == "1":
+        return Path(docs)
+    return Path(work) / "matrix"
 
 
 def load(directory: Path) -> dict:

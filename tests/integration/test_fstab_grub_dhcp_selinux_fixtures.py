@@ -14,7 +14,7 @@ from image_repair.agent.guestfs import GuestFS
 from tests.fixtures import guest_files, stubs_grub
 from tests.fixtures.guests import GUESTS, build_guest
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="chroot needs root")
+pytestmark = pytest.mark.needs_root
 
 ITEMS = ["fstab", "grub", "dhcp", "selinux"]
 
