@@ -199,3 +199,26 @@ def test_the_qemu_description_names_every_vetted_file(tmp_path):
 ])
 def test_has_protocol_follows_qemu(name, protocol):
     assert chain.has_protocol(name) == protocol
+
+
+@pytest.mark.parametrize("qemu_format, fmt, options", [
+    ("qcow2", "qcow2", []), ("vmdk", "vmdk", []), ("vmdk", "vmdk", ["-o", "subformat=monolithicFlat"]),
+    ("vpc", "vhd", []), ("vhdx", "vhdx", []),
+])
+def test_every_format_opens_from_its_vetted_description(tmp_path, qemu_format, fmt, options):
+    """qemu takes ``backing: null`` and the ``file`` driver for each format the agent converts."""
+    path = str(tmp_path / ("disk." + qemu_format))
+    qemu_img(*(["create", "-q", "-f", qemu_format] + options + [path, "4M"]))
+    node, _files = chain.resolve_chain(path, fmt)
+    assert imagefile.virtual_size(path, fmt, node) >= 4 * MiB
+    out = str(tmp_path / "out.raw")
+    imagefile.convert_to_raw(node, out)
+    assert os.path.getsize(out) == imagefile.virtual_size(path, fmt, node)
+
+
+def test_the_file_driver_refuses_anything_but_a_regular_file(tmp_path):
+    """Belt and braces under the vetting: qemu's ``file`` driver will not open a device."""
+    node = chain.ImageNode("/dev/null", "raw")
+    result = subprocess.run(["qemu-img", "info", chain.qemu_filename(node)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, universal_newlines=True)
+    assert result.returncode != 0 and "regular file" in result.stdout
