@@ -287,3 +287,27 @@ def build_lvm(folder, vg="imgrepairvg"):
         with loop(path, start + lvs["root"][0], lvs["root"][1]) as lv_device:
             make_fs(lv_device, "ext4", fs_uuid=root_uuid, tree=tree)
     return Built(path, root_uuid=root_uuid, boot_uuid=boot_uuid, vg=vg, lvs=lvs, parts=parts)
+
+
+# -- the agent as a user runs it ----------------------------------------------------------------
+def agent(*argv, **kwargs):
+    """``python -m image_repair.agent ARGV`` as a separate process: (exit status, stdout, stderr)."""
+    import sys
+    result = subprocess.run([sys.executable, "-m", "image_repair.agent"] + [str(a) for a in argv],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                            env=dict(os.environ, **kwargs.get("env", {})))
+    return result.returncode, result.stdout, result.stderr
+
+
+def folder_state(folder):
+    """{name: sha256} of the files in ``folder``: proof that a command wrote nothing there."""
+    return dict((name, file_hash(os.path.join(folder, name)) if os.path.isfile(os.path.join(folder, name)) else None)
+                for name in sorted(os.listdir(folder)))
+
+
+def e2fsck_clean(path, start, size):
+    """e2fsck -fn of the ext filesystem at ``start`` in ``path``: (clean?, output)."""
+    with loop(path, start, size, read_only=True) as device:
+        result = subprocess.run(["e2fsck", "-fn", device], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                universal_newlines=True)
+    return result.returncode == 0, result.stdout

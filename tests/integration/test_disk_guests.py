@@ -72,7 +72,7 @@ def test_mbr_ext4_root_with_logical_partitions(disks, tmp_path):
     path = disks.copy("mbr_ext4", tmp_path)
     target = session.resolve_target(path=path)
     assert target.describe() == {"kind": "image", "path": path, "serial": None, "format": "raw",
-                                 "size_bytes": 64 * diskbuild.MiB, "output": None}
+                                 "size_bytes": 64 * diskbuild.MiB, "output": None, "chain": []}
     with session.open_guest(target) as guest:
         layout = guest.layout
         assert open(os.path.join(guest.root, "etc/marker")).read() == "mbr\n"
@@ -334,7 +334,7 @@ def test_a_block_device_target(disks, tmp_path):
     with diskbuild.loop(path) as device:
         target = session.resolve_target(path=device)
         assert target.describe() == {"kind": "block", "path": device, "serial": None, "format": "raw",
-                                     "size_bytes": os.path.getsize(path), "output": None}
+                                     "size_bytes": os.path.getsize(path), "output": None, "chain": []}
         with session.open_guest(target) as guest:
             assert guest.layout["disk_device"] == device
             assert open(os.path.join(guest.root, "etc/marker")).read() == "guest\n"

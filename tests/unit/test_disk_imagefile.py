@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from image_repair.agent.disk import imagefile
+from image_repair.agent.disk import chain, imagefile
 from image_repair.agent.errors import BadInput
 
 MiB = 1024 * 1024
@@ -53,7 +53,8 @@ def test_raw_filesystem_without_a_table(tmp_path):
 def test_virtual_size_of_a_qcow2(tmp_path):
     path = str(tmp_path / "disk.qcow2")
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", path, "24M"], check=True)
-    assert imagefile.virtual_size(path, "qcow2") == 24 * MiB
+    node, _files = chain.resolve_chain(path, "qcow2")
+    assert imagefile.virtual_size(path, "qcow2", node) == 24 * MiB
 
 
 @pytest.mark.parametrize("content, message", [
@@ -73,15 +74,3 @@ def test_a_compressed_download_gets_a_hint(tmp_path):
     path.write_bytes(gzip.compress(b"\0" * MiB))
     with pytest.raises(BadInput, match="gzip archive.*extract it first"):
         imagefile.detect_format(str(path))
-
-
-def test_output_path_checks(tmp_path):
-    source = tmp_path / "disk.img"
-    source.write_bytes(b"x")
-    taken = tmp_path / "taken.img"
-    taken.write_bytes(b"y")
-    with pytest.raises(BadInput, match="already exists"):
-        imagefile.check_output_path(str(taken), str(source))
-    with pytest.raises(BadInput, match="does not exist"):
-        imagefile.check_output_path(str(tmp_path / "no" / "out.img"), str(source))
-    imagefile.check_output_path(str(tmp_path / "new.img"), str(source))

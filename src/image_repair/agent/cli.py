@@ -2,8 +2,10 @@
 device, or (on the repair host) the disk whose serial the control plane found.
 
 Exit status: 0 every requested item ok, repaired or not applicable (check-disk: healthy);
-1 an item failed (check-disk: an item at risk); 2 bad input or a refused disk, nothing written.
-The JSON report goes to stdout (``--json``) and/or ``--report FILE``; progress goes to stderr.
+1 an item failed (check-disk: an item at risk); 2 bad input or a refused disk, nothing written
+(not even the ``--report``). The JSON report goes to stdout (``--json``) and/or ``--report FILE``
+(checked before any work, written atomically, never over an input or, without ``--force``, over
+an existing file); progress goes to stderr.
 """
 import argparse
 import json
@@ -12,7 +14,7 @@ import signal
 import sys
 import time
 
-from . import engine, log
+from . import engine, log, outputs
 from .errors import AgentError, BadInput
 from .items import parse_item_list
 from .report import Report
@@ -53,6 +55,11 @@ def add_disk_arguments(cmd, repair):
     cmd.add_argument("--report", metavar="FILE", help="also write the JSON report to FILE")
     cmd.add_argument("--params", metavar="JSON", help="parameters as one JSON object (from the control plane)")
     cmd.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    cmd.add_argument("--force", action="store_true",
+                     help="replace an existing --report%s file, and write where the mode bits say read-only "
+                          "(a 0444 image, a 0555 folder)" % (" or --output" if repair else ""))
+    cmd.add_argument("--allow-backing-outside", action="store_true",
+                     help="follow an image's backing files and extents outside the image's folder")
     if repair:
         cmd.add_argument("--output", metavar="COPY", help="repair a copy written to COPY; the original is left as it is")
         cmd.add_argument("--dry-run", action="store_true", help="show what would change and write nothing")
@@ -108,28 +115,40 @@ def run_command(args):
         from .guest.facts import detect_facts
         from .guestfs import GuestFS
 
+        # Output paths are checked before any work; that they are no input once the inputs are known.
+        output = getattr(args, "output", None)
+        args.report_path = None
+        report_path = outputs.check_destination(args.report, "--report", args.force) if args.report else None
+        if report_path and output:
+            outputs.refuse_same_path({"--report": report_path, "--output": os.path.abspath(output)})
+
         options = None if checking else RepairOptions(args.mirror_url, args.assist_package_url, args.aegis_package_url)
-        target = resolve_target(path=args.path, serial=args.serial, output=getattr(args, "output", None),
-                                read_only=checking or dry_run)
-        report.disk = target.describe()
-        with open_guest(target) as mounted:
-            report.layout = mounted.layout
-            facts = detect_facts(GuestFS(mounted.root))
-            report.distribution = facts.to_dict()
-            mounted.prepare_chroot(facts)
-            guest = Guest(mounted.root, facts, mounted.layout, options, dry_run=dry_run, read_only=checking)
-            report.items = engine.check(guest, names) if checking else engine.repair(guest, names)
-    except AgentError as error:
+        target = resolve_target(path=args.path, serial=args.serial, output=output, read_only=checking or dry_run,
+                                force=args.force, allow_backing_outside=args.allow_backing_outside)
+        try:
+            if report_path:
+                outputs.refuse_inputs(report_path, "--report", target.inputs)
+            args.report_path = report_path
+            report.disk = target.describe()
+            with open_guest(target) as mounted:
+                report.layout = mounted.layout
+                facts = detect_facts(GuestFS(mounted.root))
+                report.distribution = facts.to_dict()
+                mounted.prepare_chroot(facts)
+                guest = Guest(mounted.root, facts, mounted.layout, options, dry_run=dry_run, read_only=checking)
+                report.items = engine.check(guest, names) if checking else engine.repair(guest, names)
+        finally:
+            target.release()
+    except AgentError as error:  # said once, on stderr, by main()
         report.error = {"type": type(error).__name__, "message": str(error), "exit_status": error.exit_status}
-        log.warn("%s", error)
     report.duration = time.time() - started
     return report
 
 
 def print_table(report, stream):
-    """The check as the console shows it: item, state, risk, finding."""
+    """The check as the console shows it: item, state, risk, finding (nothing for a run that
+    stopped with an error: main() says why on stderr)."""
     if report.error:
-        stream.write("error: %s\n" % report.error["message"])
         return
     from .items import load_item
     dist = report.distribution or {}
@@ -164,15 +183,24 @@ def main(argv=None, prog="image-repair"):
         return 2
     log.set_quiet(args.quiet)
     report = run_command(args)
-    if args.report:
-        with open(args.report, "w") as handle:
-            handle.write(report.to_json() + "\n")
+    status = report.exit_status
+    if report.error:
+        message = report.error["message"]
+        if status == 2:  # a refusal is one line
+            message = "; ".join(line.strip() for line in message.splitlines() if line.strip())
+        sys.stderr.write("%s: error: %s\n" % (prog, message))
+    if getattr(args, "report_path", None) and status != 2:  # a refused command writes nothing
+        try:
+            outputs.write_atomically(args.report_path, report.to_json() + "\n", "--report", args.force)
+        except (AgentError, OSError) as error:
+            log.warn("the report was not written: %s", error)
+            status = max(status, 1)
     if args.json:
         sys.stdout.write(report.to_json() + "\n")
     else:
         print_table(report, sys.stdout)
     sys.stdout.flush()
-    return report.exit_status
+    return status
 
 
 if __name__ == "__main__":

@@ -5,12 +5,15 @@ any mounted filesystem (directly, through a partition, a device-mapper/md holder
 backed by it) is refused before anything is opened for writing. The sysfs and proc roots are
 parameters so unit tests can build a fake tree.
 """
+import fcntl
 import os
 import re
 import stat
+import struct
 
 from .. import log
 from ..errors import BadInput, RefusedDisk
+from ..fileid import path_identity
 
 # Block devices that are never the attached system disk of a repair job.
 VIRTUAL_DISK_PREFIXES = ("loop", "ram", "zram", "dm-", "md", "sr", "fd", "nbd")
@@ -124,18 +127,95 @@ def kernel_partitions(device, sys_root="/sys", dev_root="/dev"):
     return found
 
 
-def _loops_backed_by(paths, sys_root):
-    """Loop devices whose backing file is one of ``paths`` (an image file or a block device)."""
-    wanted = set(os.path.realpath(p) for p in paths)
+# LOOP_GET_STATUS64 and struct loop_info64 (linux/loop.h): the kernel's own record of what a
+# loop device reads, by device and inode, whatever path it was attached through.
+LOOP_GET_STATUS64 = 0x4C05
+_LOOP_INFO64 = struct.Struct("=QQQQQIIII64s64s32sQQ")
+
+
+def _kernel_dev(value):
+    """A dev_t as the kernel hands it to userspace (new_encode_dev) -> Python's os.makedev form."""
+    major = (value & 0xfff00) >> 8
+    minor = (value & 0xff) | ((value >> 12) & 0xfff00)
+    return os.makedev(major, minor)
+
+
+def _loop_status_identity(node):
+    """file_identity of the backing of loop device ``node`` from LOOP_GET_STATUS64, or None."""
+    try:
+        if not stat.S_ISBLK(os.stat(node).st_mode):
+            return None
+        fd = os.open(node, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        raw = fcntl.ioctl(fd, LOOP_GET_STATUS64, bytes(_LOOP_INFO64.size))
+    except (IOError, OSError):
+        return None
+    finally:
+        os.close(fd)
+    lo_device, lo_inode, lo_rdevice = _LOOP_INFO64.unpack(raw)[:3]
+    if lo_rdevice:
+        return ("block", _kernel_dev(lo_rdevice))
+    return ("file", _kernel_dev(lo_device), lo_inode)
+
+
+def loop_backing_identity(name, sys_root="/sys", dev_root="/dev"):
+    """file_identity of what loop device ``name`` reads (a file or a block device); None when the
+    loop is not bound or its backing cannot be found.
+
+    The kernel's record (LOOP_GET_STATUS64) comes first: sysfs' backing_file is only a path, as
+    seen from the process that reads it. The ioctl needs an open of the loop device, which is
+    skipped for autoclear loops (``mount -o loop``): their last close detaches them."""
+    loop_dir = os.path.join(sys_root, "block", name, "loop")
+    if not os.path.isdir(loop_dir):
+        return None
+    if _read(os.path.join(loop_dir, "autoclear")) != "1":
+        identity = _loop_status_identity(os.path.join(dev_root, name))
+        if identity is not None:
+            return identity
+    backing = _read(os.path.join(loop_dir, "backing_file"))
+    if not backing:
+        return None
+    return path_identity(re.sub(r" \(deleted\)$", "", backing))
+
+
+def loops_backed_by(identities, sys_root="/sys", dev_root="/dev"):
+    """Loop devices (kernel names) reading one of ``identities`` (file_identity values)."""
     block_dir = os.path.join(sys_root, "block")
     found = []
     for name in sorted(os.listdir(block_dir)) if os.path.isdir(block_dir) else []:
-        if not name.startswith("loop"):
-            continue
-        backing = _read(os.path.join(block_dir, name, "loop", "backing_file"))
-        if backing and os.path.realpath(re.sub(r" \(deleted\)$", "", backing)) in wanted:
+        if name.startswith("loop") and loop_backing_identity(name, sys_root, dev_root) in identities:
             found.append(name)
     return found
+
+
+def _node_identities(names, sys_root, dev_root):
+    """Identities of block devices by kernel name: their device number from sysfs, and whatever
+    their /dev node is (the same device on a real host; a plain file in a fake test tree)."""
+    identities = set()
+    for name in names:
+        number = _read(os.path.join(sys_root, "class", "block", name, "dev")) or \
+            _read(os.path.join(sys_root, "block", name, "dev"))
+        if number and re.match(r"^\d+:\d+$", number):
+            major, minor = number.split(":")
+            identities.add(("block", os.makedev(int(major), int(minor))))
+        identity = path_identity(os.path.join(dev_root, name))
+        if identity is not None:
+            identities.add(identity)
+    return identities
+
+
+def holders_of(name, sys_root="/sys"):
+    """Kernel names holding disk ``name`` or one of its partitions (device-mapper, md, bcache)."""
+    base = os.path.join(sys_root, "block", name)
+    held = []
+    folders = [base] + [os.path.join(base, entry) for entry in sorted(os.listdir(base)) if os.path.isdir(base)
+                        and entry.startswith(name) and os.path.exists(os.path.join(base, entry, "partition"))]
+    for folder in folders:
+        holders = os.path.join(folder, "holders")
+        held.extend(sorted(os.listdir(holders)) if os.path.isdir(holders) else [])
+    return held
 
 
 def disk_users(name, sys_root="/sys", dev_root="/dev"):
@@ -159,7 +239,7 @@ def disk_users(name, sys_root="/sys", dev_root="/dev"):
                 nodes.append(entry)
         holders = os.path.join(base, "holders")
         pending.extend(sorted(os.listdir(holders)) if os.path.isdir(holders) else [])
-        pending.extend(_loops_backed_by([os.path.join(dev_root, n) for n in nodes], sys_root))
+        pending.extend(loops_backed_by(_node_identities(nodes, sys_root, dev_root), sys_root, dev_root))
     return users
 
 
@@ -216,12 +296,15 @@ def check_block_device(device, sys_root="/sys", dev_root="/dev", proc_root="/pro
     return name
 
 
-def check_image_file(path, sys_root="/sys", dev_root="/dev", proc_root="/proc"):
-    """RefusedDisk when ``path`` is attached to a loop device that (or a device on it) is mounted.
+def check_image_file(path, sys_root="/sys", dev_root="/dev", proc_root="/proc", what=None):
+    """RefusedDisk when the file ``path`` is attached to a loop device that (or a device on it) is
+    mounted or swapped on. Loops are matched by the file's device and inode, so an attachment
+    through a hard link, a symlink or a bind-mounted path counts.
 
     An attached but unused loop is only logged: it cannot see writes made through another loop
     any differently than through the file itself."""
-    for loop in _loops_backed_by([path], sys_root):
-        refuse_if_in_use(disk_users(loop, sys_root, dev_root), "image %s (attached to /dev/%s)" % (path, loop),
-                         proc_root)
+    what = what or "image %s" % path
+    identity = path_identity(path)
+    for loop in loops_backed_by(set([identity]) if identity else set(), sys_root, dev_root):
+        refuse_if_in_use(disk_users(loop, sys_root, dev_root), "%s (attached to /dev/%s)" % (what, loop), proc_root)
         log.warn("%s is attached to /dev/%s (not mounted); carrying on", path, loop)

@@ -3,17 +3,19 @@
 Repairs always work on raw data (loop devices need it): a qcow2/vmdk/vhd/vhdx source is converted
 by ``qemu-img`` into a temporary sparse raw file, repaired, then converted back to the source's
 format (in place, or into --output). A raw source with --output is a sparse copy.
+
+The format is read from the file's magic here, never probed by qemu (a raw disk whose first bytes
+look like a qcow2 header would make qemu follow a "backing file" named by the guest's data), and
+qemu is only ever handed the vetted chain of :mod:`.chain` as an explicit JSON description.
 """
 import os
-import shutil
 import struct
 
 from .. import log, runner
 from ..errors import AgentError, BadInput
+from ..fileid import owner_may_write
+from .chain import QEMU_FORMATS, qemu_filename
 from .partitions import disk_size
-
-# qemu-img's driver names by the format we report.
-QEMU_FORMATS = {"raw": "raw", "qcow2": "qcow2", "vmdk": "vmdk", "vhd": "vpc", "vhdx": "vhdx"}
 
 # Files that are clearly not disks, with a hint: a user handing us the download as it came.
 ARCHIVE_MAGICS = ((b"\x1f\x8b", "a gzip archive"), (b"\xfd7zXZ\x00", "an xz archive"),
@@ -72,22 +74,24 @@ def vhd_subformat(path):
     return "fixed" if struct.unpack(">I", footer[60:64])[0] == 2 else "dynamic"
 
 
-def virtual_size(path, fmt):
-    """Size in bytes of the disk the image holds."""
+def virtual_size(path, fmt, node=None):
+    """Size in bytes of the disk the image holds; ``node`` is its vetted chain (chain.ImageNode),
+    required for every format but raw."""
     if fmt == "raw":
         return disk_size(path)
     import json
-    _status, output = runner.run(["qemu-img", "info", "--output=json", "-f", QEMU_FORMATS[fmt], path])
+    _status, output = runner.run(["qemu-img", "info", "--output=json", qemu_filename(node, with_backing=False)])
     try:
         return int(json.loads(output)["virtual-size"])
     except (ValueError, KeyError) as error:
         raise BadInput("qemu-img cannot read %s as %s: %s" % (path, fmt, error))
 
 
-def convert_to_raw(source, fmt, target):
-    """Convert ``source`` to a sparse raw file ``target`` (qemu-img skips zero blocks)."""
-    runner.run(["qemu-img", "convert", "-f", QEMU_FORMATS[fmt], "-O", "raw", source, target],
-               label="converting %s (%s) to raw" % (os.path.basename(source), fmt))
+def convert_to_raw(node, target):
+    """Convert the vetted image chain ``node`` to a sparse raw file ``target`` (qemu-img skips
+    zero blocks). qemu opens exactly the files of ``node``, nothing named inside them."""
+    runner.run(["qemu-img", "convert", "-O", "raw", qemu_filename(node), target],
+               label="converting %s (%s) to raw" % (os.path.basename(node.path), node.format))
 
 
 def convert_from_raw(raw, fmt, target, like=None):
@@ -107,40 +111,29 @@ def sparse_copy(source, target):
 
 
 def replace_file(new, original):
-    """Atomically put ``new`` in place of ``original``, keeping the original's mode and owner."""
+    """Atomically put ``new`` (same filesystem) in place of ``original``, keeping the original's
+    mode and owner; ``new`` is flushed to disk first, the folder after."""
     st = os.stat(original)
     os.chmod(new, st.st_mode & 0o7777)
     try:
         os.chown(new, st.st_uid, st.st_gid)
     except OSError as error:
         log.warn("could not keep the owner of %s: %s", original, error)
-    if os.stat(os.path.dirname(os.path.abspath(new))).st_dev != st.st_dev:
-        shutil.move(new, original)
-    else:
-        os.rename(new, original)
+    from ..outputs import fsync_path
+    fsync_path(new)
+    os.rename(new, original)
+    fsync_path(os.path.dirname(original))
 
 
 def scratch_parent(near):
-    """Where to put large temporary files: beside ``near`` when writable (room for a disk-sized
-    file is likelier there than on a small /tmp), else the system's temp directory."""
+    """Where to put large temporary files: beside ``near`` when its folder may be written (room
+    for a disk-sized file is likelier there than on a small /tmp) and is not marked read-only by
+    its mode bits, else the system's temp directory."""
     folder = os.path.dirname(os.path.abspath(near))
-    if os.access(folder, os.W_OK):
+    if os.access(folder, os.W_OK) and owner_may_write(os.stat(folder)):
         return folder
     import tempfile
     return tempfile.gettempdir()
-
-
-def check_output_path(output, source):
-    """BadInput unless ``output`` is a new file in an existing, writable folder."""
-    if os.path.lexists(output):
-        raise BadInput("--output %s already exists: refusing to overwrite it" % output)
-    folder = os.path.dirname(os.path.abspath(output))
-    if not os.path.isdir(folder):
-        raise BadInput("--output %s: folder %s does not exist" % (output, folder))
-    if not os.access(folder, os.W_OK):
-        raise BadInput("--output %s: folder %s is not writable" % (output, folder))
-    if os.path.abspath(output) == os.path.abspath(source):
-        raise BadInput("--output is the source itself")
 
 
 def ensure_qemu_img():
