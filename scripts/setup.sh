@@ -25,6 +25,25 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Node and js-yaml, the parser Serverless Devs 3 reads s.yaml with: the deployment tests run it
+# (tests/js, the version pinned by its package-lock.json). Debian's nodejs and npm only when this
+# machine has no node of its own (a NodeSource node brings its npm).
+node_packages=()
+command -v node >/dev/null 2>&1 || node_packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || node_packages+=(npm)
+if ((${#node_packages[@]})); then
+  echo "setup: installing ${node_packages[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${node_packages[@]}" >/dev/null
+fi
+js_stamp=tests/js/node_modules/.package-lock.sha
+js_want=$(cat tests/js/package.json tests/js/package-lock.json | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$js_stamp" 2>/dev/null)" != "$js_want" ]; then
+  (cd tests/js && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$js_want" > "$js_stamp"
+fi
+
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv

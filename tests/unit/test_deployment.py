@@ -1,28 +1,25 @@
-"""s.yaml as Serverless Devs deploys it: fc3 props valid against the component's schema, the flow's
-functions present with the right handlers, every handler importable, one code package built for
-the runtime with every dependency, the flow rendered from the one source definition."""
+"""s.yaml as Serverless Devs 3 deploys it (read by js-yaml 4 itself, tests/unit/serverless_devs.py):
+fc3 props valid against the component's schema, the flow's functions present with the right
+handlers, every handler importable, one code package built for the runtime with every dependency,
+the triggers' configurations. The parser: test_deployment_yaml.py; the flow resource and its
+rendered definition: test_deployment_flow.py."""
 import ast
 import importlib
 import json
 import re
-import subprocess
 import sys
 from importlib import metadata
-from pathlib import Path
 
 import jsonschema
 import pytest
-import yaml
 
 from image_repair.flow import load_definition_file
 from image_repair.steps import FUNCTIONS, START_FUNCTION
 from image_repair.store.settings import store_settings_from_env
+from tests.unit.serverless_devs import ACCOUNT, ROOT, flow_resources, fc3_functions, resolved_s_yaml
 
-ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "tests" / "fixtures" / "fc3-props.schema.json"
 DEFINITION = ROOT / "state_machine" / "repair_image.yaml"
-ACCOUNT = "1234567890123456"
-VARIABLE = re.compile(r"\$\{([^}]*)\}")
 # Parts of the package that never run in a function: the agent (stdlib only, runs in the guest),
 # test-image building, the ECS emulator, the boot proofs, test helpers.
 NOT_DEPLOYED = ("agent", "testimages", "emulator", "bootproof", "testing.py")
@@ -30,37 +27,13 @@ NOT_DEPLOYED = ("agent", "testimages", "emulator", "bootproof", "testing.py")
 IMPORT_ALIASES = {"yaml": "pyyaml", "darabonba": "darabonba-core"}
 
 
-def resolve(value, variables):
-    """Serverless Devs' substitution of ${vars.x} and ${config('AccountID')} (what `s` does)."""
-    if isinstance(value, dict):
-        return {k: resolve(v, variables) for k, v in value.items()}
-    if isinstance(value, list):
-        return [resolve(v, variables) for v in value]
-    if isinstance(value, str):
-        def one(match):
-            name = match.group(1)
-            if name == "config('AccountID')":
-                return ACCOUNT
-            assert name.startswith("vars."), "unknown variable ${%s}" % name
-            return str(variables[name[len("vars."):]])
-        return VARIABLE.sub(one, value)
-    return value
-
-
 @pytest.fixture(scope="module")
 def s_yaml():
-    raw = yaml.safe_load((ROOT / "s.yaml").read_text())
-    variables = {k: resolve(v, {}) if not isinstance(v, (dict, list)) and "vars." not in str(v) else v
-                 for k, v in raw["vars"].items()}
-    return resolve(raw, variables)
-
-
-def fc3_functions(s_yaml) -> dict:
-    return {r["props"]["functionName"]: r["props"] for r in s_yaml["resources"].values() if r["component"] == "fc3"}
+    return resolved_s_yaml()
 
 
 def flow_resource(s_yaml) -> dict:
-    (flow,) = [r for r in s_yaml["resources"].values() if r["component"] in ("fnf", "flow")]
+    (flow,) = flow_resources(s_yaml).values()
     return flow
 
 
@@ -179,45 +152,6 @@ def test_eventbridge_rule_delivers_exactly_the_calls_the_events_function_acts_on
     assert trigger["triggerConfig"]["eventSinkConfig"]["deliveryOption"]["eventSchema"] == "CloudEvents"
 
 
-def test_the_flow_resource_deploys_the_definition_rendered_from_the_one_source(s_yaml):
-    flow = flow_resource(s_yaml)
-    assert flow["props"]["definition"] == "./build/repair_image.yaml"
-    assert flow["props"]["region"] == fc3_functions(s_yaml)[START_FUNCTION]["region"]
-    assert flow["props"]["roleArn"] == "acs:ram::%s:role/image-repair-flow" % ACCOUNT
-    runs = [action["run"] for action in s_yaml["actions"]["pre-deploy"]]
-    assert "bash scripts/build-fc-package.sh" in runs
-    assert "python3 scripts/render-flow.py %s %s" % (flow["props"]["region"], ACCOUNT) in runs
-
-
-def render_flow(*args):
-    return subprocess.run([sys.executable, str(ROOT / "scripts" / "render-flow.py")] + list(args),
-                          capture_output=True, text=True)
-
-
-def test_rendering_the_flow_changes_only_resource_arn_lines(tmp_path):
-    output = tmp_path / "repair_image.yaml"
-    result = render_flow("cn-shanghai", ACCOUNT, str(DEFINITION), str(output))
-    assert result.returncode == 0, result.stderr
-    source, rendered = DEFINITION.read_text().splitlines(), output.read_text().splitlines()
-    assert len(source) == len(rendered)
-    changed = [(a, b) for a, b in zip(source, rendered) if a != b]
-    assert changed and all(a.strip().startswith("resourceArn:") for a, _ in changed)
-    assert not any("${" in b for _, b in changed)
-    for _, line in changed:
-        assert re.search(r"acs:fc:cn-shanghai:%s:functions/image-repair-[a-z-]+/LATEST$" % ACCOUNT, line)
-    # the rendered file is still the same flow for the local runner
-    load_definition_file(str(output), functions=set(FUNCTIONS))
-    raw_source, raw_rendered = yaml.safe_load("\n".join(source)), yaml.safe_load("\n".join(rendered))
-    assert [s["Name"] for s in raw_source["States"]] == [s["Name"] for s in raw_rendered["States"]]
-
-
-@pytest.mark.parametrize("region, account", [("cn hangzhou", ACCOUNT), ("cn-hangzhou", "12ab"), ("", "")])
-def test_rendering_refuses_malformed_region_or_account(tmp_path, region, account):
-    output = tmp_path / "out.yaml"
-    result = render_flow(region, account, str(DEFINITION), str(output))
-    assert result.returncode == 2 and "malformed" in result.stderr and not output.exists()
-
-
 def third_party_imports() -> dict:
     """{top-level import name: [files]} of the deployed part of src/image_repair."""
     package = ROOT / "src" / "image_repair"
@@ -329,3 +263,28 @@ def test_the_start_defaults_of_events_and_sweep_make_a_valid_repair(s_yaml, monk
     assert fc.idempotent and fc.function_name == START_FUNCTION
     # fc-async invokes the start function as async tasks (x-fc-async-task-id: the execution id)
     assert fc3_functions(s_yaml)[START_FUNCTION]["asyncInvokeConfig"]["asyncTask"] is True
+
+
+# `s <resource> invoke`: the fc3 component's invoke takes the event inline (-e/--event) or from a
+# file (-f/--event-file) (devsapp/fc3 src/commands-help/invoke.ts @4ca1c1b); without a resource
+# name, `s` runs the command on every resource of s.yaml.
+INVOKE_EVENT_OPTIONS = {"-e", "--event", "-f", "--event-file"}
+DOCUMENTED_COMMAND = re.compile(r"^\s{4,}s\s+(.+)$|`s ([^`]+)`", re.M)
+
+
+def documented_s_commands() -> list:
+    """Every `s ...` command of README.md and docs/*.md: code-block lines and inline code."""
+    found = []
+    for path in [ROOT / "README.md"] + sorted((ROOT / "docs").glob("*.md")):
+        for match in DOCUMENTED_COMMAND.finditer(path.read_text()):
+            found.append((path.name, (match.group(1) or match.group(2)).split("#")[0].split()))
+    return found
+
+
+def test_every_documented_s_invoke_names_a_function_resource_and_passes_the_event_as_fc3_takes_it(s_yaml):
+    functions = {name for name, r in s_yaml["resources"].items() if r["component"] == "fc3"}
+    invokes = [(doc, words) for doc, words in documented_s_commands() if "invoke" in words and len(words) > 1]
+    assert {doc for doc, _ in invokes} >= {"README.md", "deploying.md"}
+    for doc, words in invokes:
+        assert words[0] in functions and words[1] == "invoke", (doc, words)
+        assert words[2] in INVOKE_EVENT_OPTIONS, (doc, words)

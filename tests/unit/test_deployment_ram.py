@@ -9,6 +9,7 @@ import yaml
 
 from image_repair.clients.fc import START_FUNCTION
 from image_repair.steps.common import TAG_EXECUTION
+from tests.unit.serverless_devs import resolved_s_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src" / "image_repair"
@@ -58,7 +59,7 @@ def tablestore_actions_called() -> set:
 
 
 def s_yaml():
-    return yaml.safe_load((ROOT / "s.yaml").read_text())
+    return resolved_s_yaml()             # as Serverless Devs 3 reads it (js-yaml 4)
 
 
 def test_no_wildcard_action_and_only_allow_statements():
