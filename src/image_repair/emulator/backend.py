@@ -140,7 +140,7 @@ class EcsBackend(ImageActions, InstanceActions, StorageActions, CommandActions, 
         """Bring every resource's status up to the clock (lazy, so replies match the state)."""
         with self.lock:
             now = self.clock.now()
-            self.release_expired_instances(now)
+            self.release_expired_instances()
             for kind in (self.instances, self.disks, self.snapshots):
                 for res in kind.values():
                     if not res.progress.steps:
