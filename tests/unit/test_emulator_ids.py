@@ -1,6 +1,6 @@
 """Resource IDs carry the region's code where Alibaba documents it (i-bp1... in cn-hangzhou,
 i-2ze... in cn-beijing, i-uf6... in cn-shanghai, i-t4n... in ap-southeast-1; sources in
-docs/cloud-contracts.d/emulator-gateway.md) and a code-less ID of the same length elsewhere; every
+docs/cloud-contracts.md, "The emulator as the gateway") and a code-less ID of the same length elsewhere; every
 generated ID passes the control plane's ID patterns."""
 import json
 import random

@@ -3,7 +3,7 @@
 Codes, statuses and messages come from the ECS API reference's error tables and, for the API
 gateway's own errors (signature, AccessKey, timestamp), from Alibaba Cloud's OpenAPI error pages
 and the gateway's replies as SDKs parse them (messages verbatim, typos included; sources in
-docs/cloud-contracts.d/emulator-gateway.md). Where no table was at hand the entry says
+docs/cloud-contracts.md, "The emulator as the gateway"). Where no table was at hand the entry says
 "unverified": it is the emulator's documented assumption, kept in this one table so a correction
 is a one-line change.
 """

@@ -14,7 +14,7 @@ _ALNUM = string.ascii_lowercase + string.digits
 # What follows the type prefix ("i-", "d-", "s-", "m-", ...) of an ECS resource ID names the
 # region the resource lives in: the same three characters for every resource type there. Only
 # regions whose code is shown by Alibaba's own documentation or SDK examples are listed (sources:
-# docs/cloud-contracts.d/emulator-gateway.md); any other region gets an ID of the same length
+# docs/cloud-contracts.md, "The emulator as the gateway"); any other region gets an ID of the same length
 # with no region code, so nothing can come to rely on a made-up one.
 ECS_REGION_CODES = {
     "cn-hangzhou": "bp1",

@@ -9,7 +9,7 @@ ActionTrail's "Management event structure" (https://www.alibabacloud.com/help/do
 ``resourceType`` (several names of one type separated by ``,``, types by ``;``). Which of these
 an ECS CreateImage, ImportImage or CopyImage event fills is not documented: the published ECS
 samples carry ``requestParameters`` and ``referencedResources`` and no ``responseElements``
-(docs/cloud-contracts.d/events-and-checks.md). So the new image's id is looked for in every one:
+(docs/cloud-contracts.md, "Events and image checks"). So the new image's id is looked for in every one:
 
 =============  ======================================================  ==========================
 event name     the new image                                           its region

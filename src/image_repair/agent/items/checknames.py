@@ -2,7 +2,7 @@
 reads a check item's name (stdlib only, Python 3.6: the agent's CLI uses it too).
 
 DescribeImages answers the check as ``DetectionOptions.Items.Item[].Name``. Alibaba's own sources
-spell these names two ways (docs/cloud-contracts.d/events-and-checks.md):
+spell these names two ways (docs/cloud-contracts.md, "Events and image checks"):
 
 * bare: the API metadata's example answers ``"Nvme"``; the seed template matches ``"SystemImage"``;
 * prefixed: the user guide's table names ``GUESTOS.Virtio``, ``GUESTOS.SystemImage``...
