@@ -51,6 +51,10 @@ if git -C "$repo" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 else
   tar -C "$repo" --exclude=./.git --exclude=./.venv -cf - . | tar -C "$copy" -xf -
 fi
+# the js-yaml that setup.sh installed (ignored by git, needed by the deployment tests)
+if [ -d "$repo/tests/js/node_modules" ]; then
+  cp -a "$repo/tests/js/node_modules" "$copy/tests/js/"
+fi
 chmod -R a+rX "$copy"
 mkdir "$copy/home"
 chown "$user_id:$user_id" "$copy/home"
