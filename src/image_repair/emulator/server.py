@@ -1,6 +1,5 @@
 """``image-repair emulator serve --port PORT [--seed FILE] [--latency MODEL]``: the emulator as
 a threaded HTTP server on 127.0.0.1, speaking the same wire as ECS (see wire.py)."""
-import argparse
 import signal
 import sys
 import threading
@@ -87,11 +86,12 @@ class EmulatorServer:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="image-repair emulator",
-                                     description="Emulate the ECS OpenAPI on 127.0.0.1 (see docs/emulator.md).")
+    from ..cli_args import CommandParser, number      # one-line errors, exit 2, like every command
+    parser = CommandParser(prog="image-repair emulator",
+                           description="Emulate the ECS OpenAPI on 127.0.0.1 (see docs/emulator.md).")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the emulator as an HTTP server")
-    serve.add_argument("--port", type=int, required=True, help="TCP port on 127.0.0.1 (0: any free port)")
+    serve.add_argument("--port", type=number(int, 0, 65535), required=True, help="TCP port on 127.0.0.1 (0: any free port)")
     serve.add_argument("--seed", help="seed file, YAML or JSON (default: the built-in seed)")
     serve.add_argument("--latency", default="realistic",
                        help="immediate | manual | realistic | fast, or a YAML/JSON file of figures")
