@@ -253,23 +253,37 @@ def wait_gone(pid: int, seconds: float = 30.0) -> None:
 
 
 def detach_loops(folder: Path) -> List[str]:
-    """Detach every loop device backed by a file in ``folder`` (and loop devices stacked on
-    those), outermost first; -> devices that would not detach."""
+    """Detach every loop device backed by a file in ``folder`` and those stacked on them (the
+    agent's partition loops over a disk, named /dev/loopN or, seen from its mount namespace,
+    /loopN), outermost first, with the agent's /dev/image-repair-loopN alias of each; -> the
+    devices that would not detach."""
     try:
         listed = subprocess.run(["losetup", "--list", "--json", "--output", "NAME,BACK-FILE"],
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, universal_newlines=True)
         devices = json.loads(listed.stdout or "{}").get("loopdevices", [])
     except (OSError, ValueError):
         return []
-    prefix = str(folder) + os.sep
-    ours: List[str] = []
-    for device in devices:
-        back = (device.get("back-file") or "").replace(" (deleted)", "")
-        if back.startswith(prefix):
-            ours.append(device["name"])
-    stacked = [d["name"] for d in devices if (d.get("back-file") or "") in ours]
+    backing = {d["name"]: (d.get("back-file") or "").replace(" (deleted)", "") for d in devices}
+    ours = [name for name, back in backing.items() if back.startswith(str(folder) + os.sep)]
+    layer = ours
+    while layer:             # loops on our loops, then loops on those...
+        names = {"/dev/" + os.path.basename(n) for n in layer} | {"/" + os.path.basename(n) for n in layer}
+        layer = [name for name, back in backing.items() if back in names and name not in ours]
+        ours = layer + ours
     problems = []
-    for name in stacked + ours:
+    for name in ours:
         if subprocess.run(["losetup", "-d", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode:
             problems.append("loop device %s would not detach (in use?): 'losetup -d %s' once it is free" % (name, name))
+        remove_alias(name)
     return problems
+
+
+def remove_alias(device: str) -> None:
+    """The agent's second node for a loop device it mounted from (agent/disk/mounts.block_alias),
+    left in /dev when the agent was killed: removed when it still names that device."""
+    alias = "/dev/image-repair-" + os.path.basename(device)
+    try:
+        if os.stat(alias).st_rdev == os.stat(device).st_rdev:
+            os.unlink(alias)
+    except OSError:
+        return
