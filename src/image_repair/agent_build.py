@@ -4,7 +4,6 @@ The zipapp holds ``image_repair/__init__.py`` and ``image_repair/agent/`` only (
 Python 3.6+), compressed. Cloud Assistant's SendFile takes at most 32 KB after base64 per file, so
 the control plane sends it in chunks and joins them on the host; ``--check-size`` reports how many.
 """
-import argparse
 import base64
 import io
 import math
@@ -53,7 +52,8 @@ def sendfile_chunks(data):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="image-repair build-agent", description=__doc__.splitlines()[0])
+    from .cli_args import CommandParser      # one-line errors, exit 2, like every command
+    parser = CommandParser(prog="image-repair build-agent", description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", default="dist/image-repair-agent.pyz")
     args = parser.parse_args(argv)
     data = build_zipapp()

@@ -12,8 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .agent.errors import BadInput
 from .agent.items import ITEM_NAMES, SEED_DEFAULT, parse_item_list
+from .inputs import load_json, shorten
 
 # ID shapes (ECS documentation): custom images m-..., public images by name (aliyun_3_x64_...).
+# Lengths (docs/cloud-contracts.d/start-parameters.md): the SDK documents no length for ZoneId,
+# InstanceType, SecurityGroupId or VSwitchId, so every id is bounded at MAX_ID (real ones are
+# under 40 characters); image ids and names follow CreateImage's ImageName (2-128 characters).
+MAX_ID = 128
 CUSTOM_IMAGE_ID = r"^m-[a-z0-9]{8,32}$"
 ANY_IMAGE_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,127}$"
 REGION_ID = r"^[a-z]{2,}(-[a-z0-9]+)+$"
@@ -21,6 +26,9 @@ ZONE_ID = r"^[a-z]{2,}(-[a-z0-9]+)+$"
 INSTANCE_TYPE = r"^ecs\.[a-z0-9-]+\.[a-z0-9]+$"
 SECURITY_GROUP_ID = r"^sg-[a-z0-9]{8,32}$"
 VSWITCH_ID = r"^vsw-[a-z0-9]{8,32}$"
+MAX_ITEMS_TEXT = 1024       # "virtio,fstab,..." as one string: every item name fits many times over
+MAX_ITEM_ENTRIES = 64       # a list of item names (there are fewer than 20 items)
+MAX_PROBLEMS = 10           # a validation message names at most this many problems
 DISK_CATEGORIES = ("cloud_essd", "cloud_ssd", "cloud_efficiency", "cloud", "cloud_auto", "cloud_essd_entry")
 
 
@@ -35,7 +43,7 @@ class WatchPolicy(BaseModel):
     repairable item at High risk (the sweep's default too)."""
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    items: Optional[List[str]] = None
+    items: Optional[List[str]] = Field(default=None, max_length=MAX_ITEM_ENTRIES)
     riskLevels: List[Literal["High", "Medium"]] = Field(default_factory=lambda: ["High"], min_length=1)
 
     @field_validator("items")
@@ -43,7 +51,7 @@ class WatchPolicy(BaseModel):
     def _known_items(cls, value: Optional[List[str]]) -> Optional[List[str]]:
         unknown = [v for v in value or [] if v not in ITEM_NAMES]
         if unknown:
-            raise ValueError("unknown repair items %s (known: %s)" % (unknown, ", ".join(ITEM_NAMES)))
+            raise ValueError("unknown repair items %s (known: %s)" % (shorten(unknown), ", ".join(ITEM_NAMES)))
         return value
 
 
@@ -54,13 +62,13 @@ class RepairRequest(BaseModel):
     repair only when ``policy`` finds an item at risk (else the execution ends healthy)."""
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    regionId: str = Field(pattern=REGION_ID)
-    zoneId: str = Field(pattern=ZONE_ID)
-    repairImageId: str = Field(pattern=CUSTOM_IMAGE_ID)
-    baseImageId: Optional[str] = Field(default=None, pattern=ANY_IMAGE_ID)
-    instanceType: str = Field(pattern=INSTANCE_TYPE)
-    securityGroupId: str = Field(pattern=SECURITY_GROUP_ID)
-    vSwitchId: str = Field(pattern=VSWITCH_ID)
+    regionId: str = Field(max_length=MAX_ID, pattern=REGION_ID)
+    zoneId: str = Field(max_length=MAX_ID, pattern=ZONE_ID)
+    repairImageId: str = Field(max_length=MAX_ID, pattern=CUSTOM_IMAGE_ID)
+    baseImageId: Optional[str] = Field(default=None, max_length=MAX_ID, pattern=ANY_IMAGE_ID)
+    instanceType: str = Field(max_length=MAX_ID, pattern=INSTANCE_TYPE)
+    securityGroupId: str = Field(max_length=MAX_ID, pattern=SECURITY_GROUP_ID)
+    vSwitchId: str = Field(max_length=MAX_ID, pattern=VSWITCH_ID)
     systemDiskCategory: Literal[DISK_CATEGORIES] = "cloud_essd"
     # A list (the seed's type) or one string ("auto", "all", "virtio,fstab"); normalised to a list.
     repairItems: List[str] = Field(default_factory=lambda: list(SEED_DEFAULT))
@@ -76,6 +84,12 @@ class RepairRequest(BaseModel):
     @field_validator("repairItems", mode="before")
     @classmethod
     def _items(cls, value: Any) -> List[str]:
+        if isinstance(value, str) and len(value) > MAX_ITEMS_TEXT:
+            raise ValueError("the item list is %d characters, more than %d" % (len(value), MAX_ITEMS_TEXT))
+        if isinstance(value, (list, tuple)) and len(value) > MAX_ITEM_ENTRIES:
+            raise ValueError("%d items listed, more than %d" % (len(value), MAX_ITEM_ENTRIES))
+        if isinstance(value, (list, tuple)) and any(isinstance(v, str) and len(v) > MAX_ID for v in value):
+            raise ValueError("an item name is longer than %d characters" % MAX_ID)
         try:
             names, auto = parse_item_list(value)   # the agent's own parser: one list of known items
         except BadInput as error:
@@ -119,16 +133,17 @@ def flow_input(execution_id: str) -> dict:
 
 
 def parse_request(raw: Union[dict, str, bytes, None], defaults: Optional[dict] = None) -> RepairRequest:
-    """Build a RepairRequest, raising InvalidRequest with one line per problem."""
-    if isinstance(raw, (bytes, str)):
+    """Build a RepairRequest, raising InvalidRequest (one line naming every problem, each bad
+    value quoted by a short prefix). Text is bounded in size and depth before it is parsed."""
+    if isinstance(raw, (bytes, bytearray, str)):
         try:
-            raw = json.loads(raw or "{}")
+            raw = load_json(raw or "{}", "the start request")
         except ValueError as error:
-            raise InvalidRequest("the start parameters are not JSON: %s" % error)
+            raise InvalidRequest(str(error))
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise InvalidRequest("the start parameters must be a JSON object")
+        raise InvalidRequest("the start request must be a JSON object")
     merged = dict(defaults or {})
     merged.update({k: v for k, v in raw.items() if v is not None})
     try:
@@ -137,21 +152,39 @@ def parse_request(raw: Union[dict, str, bytes, None], defaults: Optional[dict] =
         raise InvalidRequest(describe_validation_error(error))
 
 
-def describe_validation_error(error: ValidationError) -> str:
-    lines = []
-    for problem in error.errors():
-        where = ".".join(str(p) for p in problem["loc"]) or "parameters"
-        kind, message = problem["type"], problem["msg"]
-        if kind == "missing":
-            message = "missing (required)"
-        elif kind == "extra_forbidden":
-            message = "unknown parameter"
-        elif kind == "string_pattern_mismatch":
-            message = "%r is malformed (expected %s)" % (problem.get("input"), problem["ctx"]["pattern"])
-        elif message.startswith("Value error, "):
-            message = message[len("Value error, "):]
-        lines.append("%s: %s" % (where, message))
-    return "invalid repair parameters: " + "; ".join(lines)
+def describe_validation_error(error: ValidationError, what: str = "invalid repair parameters") -> str:
+    """One line: ``what: field: problem; ...`` (at most MAX_PROBLEMS problems, every value and
+    unknown name quoted by a short prefix, so the line stays short whatever the input)."""
+    problems = error.errors(include_url=False)
+    lines = [describe_problem(problem) for problem in problems[:MAX_PROBLEMS]]
+    if len(problems) > MAX_PROBLEMS:
+        lines.append("and %d more problems" % (len(problems) - MAX_PROBLEMS))
+    return "%s: %s" % (what, "; ".join(lines))
+
+
+def describe_problem(problem: dict) -> str:
+    where = ".".join(str(p) for p in problem["loc"]) or "parameters"
+    if len(where) > SHORT_WHERE:
+        where = shorten(where)
+    kind, message = problem["type"], problem["msg"]
+    if kind == "missing":
+        message = "missing (required)"
+    elif kind == "extra_forbidden":
+        message = "unknown parameter"
+    elif kind == "string_pattern_mismatch":
+        message = "%s is malformed (expected %s)" % (shorten(problem.get("input")), problem["ctx"]["pattern"])
+    elif kind == "string_too_long":
+        message = "%s is too long (at most %s characters)" % (shorten(problem.get("input")),
+                                                             problem["ctx"]["max_length"])
+    elif message.startswith("Value error, "):
+        message = message[len("Value error, "):]
+    if len(message) > SHORT_MESSAGE:   # messages of other kinds may quote the input in full
+        message = message[:SHORT_MESSAGE] + "..."
+    return "%s: %s" % (where, message.replace("\n", " "))
+
+
+SHORT_WHERE = 80
+SHORT_MESSAGE = 300
 
 
 class FlowState(BaseModel):

@@ -3,55 +3,76 @@
 ``repair`` runs state_machine/repair_image.yaml with the local flow runner against:
 - ``--image-file FILE``: the embedded defaults, an in-process local cloud (disk-backed emulator,
   root needed) in ``--cloud-dir`` with FILE registered as the custom image to repair (IMAGE_ID is
-  then omitted); at the end the new image's system-disk file is printed;
+  then omitted); see local_repair.py;
 - ``--endpoint HOST:PORT``: an emulator served by ``image-repair emulator serve`` (its seeded keys);
 - otherwise the real ECS API with credentials from ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET.
 The store is IMAGE_REPAIR_STORE (SQLite by default, docs/store.md).
+
+Every argument is typed and bounded by its parser (cli_args.py) and checked before any work; a
+run stopped midway (Ctrl-C, SIGTERM, a crash) on a remote cloud stays RUNNING and the same
+command resumes it (every step is idempotent).
 """
-import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 
+from . import cli_args
+from .local_session import progress
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="image-repair")
-    sub = parser.add_subparsers(dest="command", required=True)
-    repair = sub.add_parser("repair", help="repair a custom image through the whole workflow")
-    repair.add_argument("image_id", nargs="?", help="the custom image (m-...); omit with --image-file")
-    for flag, name in (("--region", "regionId"), ("--zone", "zoneId"), ("--base-image", "baseImageId"),
-                       ("--instance-type", "instanceType"), ("--security-group", "securityGroupId"),
-                       ("--vswitch", "vSwitchId"), ("--system-disk-category", "systemDiskCategory"),
-                       ("--items", "repairItems"), ("--engine", "engine")):
-        repair.add_argument(flag, dest=name)
+MAX_RETRY = 99     # models.RepairRequest.retry's bound
+
+
+def add_commands(sub) -> None:
+    """``repair``, ``status`` and ``list`` in the command tree (cli.build_parser)."""
+    repair = sub.add_parser("repair", help="repair a custom image through the whole workflow",
+                            description="Repair a custom image through the whole workflow (docs/workflow.md).")
+    repair.add_argument("image_id", nargs="?", metavar="IMAGE_ID", type=cli_args.text(),
+                        help="the custom image (m-...); omit with --image-file")
+    for flag, name, metavar in (("--region", "regionId", "REGION"), ("--zone", "zoneId", "ZONE"),
+                                ("--base-image", "baseImageId", "IMAGE"), ("--instance-type", "instanceType", "TYPE"),
+                                ("--security-group", "securityGroupId", "SG"), ("--vswitch", "vSwitchId", "VSW"),
+                                ("--system-disk-category", "systemDiskCategory", "CATEGORY"),
+                                ("--engine", "engine", "ENGINE")):
+        repair.add_argument(flag, dest=name, metavar=metavar, type=cli_args.text(),
+                            help="start parameter %s (docs/workflow.md)" % name)
+    repair.add_argument("--items", dest="repairItems", metavar="ITEMS",
+                        type=cli_args.text(r"^[\x20-\x7e]+$", "printable ASCII", 1024),
+                        help="comma or space separated items, 'all' or 'auto'")
     repair.add_argument("--allow-partial", dest="allowPartial", action="store_true", default=None)
     repair.add_argument("--dry-run", dest="dryRun", action="store_true", default=None)
-    repair.add_argument("--retry", dest="retry", type=int, default=None,
+    repair.add_argument("--retry", dest="retry", metavar="N", type=cli_args.number(int, 0, MAX_RETRY), default=None,
                         help="run a finished repair again with the same parameters (1, 2...: a new execution each)")
-    repair.add_argument("--params", help="the start parameters as one JSON object (the seed's names)")
-    repair.add_argument("--endpoint", default=os.environ.get("IMAGE_REPAIR_ECS_ENDPOINT"),
+    repair.add_argument("--params", metavar="JSON", type=cli_args.json_object,
+                        help="the start parameters as one JSON object (the seed's names)")
+    repair.add_argument("--endpoint", metavar="HOST:PORT", type=cli_args.endpoint, default=os.environ.get("IMAGE_REPAIR_ECS_ENDPOINT"),
                         help="an ECS emulator (host:port, plain HTTP)")
-    repair.add_argument("--image-file", help="repair this disk image file on an in-process local cloud")
-    repair.add_argument("--platform", help="with --image-file: the image's platform (default from check-disk)")
-    repair.add_argument("--cloud-dir", default="/var/tmp/image-repair-cloud", help="the local cloud's directory")
-    repair.add_argument("--output", metavar="FILE",
-                        help="with --image-file: also copy the new image's system disk to FILE (sparse)")
-    repair.add_argument("--time-scale", type=float, default=1.0,
-                        help="local cloud: real seconds per second of flow wait (default 1: step times are real)")
+    repair.add_argument("--image-file", metavar="FILE", type=cli_args.disk_image_file,
+                        help="repair this disk image file on an in-process local cloud (the file is only read)")
+    repair.add_argument("--platform", metavar="NAME", type=cli_args.text(r"^[A-Za-z0-9][A-Za-z0-9 ._()-]*$", "a platform name", 64),
+                        help="with --image-file: the image's platform (default from check-disk)")
+    repair.add_argument("--cloud-dir", metavar="DIR", type=cli_args.folder, default="/var/tmp/image-repair-cloud",
+                        help="the local cloud's folder")
+    repair.add_argument("--output", metavar="FILE", type=cli_args.output_path,
+                        help="with --image-file: also write the new image's system disk to FILE (sparse); "
+                             "a new file unless --force")
+    repair.add_argument("--force", action="store_true", help="let --output replace an existing file")
+    repair.add_argument("--time-scale", metavar="S", type=cli_args.number(float, 0.0, 1.0, low_open=True), default=1.0,
+                        help="local cloud: real seconds per second of flow wait, more than 0 and at most 1 "
+                             "(default 1); real work in progress is always waited for")
     repair.add_argument("--json", action="store_true", help="print the final report as JSON")
+    repair.set_defaults(run=run_repair)
     status = sub.add_parser("status", help="an execution's status and report")
-    status.add_argument("execution_id")
+    status.add_argument("execution_id", metavar="EXECUTION", type=cli_args.text())
     status.add_argument("--json", action="store_true")
-    sub.add_parser("list", help="executions in the store")
-    return parser
+    status.set_defaults(run=run_status)
+    listing = sub.add_parser("list", help="the executions in the store")
+    listing.set_defaults(run=run_list)
 
 
 def request_from_args(args, defaults: dict) -> dict:
     raw = dict(defaults)
-    if args.params:
-        raw.update(json.loads(args.params))
+    raw.update(args.params or {})
     for name in ("regionId", "zoneId", "baseImageId", "instanceType", "securityGroupId", "vSwitchId",
                  "systemDiskCategory", "repairItems", "engine", "allowPartial", "dryRun", "retry"):
         value = getattr(args, name)
@@ -85,27 +106,16 @@ def ecs_and_defaults(endpoint, region=None, cloud_defaults=None):
     return ecs_port_from_env(region or defaults["regionId"]), defaults
 
 
-class ScaledClock:
-    """Flow waits on an emulator: the emulator's clock moves by the whole wait, real time by a
-    fraction (background disk work in the local cloud runs in real time)."""
-
-    def __init__(self, backend=None, scale: float = 0.05):
-        self.backend, self.scale = backend, scale
-
-    def now(self) -> float:
-        return self.backend.clock.now() if self.backend is not None else time.time()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds * self.scale)
-        if self.backend is not None:
-            self.backend.advance(seconds)
-
-    __call__ = now
-
-
-def progress(message: str) -> None:
-    sys.stderr.write("[%s] %s\n" % (time.strftime("%H:%M:%S"), message))
-    sys.stderr.flush()
+def check_repair_args(args) -> None:
+    """Arguments that depend on one another, before any work (UsageError: exit 2)."""
+    if args.image_file and args.image_id:
+        raise cli_args.UsageError("give IMAGE_ID or --image-file, not both")
+    if args.output and not args.image_file:
+        raise cli_args.UsageError("--output needs --image-file (the local cloud's disk files)")
+    if args.output and (args.dryRun or (args.params or {}).get("dryRun")):
+        raise cli_args.UsageError("--output needs a repair that makes an image, not a dry run")
+    if args.force and not args.output:
+        raise cli_args.UsageError("--force applies to --output only")
 
 
 def run_repair(args) -> int:
@@ -114,62 +124,27 @@ def run_repair(args) -> int:
     from .steps.start import record_execution
     from .store import open_store
 
+    check_repair_args(args)
     if args.image_file:
+        from .local_repair import run_on_local_cloud
         return run_on_local_cloud(args)
-    if args.output:
-        sys.stderr.write("image-repair: --output needs --image-file (the local cloud's disk files)\n")
-        return 2
     ecs, defaults = ecs_and_defaults(args.endpoint, args.regionId)
-    clock = ScaledClock(None, 1.0)
     store = open_store()
     try:
         execution, created, _ = record_execution(store, request_from_args(args, defaults))
     except InvalidRequest as error:
-        sys.stderr.write("image-repair: %s\n" % error)
-        return 2
+        return cli_args.fail("repair", str(error))
     ports = Ports(store=store, ecs=ecs, progress=progress, options=agent_options_from_env())
-    return finish(args, ports, execution.execution_id, created, clock)
-
-
-def run_on_local_cloud(args) -> int:
-    from .emulator.localcloud import LocalCloud
-    from .models import InvalidRequest
-    from .steps.common import Ports, agent_options_from_env
-    from .steps.start import record_execution
-    from .store import open_store
-    from .testing import ecs_client, mock_ecs
-    from .clients.ecs import EcsPort
-
-    with mock_ecs() as backend, LocalCloud(backend, args.cloud_dir) as cloud:
-        image_id = cloud.add_image(args.image_file, name=os.path.basename(args.image_file),
-                                   platform=args.platform)
-        progress("local cloud in %s: %s registered as %s" % (args.cloud_dir, args.image_file, image_id))
-        defaults = emulator_defaults(backend.seed_data)
-        raw = request_from_args(args, defaults)
-        raw["repairImageId"] = image_id
-        store = open_store(clock=lambda: backend.clock.now())
-        try:
-            execution, created, _ = record_execution(store, raw)
-        except InvalidRequest as error:
-            sys.stderr.write("image-repair: %s\n" % error)
-            return 2
-        ports = Ports(store=store, ecs=EcsPort(ecs_client(backend), backend.region), progress=progress,
-                      options=agent_options_from_env())
-        code = finish(args, ports, execution.execution_id, created, ScaledClock(backend, args.time_scale))
-        report = store.get_execution(execution.execution_id).report or {}
-        new_image = backend.images.get(report.get("newImageId") or "")
-        if new_image is not None:
-            snapshot = backend.snapshots.get(new_image.mappings[0].snapshot_id)
-            path = getattr(snapshot, "backing_file", None) or cloud.root / "snapshots" / (snapshot.id + ".img")
-            progress("new image %s: system disk file %s" % (new_image.id, path))
-            if args.output:
-                subprocess.check_call(["cp", "--sparse=always", str(path), args.output])
-                progress("new image %s copied to %s" % (new_image.id, args.output))
-        cloud.wait_idle(600)
-        return code
+    try:
+        return finish(args, ports, execution.execution_id, created, None)
+    except KeyboardInterrupt:
+        progress("interrupted: execution %s stays RUNNING; the same command resumes it (every step is "
+                 "idempotent)" % execution.execution_id)
+        return 130
 
 
 def finish(args, ports, execution_id: str, created: bool, clock) -> int:
+    """Run a new or RUNNING execution to its end, or show the finished one; -> exit status."""
     from .handlers.local import run_execution
     from .store import ExecutionStatus
     existing = ports.store.get_execution(execution_id)
@@ -206,21 +181,30 @@ def print_execution(execution, as_json: bool) -> None:
     sys.stdout.write("\n".join(out) + "\n")
 
 
-def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command == "repair":
-        return run_repair(args)
+def run_status(args) -> int:
+    from .local_repair import local_run_note
     from .store import open_store
-    store = open_store()
-    if args.command == "status":
-        execution = store.get_execution(args.execution_id)
-        if execution is None:
-            sys.stderr.write("image-repair: no execution %s\n" % args.execution_id)
-            return 1
-        print_execution(execution, args.json)
-        return 0
-    for execution in store.list_executions():
+    execution = open_store().get_execution(args.execution_id)
+    if execution is None:
+        sys.stderr.write("image-repair status: no execution %s in the store\n" % args.execution_id)
+        return 1
+    print_execution(execution, args.json)
+    note = local_run_note(execution)
+    if note:
+        sys.stderr.write("%s\n" % note)
+    return 0
+
+
+def run_list(args) -> int:
+    from .store import open_store
+    for execution in open_store().list_executions():
         sys.stdout.write("%s  %-9s  %s  %s\n" % (
             time.strftime("%Y-%m-%d %H:%M", time.gmtime(execution.created_at_ms / 1000)), execution.status.value,
             execution.source_image_id, execution.execution_id))
     return 0
+
+
+def main(argv=None) -> int:
+    """``image-repair repair|status|list ...`` (the whole command tree: cli.main)."""
+    from .cli import main as cli_main
+    return cli_main(argv)

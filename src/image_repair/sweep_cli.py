@@ -12,29 +12,35 @@ in-process to its end, one after another (the default with --endpoint); ``cloudf
 ``fc-async`` as in the cloud (IMAGE_REPAIR_FANOUT is the default without --endpoint).
 A dry run prints exactly the images that need a repair, one a line.
 """
-import argparse
-import json
 import os
 import sys
 
+from . import cli_args
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="image-repair")
-    sub = parser.add_subparsers(dest="command", required=True)
+MAX_STARTS = 1000            # SweepPolicy.maxConcurrent's bound too
+TTL_HOURS = (1.0, 24 * 365)  # the janitor's TTL: at least an hour (a step records what it creates
+                             # within seconds), at most a year
+
+
+def add_commands(sub) -> None:
+    """``sweep`` and ``janitor`` in the command tree (cli.build_parser)."""
     sweep = sub.add_parser("sweep", help="start repairs of the images whose check finds repairable risks")
     sweep.add_argument("--dry-run", action="store_true", help="list the images that need a repair, start nothing")
-    sweep.add_argument("--max-starts", type=int, help="start at most N repairs in this run")
-    sweep.add_argument("--policy", help="SweepPolicy as JSON: items, riskLevels, maxConcurrent")
-    sweep.add_argument("--defaults", help="start parameters for every repair, JSON (seed names)")
+    sweep.add_argument("--max-starts", metavar="N", type=cli_args.number(int, 0, MAX_STARTS),
+                       help="start at most N repairs in this run (0-%d)" % MAX_STARTS)
+    sweep.add_argument("--policy", metavar="JSON", type=cli_args.json_object, help="SweepPolicy as JSON: items, riskLevels, maxConcurrent")
+    sweep.add_argument("--defaults", metavar="JSON", type=cli_args.json_object, help="start parameters for every repair, JSON (seed names)")
     sweep.add_argument("--fanout", choices=["local", "cloudflow", "fc-async"])
+    sweep.set_defaults(run=run_sweep)
     janitor = sub.add_parser("janitor", help="delete resources left by finished or unknown executions")
     janitor.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
-    janitor.add_argument("--ttl", type=float, help="hours a resource must have lived (default 6)")
+    janitor.add_argument("--ttl", metavar="HOURS", type=cli_args.number(float, *TTL_HOURS),
+                         help="hours a resource must have lived (default 6; %g-%g)" % TTL_HOURS)
+    janitor.set_defaults(run=run_janitor)
     for command in (sweep, janitor):
-        command.add_argument("--endpoint", default=os.environ.get("IMAGE_REPAIR_ECS_ENDPOINT"),
+        command.add_argument("--endpoint", metavar="HOST:PORT", type=cli_args.endpoint, default=os.environ.get("IMAGE_REPAIR_ECS_ENDPOINT"),
                              help="an ECS emulator (host:port, plain HTTP)")
         command.add_argument("--json", action="store_true", help="print the whole report as JSON")
-    return parser
 
 
 def sweep_ecs_and_defaults(endpoint):
@@ -47,34 +53,36 @@ def sweep_ecs_and_defaults(endpoint):
 def make_launcher(fanout: str, store, ecs):
     if fanout == "local":
         from .launchers import LocalLauncher
-        from .repair_cli import ScaledClock, progress
+        from .local_session import progress
         from .steps.common import Ports, agent_options_from_env
-        return LocalLauncher(Ports(store=store, ecs=ecs, progress=progress, options=agent_options_from_env()),
-                             clock=ScaledClock(None, 1.0))
+        return LocalLauncher(Ports(store=store, ecs=ecs, progress=progress, options=agent_options_from_env()))
     os.environ["IMAGE_REPAIR_FANOUT"] = fanout
     from .clients.fc import launcher_from_env
     return launcher_from_env(store)
 
 
-def run_sweep(args, store) -> int:
-    from .models import InvalidRequest
+def run_sweep(args) -> int:
+    from pydantic import ValidationError
+
+    from .models import InvalidRequest, describe_validation_error
+    from .store import open_store
     from .triggers.sweep import SweepPolicy, sweep
-    ecs, defaults = sweep_ecs_and_defaults(args.endpoint)
-    if args.defaults:
-        defaults.update(json.loads(args.defaults))
     try:
-        policy = SweepPolicy.model_validate(json.loads(args.policy) if args.policy else {})
-    except ValueError as error:       # bad JSON, or pydantic's ValidationError (a ValueError)
-        sys.stderr.write("image-repair: bad --policy: %s\n" % error)
-        return 2
+        policy = SweepPolicy.model_validate(args.policy or {})
+    except ValidationError as error:
+        return cli_args.fail("sweep", describe_validation_error(error, "bad --policy"))
+    store = open_store()
     fanout = args.fanout or ("local" if args.endpoint else os.environ.get("IMAGE_REPAIR_FANOUT", "cloudflow"))
-    launcher = None if args.dry_run else make_launcher(fanout, store, ecs)
     try:
+        ecs, defaults = sweep_ecs_and_defaults(args.endpoint)
+        defaults.update(args.defaults or {})
+        launcher = None if args.dry_run else make_launcher(fanout, store, ecs)
         report = sweep(ecs, store, launcher, policy, dry_run=args.dry_run, max_starts=args.max_starts,
                        defaults=defaults)
     except InvalidRequest as error:
-        sys.stderr.write("image-repair: the start defaults are not a valid request: %s\n" % error)
-        return 2
+        return cli_args.fail("sweep", "the start defaults are not a valid request: %s" % error)
+    finally:
+        store.close()
     if args.json:
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
     else:
@@ -87,11 +95,16 @@ def run_sweep(args, store) -> int:
     return 0
 
 
-def run_janitor(args, store) -> int:
+def run_janitor(args) -> int:
+    from .store import open_store
     from .triggers.janitor import JANITOR_TTL_S, janitor
-    ecs, _ = sweep_ecs_and_defaults(args.endpoint)
-    report = janitor(ecs, store, ttl_s=args.ttl * 3600 if args.ttl is not None else JANITOR_TTL_S,
-                     dry_run=args.dry_run)
+    store = open_store()
+    try:
+        ecs, _ = sweep_ecs_and_defaults(args.endpoint)
+        report = janitor(ecs, store, ttl_s=args.ttl * 3600 if args.ttl is not None else JANITOR_TTL_S,
+                         dry_run=args.dry_run)
+    finally:
+        store.close()
     if args.json:
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
     else:
@@ -103,10 +116,6 @@ def run_janitor(args, store) -> int:
 
 
 def main(argv=None) -> int:
-    from .store import open_store
-    args = build_parser().parse_args(argv)
-    store = open_store()
-    try:
-        return run_sweep(args, store) if args.command == "sweep" else run_janitor(args, store)
-    finally:
-        store.close()
+    """``image-repair sweep|janitor ...`` (the whole command tree: cli.main)."""
+    from .cli import main as cli_main
+    return cli_main(argv)

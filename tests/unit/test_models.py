@@ -103,3 +103,68 @@ def test_flow_models_are_small_and_tolerant():
     assert len(state.model_dump_json()) < 1024
     event = FlowEvent.model_validate({"executionId": "e1", "attempt": 2, "extra": 1, "errorCode": None})
     assert event.attempt == 2 and event.errorCode is None
+
+
+# ---- issue 11, point 12: every start parameter bounded, every bad value quoted by a short prefix ----
+@pytest.mark.parametrize("field, value", [
+    ("zoneId", "cn-" + "a" * 100_000),                 # 100 KB: matched the zone pattern, was recorded
+    ("instanceType", "ecs." + "g" * 1_000_000 + ".large"),   # 1 MB: was sent to RunInstances
+    ("regionId", "cn-" + "b" * 200),
+    ("repairImageId", "m-" + "x" * 5_000_000),         # 5 MB: made a 5 MB error message
+    ("baseImageId", "aliyun_" + "3" * 300),
+    ("securityGroupId", "sg-" + "0" * 300),
+    ("vSwitchId", "vsw-" + "0" * 300),
+])
+def test_every_id_is_bounded_and_its_error_quotes_a_short_prefix(field, value):
+    """Issue 11 point 12: ids over 128 characters are refused, and the message stays short."""
+    with pytest.raises(InvalidRequest) as info:
+        parse_request(dict(GOOD, **{field: value}))
+    message = str(info.value)
+    assert field in message and ("too long" in message or "malformed" in message)
+    assert len(message) < 400 and "\n" not in message
+    assert "(%d characters)" % len(value) in message           # the length is named, the value is not
+
+
+def test_ids_at_the_bound_are_accepted():
+    """Issue 11 point 12: the bound is 128 characters (the issue's), not less."""
+    assert len(parse_request(dict(GOOD, zoneId="cn-" + "h" * 125)).zoneId) == 128
+    assert len(parse_request(dict(GOOD, instanceType="ecs." + "g" * 118 + ".large")).instanceType) == 128
+
+
+@pytest.mark.parametrize("change", [
+    {"x" * 100_000: 1},                                              # an unknown 100 KB parameter name
+    {"repairItems": ["virtio"] * 10_000},                            # a huge list of items
+    {"repairItems": "virtio," * 100_000},                            # a huge item string
+    {"repairItems": ["warp" * 50_000]},                              # a huge unknown item
+    {"watch": True, "policy": {"items": ["q" * 500_000]}},           # a huge unknown policy item
+    {"watch": True, "policy": {"items": ["dhcp"] * 10_000}},
+    dict(("unknown%d" % n, n) for n in range(5000)),                # 5000 problems
+])
+def test_messages_stay_short_whatever_the_input(change):
+    """Issue 11 point 12: describe_validation_error names at most 10 problems, each shortened."""
+    with pytest.raises(InvalidRequest) as info:
+        parse_request(dict(GOOD, **change))
+    assert len(str(info.value)) < 2000 and "\n" not in str(info.value)
+
+
+def test_a_value_with_newlines_is_quoted_on_one_line():
+    """Issue 11 point 11: one line, whatever the value holds."""
+    with pytest.raises(InvalidRequest) as info:
+        parse_request(dict(GOOD, zoneId="cn-\nhangzhou\r\x00"))
+    assert "\n" not in str(info.value) and "\\n" in str(info.value)
+
+
+@pytest.mark.parametrize("body, message", [
+    (b"\xff\xfe{}", "not UTF-8"),
+    (b"[" * 100_000, "more than"),                       # 100 KB: over the size bound
+    (b"[" * 1000, "nested deeper"),                      # would raise RecursionError in json
+    (b'{"policy": ' * 20 + b"1" + b"}" * 20, "nested deeper"),
+    (b"{" + b'"a": 1, ' * 20_000 + b'"b": 2}', "more than"),
+    (b"{nope", "not JSON"),
+    (b"[1, 2]", "must be a JSON object"),
+])
+def test_start_text_is_bounded_before_it_is_parsed(body, message):
+    """Issue 11 points 11-12: non-UTF-8, deep, huge or non-object text is InvalidRequest, one line."""
+    with pytest.raises(InvalidRequest, match=message) as info:
+        parse_request(body)
+    assert len(str(info.value)) < 300

@@ -26,6 +26,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import traceback
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
@@ -48,12 +49,24 @@ def _run(argv: List[str], timeout: float = 600) -> str:
 
 
 def copy_disk(source: str, target: str) -> None:
-    """A sparse (or reflink) raw copy; other formats are converted to raw by qemu-img."""
+    """A sparse (or reflink) raw copy; other formats are converted to raw by qemu-img.
+
+    The copy never writes an existing file (the source, a registered image file, anything): it
+    goes to a temporary file next to ``target``, published by ``link``, which refuses an
+    existing ``target`` (FileExistsError) instead of replacing it."""
+    if os.path.lexists(target):
+        raise FileExistsError("the local cloud does not overwrite %s" % target)
     fmt = json.loads(_run(["qemu-img", "info", "--output=json", source]))["format"]
-    if fmt == "raw":
-        _run(["cp", "--reflink=auto", "--sparse=always", source, target])
-    else:
-        _run(["qemu-img", "convert", "-O", "raw", source, target])
+    temporary = "%s.%d.part" % (target, os.getpid())
+    try:
+        if fmt == "raw":
+            _run(["cp", "--reflink=auto", "--sparse=always", "--", source, temporary])
+        else:
+            _run(["qemu-img", "convert", "-O", "raw", source, temporary])
+        os.link(temporary, target)
+    finally:
+        if os.path.lexists(temporary):
+            os.unlink(temporary)
 
 
 class LocalCloud:
@@ -70,6 +83,9 @@ class LocalCloud:
         self._lock = threading.Lock()
         self._threads: List[threading.Thread] = []
         self._detected: Dict[str, List[CheckItem]] = {}
+        # The files this cloud wrote (disk and snapshot copies): the only ones it ever deletes,
+        # so a registered image file is never removed, wherever it lives.
+        self._own_files: set = set()
         backend.local = self
         backend.detector = self.detect
         backend.command_handlers.insert(0, self.run_command)
@@ -97,10 +113,13 @@ class LocalCloud:
         for disk_id in list(self.loops):
             self._detach(disk_id)
 
-    def wait_idle(self, timeout: Optional[float] = None) -> None:
-        """Wait for every background copy, check and command started so far."""
+    def wait_idle(self, timeout: Optional[float] = None) -> bool:
+        """Wait (at most ``timeout`` seconds in all) for every background copy, check and command
+        started so far; -> True when none is left running."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         for thread in list(self._threads):
-            thread.join(timeout)
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in self._threads)
 
     def _background(self, name: str, work: Callable, done: Callable) -> None:
         """Run ``work()`` in a thread, then ``done(result, error)`` under the backend's lock."""
@@ -133,6 +152,7 @@ class LocalCloud:
             if fmt != "raw":
                 target = self.root / "snapshots" / (snapshot_id + ".img")
                 copy_disk(path, str(target))
+                self._own_files.add(str(target))
             size = max(1, -(-target.stat().st_size // 1024 ** 3))
             now = backend.clock.now()
             backend.snapshots[snapshot_id] = Snapshot(id=snapshot_id, name="", disk_id=None, disk_type="System",
@@ -161,6 +181,7 @@ class LocalCloud:
             return
         target = self.root / "disks" / (disk.id + ".img")
         disk.backing_file = str(target)
+        self._own_files.add(str(target))
         instance = self.backend.instances.get(disk.instance_id or "")
         holding = [disk.progress] + ([instance.progress] if instance is not None else [])
         for progress in holding:
@@ -182,7 +203,7 @@ class LocalCloud:
 
     def disk_deleted(self, disk) -> None:
         self._detach(disk.id)
-        if disk.backing_file and Path(disk.backing_file).parent == self.root / "disks":
+        if disk.backing_file in self._own_files:
             Path(disk.backing_file).unlink(missing_ok=True)
 
     def _detach(self, disk_id: str) -> None:
@@ -199,6 +220,7 @@ class LocalCloud:
             subprocess.run(["blockdev", "--flushbufs", device], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.sync()
         target = self.root / "snapshots" / (snap.id + ".img")
+        self._own_files.add(str(target))
         snap.progress.held = True
 
         def done(_result, failure):
@@ -211,7 +233,7 @@ class LocalCloud:
                          lambda: copy_disk(disk.backing_file, str(target)), done)
 
     def snapshot_deleted(self, snap: Snapshot) -> None:
-        if snap.backing_file and Path(snap.backing_file).parent == self.root / "snapshots":
+        if snap.backing_file in self._own_files:
             Path(snap.backing_file).unlink(missing_ok=True)
 
     # --- the image check --------------------------------------------------------------------------------
@@ -264,11 +286,17 @@ class LocalCloud:
             process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                        universal_newlines=True, start_new_session=True, cwd=str(home),
                                        env={"PATH": PATH, "HOME": "/root", "LC_ALL": "C"})
+            # Its own session: a process that outlives this one (killed) is found by this file
+            # and stopped by whoever cleans the cloud's folder (image_repair.local_session).
+            pid_file = home / (invocation.id + ".pid")
+            pid_file.write_text("%d\n" % process.pid)
             try:
                 output, _ = process.communicate(timeout=invocation.timeout)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 return None, process.communicate()[0], True
+            finally:
+                pid_file.unlink(missing_ok=True)
             return process.returncode, output, False
 
         def done(result, failure):

@@ -4,7 +4,6 @@ a threaded HTTP server on 127.0.0.1, speaking the same wire as ECS (see wire.py)
 HTTP/1.1 as any client speaks it (RFC 9112): persistent connections (several requests, pipelined
 or not, on one connection until the client says ``Connection: close``), bodies framed by
 Content-Length or ``Transfer-Encoding: chunked`` (http_body.py)."""
-import argparse
 import signal
 import sys
 import threading
@@ -112,11 +111,12 @@ class EmulatorServer:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="image-repair emulator",
-                                     description="Emulate the ECS OpenAPI on 127.0.0.1 (see docs/emulator.md).")
+    from ..cli_args import CommandParser, number      # one-line errors, exit 2, like every command
+    parser = CommandParser(prog="image-repair emulator",
+                           description="Emulate the ECS OpenAPI on 127.0.0.1 (see docs/emulator.md).")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the emulator as an HTTP server")
-    serve.add_argument("--port", type=int, required=True, help="TCP port on 127.0.0.1 (0: any free port)")
+    serve.add_argument("--port", type=number(int, 0, 65535), required=True, help="TCP port on 127.0.0.1 (0: any free port)")
     serve.add_argument("--seed", help="seed file, YAML or JSON (default: the built-in seed)")
     serve.add_argument("--latency", default="realistic",
                        help="immediate | manual | realistic | fast, or a YAML/JSON file of figures")

@@ -1,18 +1,39 @@
 """FC handler ``start`` (``s invoke -e '{...}'`` with the seed template's parameters): validate,
-record the execution, start the CloudFlow execution named by its deterministic id."""
+record the execution, start the CloudFlow execution named by its deterministic id.
+
+Every bad body is ``HandlerError("InvalidInput", one short line)`` before anything is built,
+recorded or started: bytes that are not UTF-8, not JSON, larger than MAX_START_BODY, nested
+deeper than inputs.MAX_JSON_DEPTH, not an object, or parameters RepairRequest refuses."""
 from .fc import HandlerError, parse_event, ports_from_env, region_default
+
+MAX_START_BODY = 64 * 1024     # a start request is under 2 KB; a timer's payload string likewise
+
+
+def start_parameters(event) -> dict:
+    """The start parameters of an invocation body (bytes, text or an already parsed dict); a
+    timer trigger's body carries them as a JSON string in ``payload``."""
+    from ..inputs import load_json
+    try:
+        if isinstance(event, (bytes, bytearray, str)):
+            event = load_json(event or "{}", "the start request", max_bytes=MAX_START_BODY)
+        raw = parse_event(event if isinstance(event, (dict, list)) else None)
+        if isinstance(raw.get("payload"), str):
+            payload = load_json(raw["payload"] or "{}", "the timer's payload", max_bytes=MAX_START_BODY)
+            raw = parse_event(payload if isinstance(payload, (dict, list)) else None)
+    except ValueError as error:
+        raise HandlerError("InvalidInput", str(error))
+    return raw
 
 
 def handler(event, context=None):
     from ..clients.cloudflow import cloudflow_from_env
     from ..launchers import CloudFlowLauncher, start_execution
-    from ..models import InvalidRequest
-    raw = parse_event(event)
-    if isinstance(raw.get("payload"), str):      # a timer trigger: the parameters are a JSON string
-        raw = parse_event(raw["payload"])
+    from ..models import InvalidRequest, parse_request
+    raw = start_parameters(event)
+    defaults = {"regionId": region_default()}
     try:
-        launched = start_execution(ports_from_env().store, CloudFlowLauncher(cloudflow_from_env()), raw,
-                                   {"regionId": region_default()})
+        parse_request(raw, defaults)      # refused before the store or CloudFlow is even built
+        launched = start_execution(ports_from_env().store, CloudFlowLauncher(cloudflow_from_env()), raw, defaults)
     except InvalidRequest as error:
         raise HandlerError("InvalidInput", str(error))
     return {"executionId": launched.execution_id, "created": launched.created, "flowStarted": launched.started,
