@@ -95,15 +95,18 @@ def ecs_and_defaults(endpoint, region=None, cloud_defaults=None):
     """(EcsPort, start-parameter defaults) for the commands: an emulator served at ``endpoint``
     (``image-repair emulator serve``: its seeded keys and network), else the real API (credentials
     and ALIBABA_CLOUD_REGION_ID from the environment, ``cloud_defaults`` for the rest)."""
+    from .clients.cloud_config import StaticKeys, resolved_keys
     from .clients.ecs import ecs_port_from_env
     if endpoint:
         from .emulator.seed import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, DEFAULT_SEED
-        os.environ.setdefault("ALIBABA_CLOUD_ACCESS_KEY_ID", DEFAULT_ACCESS_KEY_ID)
-        os.environ.setdefault("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEFAULT_ACCESS_KEY_SECRET)
         defaults = emulator_defaults(DEFAULT_SEED)
-        return ecs_port_from_env(region or defaults["regionId"], endpoint), defaults
+        keys = StaticKeys(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET)   # the emulator's seeded account
+        return ecs_port_from_env(region or defaults["regionId"], endpoint, keys), defaults
+    # the real API: credentials from the SDKs' chain, resolved now so that none is a clear error
+    # before anything is recorded
+    keys = resolved_keys()
     defaults = dict(cloud_defaults or {}, regionId=os.environ.get("ALIBABA_CLOUD_REGION_ID") or "cn-hangzhou")
-    return ecs_port_from_env(region or defaults["regionId"]), defaults
+    return ecs_port_from_env(region or defaults["regionId"], keys=keys), defaults
 
 
 def check_repair_args(args) -> None:
@@ -119,7 +122,7 @@ def check_repair_args(args) -> None:
 
 
 def run_repair(args) -> int:
-    from .models import InvalidRequest
+    from .models import InvalidRequest, parse_request
     from .steps.common import Ports, agent_options_from_env
     from .steps.start import record_execution
     from .store import open_store
@@ -129,9 +132,11 @@ def run_repair(args) -> int:
         from .local_repair import run_on_local_cloud
         return run_on_local_cloud(args)
     ecs, defaults = ecs_and_defaults(args.endpoint, args.regionId)
-    store = open_store()
     try:
-        execution, created, _ = record_execution(store, request_from_args(args, defaults))
+        request = request_from_args(args, defaults)
+        parse_request(request)                   # validated before the store is opened: a refusal writes nothing
+        store = open_store()
+        execution, created, _ = record_execution(store, request)
     except InvalidRequest as error:
         return cli_args.fail("repair", str(error))
     ports = Ports(store=store, ecs=ecs, progress=progress, options=agent_options_from_env())
