@@ -27,13 +27,14 @@ class CommandParser(argparse.ArgumentParser):
     """argparse with one-line errors: ``image-repair repair: argument --params: ...``, exit 2."""
 
     def error(self, message: str) -> NoReturn:
+        # argparse's own messages quote whole values ("invalid choice: '...'"): shorten them
+        message = QUOTED.sub(lambda found: shorten(found.group(1), 40), str(message))
         self.exit(2, "%s: %s\n" % (self.prog, one_line(message)))
 
 
 def one_line(message: str) -> str:
-    """A message as one bounded line: long quoted values shortened, newlines folded."""
-    message = QUOTED.sub(lambda found: shorten(found.group(1), 40), str(message))
-    message = " ".join(message.split())
+    """A message as one bounded line: newlines folded, cut at MAX_MESSAGE characters."""
+    message = " ".join(str(message).split())
     return message if len(message) <= MAX_MESSAGE else message[:MAX_MESSAGE] + "..."
 
 

@@ -15,7 +15,7 @@ from .agent.items import ITEM_NAMES, SEED_DEFAULT, parse_item_list
 from .inputs import load_json, shorten
 
 # ID shapes (ECS documentation): custom images m-..., public images by name (aliyun_3_x64_...).
-# Lengths (docs/cloud-contracts.d/start-parameters.md): the SDK documents no length for ZoneId,
+# Lengths (docs/cloud-contracts.md, "Start parameters"): the SDK documents no length for ZoneId,
 # InstanceType, SecurityGroupId or VSwitchId, so every id is bounded at MAX_ID (real ones are
 # under 40 characters); image ids and names follow CreateImage's ImageName (2-128 characters).
 MAX_ID = 128
@@ -164,7 +164,7 @@ def describe_validation_error(error: ValidationError, what: str = "invalid repai
 
 def describe_problem(problem: dict) -> str:
     where = ".".join(str(p) for p in problem["loc"]) or "parameters"
-    if len(where) > SHORT_WHERE:
+    if len(where) > SHORT_WHERE or not where.isprintable():     # an unknown name is the caller's text
         where = shorten(where)
     kind, message = problem["type"], problem["msg"]
     if kind == "missing":

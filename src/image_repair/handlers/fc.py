@@ -90,10 +90,13 @@ def run_step(step: str, event: Any, ports=None, request_id: Optional[str] = None
     from ..steps.transient import retry_wait, transient_kind
     try:
         flow_event = FlowEvent.model_validate(parse_event(event))
-    except (ValueError, ValidationError, HandlerError) as error:
+    except (ValueError, ValidationError, HandlerError, RecursionError) as error:
+        from ..models import describe_validation_error
+        reason = describe_validation_error(error, "bad event for %s" % step) if isinstance(error, ValidationError) \
+            else "bad event for %s: %s" % (step, " ".join(str(error).split()))    # one line, whatever came
         log.warning("step.failed", extra={"step": step, "execution_id": None, "request_id": request_id,
-                                          "error_code": "InvalidInput", "error": clip(str(error))})
-        raise HandlerError("InvalidInput", "bad event for %s: %s" % (step, clip(str(error))))
+                                          "error_code": "InvalidInput", "error": clip(reason)})
+        raise HandlerError("InvalidInput", clip(reason))
     fields = {"step": step, "execution_id": flow_event.executionId, "request_id": request_id}
     log.info("step.started", extra=fields)
     started = time.monotonic()
