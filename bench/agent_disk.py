@@ -1,6 +1,6 @@
 """Benchmark 4: the agent on a real Debian disk image against the bare regeneration work the same
-repair needs. The image is the demo's (src/image_repair/demo.py: Debian 12, BIOS, ext4, broken
-the way VMware imports are), built once and cached by image_repair.testimages. In the same run,
+repair needs. The image is the demo's (src/image_repair_lab/demo.py: Debian 12, BIOS, ext4, broken
+the way VMware imports are), built once and cached by image_repair_lab.testimages. In the same run,
 each on a fresh sparse copy, each a fresh interpreter, timed around the whole process:
 
 - ours: ``image-repair repair-disk COPY --items <the offline items> --report ...``;
@@ -30,16 +30,16 @@ def offline_items() -> List[str]:
 
 
 def demo_image() -> Path:
-    from image_repair.demo import DEMO_BREAKAGES, DEMO_RECIPE
-    from image_repair.testimages import broken_image
+    from image_repair_lab.demo import DEMO_BREAKAGES, DEMO_RECIPE
+    from image_repair_lab.testimages import broken_image
     return broken_image(DEMO_RECIPE, DEMO_BREAKAGES).path
 
 
 def demo_image_if_cached() -> Optional[Path]:
     """The demo image if it is already in the cache (building one takes minutes)."""
-    from image_repair.demo import DEMO_BREAKAGES, DEMO_RECIPE
-    from image_repair.testimages import cache
-    from image_repair.testimages.builder import manifest_path
+    from image_repair_lab.demo import DEMO_BREAKAGES, DEMO_RECIPE
+    from image_repair_lab.testimages import cache
+    from image_repair_lab.testimages.builder import manifest_path
     name = "%s-%s-%s.img" % (DEMO_RECIPE.name, DEMO_RECIPE.key(), "+".join(DEMO_BREAKAGES))
     image = cache.cache_dir() / "images" / name
     return image if image.exists() and manifest_path(image).exists() else None
@@ -73,7 +73,7 @@ def run_bare(copy: Path) -> dict:
 
 def benchmark(repeats: int = 1, image: Optional[Path] = None, work: Optional[str] = None) -> dict:
     """Alternating bare and ours ``repeats`` times; medians."""
-    from image_repair.testimages import copy_image
+    from image_repair_lab.testimages import copy_image
     if os.geteuid() != 0:
         raise RuntimeError("benchmark 4 needs root (loop devices and mounts)")
     image = Path(image) if image else demo_image()

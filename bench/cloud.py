@@ -9,7 +9,7 @@ from typing import Optional
 from image_repair.agent.items import ITEM_NAMES
 from image_repair.emulator.clock import LatencyModel
 from image_repair.emulator.seed import DEFAULT_SEED
-from image_repair.steps.common import PUBLIC_REPAIR_COMMAND
+from image_repair.control.steps.common import PUBLIC_REPAIR_COMMAND
 
 # A typical imported image: one 20 GiB system disk (the size the latency model's figures are for),
 # flagged by its image check. Only a system disk, so both workflows make the same image (the seed

@@ -8,7 +8,7 @@ function's memory limit sees).
 
 - bare: ``import alibabacloud_ecs20140526.client`` (the SDK every handler needs anyway), in this
   environment (the reference: unchanged);
-- alone: ``import image_repair.handlers.<x>``;
+- alone: ``import image_repair.control.handlers.<x>``;
 - first event (judged): the handler, then everything its first event loads without touching the
   network: the ports built from a Function Compute-like environment (ECS client, the Tablestore
   store the deployment uses, with a dummy endpoint: OTSClient connects lazily), the step module,
@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1] / "src" / "image_repair"
-HANDLERS_DIR = PACKAGE_DIR / "handlers"
+HANDLERS_DIR = PACKAGE_DIR / "control" / "handlers"
 NOT_FC_HANDLERS = {"__init__", "fc", "local"}     # shared helpers and the local runner
 MEMORY_LIMIT_MB = 128
 
@@ -57,15 +57,15 @@ else:
     import importlib
     handler = importlib.import_module(module)
     if kind.startswith("first_event"):
-        from image_repair.handlers.fc import ports_from_env
+        from image_repair.control.handlers.fc import ports_from_env
         ports = ports_from_env()
         try:                                    # handlers/<x>.py serves steps/<x>.py
-            importlib.import_module("image_repair.steps." + module.rsplit(".", 1)[1])
+            importlib.import_module("image_repair.control.steps." + module.rsplit(".", 1)[1])
         except ModuleNotFoundError:
             pass
         from alibabacloud_ecs20140526 import models
         from darabonba.runtime import RuntimeOptions
-        from image_repair.models import FlowEvent
+        from image_repair.control.models import FlowEvent
         FlowEvent.model_validate({"executionId": "repair-m-bench-000000000000"})
 t1 = time.perf_counter()
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forking parent across execve, so a
@@ -82,7 +82,7 @@ NUMPY_ENTRIES = ("numpy", "numpy.libs")
 
 
 def handler_modules() -> List[str]:
-    return sorted("image_repair.handlers." + p.stem for p in HANDLERS_DIR.glob("*.py") if p.stem not in NOT_FC_HANDLERS)
+    return sorted("image_repair.control.handlers." + p.stem for p in HANDLERS_DIR.glob("*.py") if p.stem not in NOT_FC_HANDLERS)
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,7 +154,7 @@ def _median(runs: List[dict]) -> dict:
 
 KINDS = ("alone", "first_event", "first_event_sqlite", "first_event_with_numpy")
 WITH_NUMPY = "first_event_with_numpy"
-NO_BYTECODE_HANDLER = "image_repair.handlers.wait_for_repair"   # a poll step: the most frequent first event
+NO_BYTECODE_HANDLER = "image_repair.control.handlers.wait_for_repair"   # a poll step: the most frequent first event
 NO_BYTECODE_REPEATS = 3                                         # ~4 s CPU each: fewer rounds
 
 

@@ -13,7 +13,7 @@ from typing import Callable, Dict
 from alibabacloud_ecs20140526 import models as m
 from darabonba.runtime import RuntimeOptions
 
-from image_repair.steps.common import PUBLIC_REPAIR_COMMAND
+from image_repair.control.steps.common import PUBLIC_REPAIR_COMMAND
 
 RUNTIME = RuntimeOptions(autoretry=False)
 DELAY_S, BACKOFF = 2, 2            # the seed's untilInstanceReady: DelayType Exponential

@@ -15,9 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from image_repair.clients.ecs import EcsPort
+from image_repair.control.clients.ecs import EcsPort
 from image_repair.emulator.seed import many_images, seed_with_images
-from image_repair.store.sqlite import SQLiteStore
+from image_repair.control.store.sqlite import SQLiteStore
 from image_repair.testing import ecs_client, mock_ecs
 
 from .cloud import PARAMS
@@ -46,7 +46,7 @@ def minimum_calls(backend) -> int:
 
 
 def benchmark(images: int = IMAGES) -> dict:
-    from image_repair.triggers.sweep import sweep
+    from image_repair.control.triggers.sweep import sweep
     defaults = {k: PARAMS[k] for k in ("zoneId", "instanceType", "securityGroupId", "vSwitchId")}
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp, \
             mock_ecs(seed_with_images(many_images(images))) as backend:

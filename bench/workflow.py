@@ -13,12 +13,12 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
-from image_repair.clients.ecs import EcsPort
-from image_repair.flow import FlowRunner, load_definition_file
-from image_repair.handlers.local import CloudClock, run_execution
-from image_repair.steps.common import Ports
-from image_repair.steps.start import record_execution
-from image_repair.store.sqlite import SQLiteStore
+from image_repair.control.clients.ecs import EcsPort
+from image_repair.control.flow import FlowRunner, load_definition_file
+from image_repair.control.handlers.local import CloudClock, run_execution
+from image_repair.control.steps.common import Ports
+from image_repair.control.steps.start import record_execution
+from image_repair.control.store.sqlite import SQLiteStore
 from image_repair.testing import ecs_client, mock_ecs
 
 from . import cloud
@@ -100,7 +100,7 @@ _ZIPAPP = None
 def _zipapp() -> bytes:
     global _ZIPAPP
     if _ZIPAPP is None:
-        from image_repair.agent_build import build_zipapp
+        from image_repair.control.agent_build import build_zipapp
         _ZIPAPP = build_zipapp()
     return _ZIPAPP
 

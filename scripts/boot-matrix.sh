@@ -3,7 +3,7 @@
 # matrix went. Extra arguments go to pytest (e.g. -k vmware).
 #   scripts/boot-matrix.sh [-k CELL]            matrix into ${IMAGE_REPAIR_BOOT_WORK:-/var/tmp/image-repair-bootproof}/matrix/
 #   scripts/boot-matrix.sh --update [-k CELL]   the run's cells merged into the tracked docs/boot-matrix.{json,md}
-# A plain test run (scripts/test.sh) never writes docs/: see image_repair.bootproof.matrix.destination.
+# A plain test run (scripts/test.sh) never writes docs/: see image_repair_lab.bootproof.matrix.destination.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = "--update" ]; then

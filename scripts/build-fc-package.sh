@@ -51,10 +51,10 @@ if [ -n "$PY310" ]; then
   "$PY310" -S - "$OUT" <<'PYTHON'
 import importlib, pkgutil, sys
 sys.path.insert(0, sys.argv[1])
-import image_repair.handlers as handlers
+import image_repair.control.handlers as handlers
 names = [m.name for m in pkgutil.iter_modules(handlers.__path__) if m.name not in ("fc", "local")]
 for name in names:
-    assert callable(importlib.import_module("image_repair.handlers." + name).handler), name
+    assert callable(importlib.import_module("image_repair.control.handlers." + name).handler), name
 for sdk in ("alibabacloud_ecs20140526.client", "alibabacloud_fnf20190315.client",
             "alibabacloud_fc20230330.client", "tablestore", "pydantic", "yaml"):
     importlib.import_module(sdk)

@@ -149,8 +149,8 @@ def deploy_and_invoke(args) -> None:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
-    from image_repair.clients.cloud_config import StaticKeys
-    from image_repair.clients.ecs import ecs_port_from_env
+    from image_repair.control.clients.cloud_config import StaticKeys
+    from image_repair.control.clients.ecs import ecs_port_from_env
     emulator = Emulator() if args.dry_run else None
     try:
         if emulator:

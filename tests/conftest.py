@@ -70,7 +70,7 @@ def pytest_runtest_setup(item):
 def store(tmp_path):
     """An empty SQLite state store in the test's own directory (closed afterwards). Test files
     needing another store (a clock, the contract suite's two backends) define their own."""
-    from image_repair.store.sqlite import SQLiteStore
+    from image_repair.control.store.sqlite import SQLiteStore
     store = SQLiteStore(str(tmp_path / "state.db"))
     yield store
     store.close()

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from image_repair.bootproof import matrix
-from image_repair.bootproof.runcell import run_cell, skip_repair
+from image_repair_lab.bootproof import matrix
+from image_repair_lab.bootproof.runcell import run_cell, skip_repair
 
 REPO = Path(__file__).resolve().parents[2]
 RECORDS = []

@@ -9,7 +9,7 @@ filesystem (growpart) and the hostname from the AliYun metadata emulator (cloud-
 """
 import pytest
 
-from image_repair.bootproof.cells import CELLS
+from image_repair_lab.bootproof.cells import CELLS
 
 
 @pytest.mark.parametrize("cell", CELLS, ids=[cell.name for cell in CELLS])

@@ -1,6 +1,6 @@
 """Shared pieces of the real-guest integration tests (tests/integration/test_real_guests*.py).
 
-The guests are real Debian systems built by image_repair.testimages (debootstrap, cached under
+The guests are real Debian systems built by image_repair_lab.testimages (debootstrap, cached under
 ${IMAGE_REPAIR_CACHE:-/var/cache/image-repair}); each test works on a sparse copy.
 """
 import json
@@ -10,8 +10,8 @@ from pathlib import Path
 
 
 from image_repair.agent.cli import main as agent_main
-from image_repair.testimages import Recipe
-from image_repair.testimages.guestconfig import lvm_root_device
+from image_repair_lab.testimages import Recipe
+from image_repair_lab.testimages.guestconfig import lvm_root_device
 
 # name -> (recipe, breakages). Together: MBR and GPT/UEFI, separate /boot + ESP, LVM, xfs,
 # initramfs-tools and dracut, the cloud and the generic kernel, and every breakage.

@@ -52,20 +52,20 @@ def test_latency_scenarios_slow_is_slower():
 
 def test_cold_start_measures_in_a_fresh_interpreter(tmp_path):
     env = coldstart.fc_like_env(str(tmp_path))
-    alone = coldstart.measure("alone", "image_repair.handlers.check_source_image", env)
-    first = coldstart.measure("first_event", "image_repair.handlers.check_source_image", env)
+    alone = coldstart.measure("alone", "image_repair.control.handlers.check_source_image", env)
+    first = coldstart.measure("first_event", "image_repair.control.handlers.check_source_image", env)
     assert alone["seconds"] > 0 and alone["maxrss_mb"] > 0
     # the first event loads the ECS SDK and the store: many more modules than the handler alone
     assert first["modules"] > alone["modules"]
-    assert "image_repair.handlers.start" in coldstart.handler_modules()
+    assert "image_repair.control.handlers.start" in coldstart.handler_modules()
 
 
 @pytest.mark.needs_root
 def test_bare_regeneration_and_the_agent_run_on_the_demo_image():
     from bench import agent_disk
-    from image_repair.demo import DEMO_BREAKAGES, DEMO_RECIPE
-    from image_repair.testimages import broken_image
-    from image_repair.testimages.builder import manifest_path
+    from image_repair_lab.demo import DEMO_BREAKAGES, DEMO_RECIPE
+    from image_repair_lab.testimages import broken_image
+    from image_repair_lab.testimages.builder import manifest_path
     # Built (debootstrap, minutes) when the cache lacks it, as the local-cloud tests do: the same image.
     image = broken_image(DEMO_RECIPE, DEMO_BREAKAGES).path
     assert manifest_path(image).exists()

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from image_repair.bootproof import guestdisk
+from image_repair_lab.bootproof import guestdisk
 
 MIB = 1024 * 1024
 pytestmark = pytest.mark.needs_root

@@ -13,7 +13,7 @@ import pytest
 from alibabacloud_ecs20140526 import models as m
 from darabonba.runtime import RuntimeOptions
 
-from image_repair.agent_build import build_zipapp
+from image_repair.control.agent_build import build_zipapp
 from image_repair.emulator.localcloud import LocalCloud
 from image_repair.testing import ecs_client, mock_ecs
 
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.needs_root
 
 @pytest.fixture(scope="module")
 def broken_debian():
-    from image_repair.testimages import Recipe, broken_image
+    from image_repair_lab.testimages import Recipe, broken_image
     return str(broken_image(Recipe(firmware="bios", rootfs="ext4", layout="plain"), ["vmware"]).path)
 
 

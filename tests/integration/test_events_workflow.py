@@ -9,11 +9,11 @@ import pytest
 from image_repair.agent.items.checknames import SPELLINGS, spelt
 from image_repair.emulator.backend import default_detector
 from image_repair.emulator.resources import CheckItem
-from image_repair.launchers import LocalLauncher
-from image_repair.repair_cli import emulator_defaults
-from image_repair.steps.common import TAG_EXECUTION
-from image_repair.store import ExecutionStatus
-from image_repair.triggers.events import handle_delivery
+from image_repair.control.launchers import LocalLauncher
+from image_repair.cli.repair import emulator_defaults
+from image_repair.control.steps.common import TAG_EXECUTION
+from image_repair.control.store import ExecutionStatus
+from image_repair.control.triggers.events import handle_delivery
 
 from .workflow_env import WorkflowEnv
 

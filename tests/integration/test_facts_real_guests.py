@@ -1,4 +1,4 @@
-"""detect_facts on real Debian guests built with debootstrap (image_repair.testimages), mounted
+"""detect_facts on real Debian guests built with debootstrap (image_repair_lab.testimages), mounted
 read-only from their disk images: the fixture trees' assumptions checked against the real thing."""
 import os
 
@@ -6,9 +6,9 @@ import pytest
 
 from image_repair.agent.guest.facts import detect_facts
 from image_repair.agent.guestfs import GuestFS
-from image_repair.testimages import builder
+from image_repair_lab.testimages import builder
 
-from image_repair.testimages.recipe import Recipe
+from image_repair_lab.testimages.recipe import Recipe
 
 from .realguests import GUESTS as REAL_GUESTS
 

@@ -1,13 +1,13 @@
 """The janitor against leaks planted in the emulator (real ECS SDK over HTTP, SQLite store)."""
 import pytest
 
-from image_repair.clients.ecs import EcsPort
+from image_repair.control.clients.ecs import EcsPort
 from image_repair.emulator.seed import DEFAULT_SEED
-from image_repair.steps.common import TAG_EXECUTION, TAG_SOURCE_IMAGE
-from image_repair.store import ExecutionStatus
-from image_repair.store.sqlite import SQLiteStore
+from image_repair.control.steps.common import TAG_EXECUTION, TAG_SOURCE_IMAGE
+from image_repair.control.store import ExecutionStatus
+from image_repair.control.store.sqlite import SQLiteStore
 from image_repair.testing import ecs_client, mock_ecs
-from image_repair.triggers.janitor import janitor
+from image_repair.control.triggers.janitor import janitor
 
 HOUR = 3600
 SOURCE = "m-bp1emulatorbrokenimg01"

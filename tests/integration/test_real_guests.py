@@ -6,14 +6,14 @@ repair-disk --items all repairs them (exit 0), which the guest's own tools confi
 lsinitrd, the regenerated grub.cfg, fstab, dpkg); growpart and cloud-init come from the Debian
 archive through a caching mirror on 127.0.0.1 (--mirror-url), assist and aegis from stand-in .deb
 packages served on 127.0.0.1; a second run reports every item ok and changes no file.
-Images are built once and cached (image_repair.testimages); each test repairs a sparse copy.
+Images are built once and cached (image_repair_lab.testimages); each test repairs a sparse copy.
 """
 import pytest
 
-from image_repair.testimages import broken_image, copy_image, open_image
-from image_repair.testimages.breakages import expected_at_risk
-from image_repair.testimages.fingerprint import image_digest, tree_digest
-from image_repair.testimages.packages import build_standin_deb, caching_mirror, serve_directory
+from image_repair_lab.testimages import broken_image, copy_image, open_image
+from image_repair_lab.testimages.breakages import expected_at_risk
+from image_repair_lab.testimages.fingerprint import image_digest, tree_digest
+from image_repair_lab.testimages.packages import build_standin_deb, caching_mirror, serve_directory
 
 from .realguests import (GOOD, GUESTS, agent, assert_fstab, assert_grub_cfg, assert_initramfs_has_drivers,
                          assert_network, assert_packages, statuses)

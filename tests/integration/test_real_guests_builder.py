@@ -5,9 +5,9 @@ import subprocess
 
 import pytest
 
-from image_repair.testimages import Recipe, build_image, copy_image, open_image
-from image_repair.testimages import breakages as breakage_functions
-from image_repair.testimages.fingerprint import image_digest
+from image_repair_lab.testimages import Recipe, build_image, copy_image, open_image
+from image_repair_lab.testimages import breakages as breakage_functions
+from image_repair_lab.testimages.fingerprint import image_digest
 
 pytestmark = pytest.mark.needs_root
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from image_repair.store.sqlite import SQLiteStore
+from image_repair.control.store.sqlite import SQLiteStore
 
 ITEMS = "fstab,grub,virtio,dhcp"       # no package installs: no network needed
 GUARD_S = 1800                         # a hung command fails the test instead of hanging CI
@@ -21,7 +21,7 @@ GUARD_S = 1800                         # a hung command fails the test instead o
 def broken_debian():
     if os.geteuid() != 0:
         pytest.skip("the local cloud needs root (loop devices, mounts)")
-    from image_repair.testimages import Recipe, broken_image
+    from image_repair_lab.testimages import Recipe, broken_image
     return str(broken_image(Recipe(firmware="bios", rootfs="ext4", layout="plain"), ["vmware"]).path)
 
 

@@ -7,8 +7,8 @@ whatever the long-running pytest process holds from earlier tests."""
 import multiprocessing
 import os
 
-from image_repair.store import LockHeld, StepInProgress
-from image_repair.store.sqlite import SQLiteStore
+from image_repair.control.store import LockHeld, StepInProgress
+from image_repair.control.store.sqlite import SQLiteStore
 
 PROCESSES = 6
 

@@ -5,14 +5,14 @@ from collections import Counter
 
 import pytest
 
-from image_repair.clients.ecs import EcsPort
+from image_repair.control.clients.ecs import EcsPort
 from image_repair.emulator.seed import many_images, seed_with_images
-from image_repair.repair_cli import emulator_defaults
-from image_repair.steps.start import record_execution
-from image_repair.store import ExecutionStatus
-from image_repair.store.sqlite import SQLiteStore
+from image_repair.cli.repair import emulator_defaults
+from image_repair.control.steps.start import record_execution
+from image_repair.control.store import ExecutionStatus
+from image_repair.control.store.sqlite import SQLiteStore
 from image_repair.testing import ecs_client, mock_ecs
-from image_repair.triggers.sweep import SweepPolicy, sweep
+from image_repair.control.triggers.sweep import SweepPolicy, sweep
 
 from .workflow_env import SOURCE, WorkflowEnv
 
@@ -172,7 +172,7 @@ def test_bad_defaults_start_nothing(store):
     images = many_images(50, at_risk_fraction=0.5, seed=1)
     with mock_ecs(seed_with_images(images)) as backend:
         launcher = RecordingLauncher()
-        from image_repair.models import InvalidRequest
+        from image_repair.control.models import InvalidRequest
         with pytest.raises(InvalidRequest):
             sweep(EcsPort(ecs_client(backend), backend.region), store, launcher, defaults={"zoneId": "nowhere"})
         assert launcher.launched == [] and store.list_executions() == []

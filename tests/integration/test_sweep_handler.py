@@ -3,14 +3,14 @@ import json
 
 import pytest
 
-from image_repair.clients.ecs import EcsPort
+from image_repair.control.clients.ecs import EcsPort
 from image_repair.emulator.seed import many_images, seed_with_images
-from image_repair.handlers import fc as fc_handlers
-from image_repair.handlers.fc import HandlerError
-from image_repair.handlers.sweep import handler
-from image_repair.repair_cli import emulator_defaults
-from image_repair.steps.common import Ports
-from image_repair.store.sqlite import SQLiteStore
+from image_repair.control.handlers import fc as fc_handlers
+from image_repair.control.handlers.fc import HandlerError
+from image_repair.control.handlers.sweep import handler
+from image_repair.cli.repair import emulator_defaults
+from image_repair.control.steps.common import Ports
+from image_repair.control.store.sqlite import SQLiteStore
 from image_repair.testing import ecs_client, mock_ecs
 
 from .test_sweep import RecordingLauncher, kind
@@ -24,7 +24,7 @@ def account(tmp_path, monkeypatch):
         fc_handlers.use_ports(Ports(store=store, ecs=EcsPort(ecs_client(backend), backend.region)))
         monkeypatch.setenv("IMAGE_REPAIR_SWEEP_DEFAULTS", json.dumps(emulator_defaults(backend.seed_data)))
         launcher = RecordingLauncher()
-        monkeypatch.setattr("image_repair.clients.fc.launcher_from_env", lambda store: launcher)
+        monkeypatch.setattr("image_repair.control.clients.fc.launcher_from_env", lambda store: launcher)
         yield images, store, launcher
     fc_handlers.use_ports(None)
     store.close()

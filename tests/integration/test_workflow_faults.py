@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from image_repair.flow import FunctionKilled
-from image_repair.flow.runner import FUNCTION_ERROR_NAMINGS
+from image_repair.control.flow import FunctionKilled
+from image_repair.control.flow.runner import FUNCTION_ERROR_NAMINGS
 
 from .workflow_env import WorkflowEnv
 

@@ -10,12 +10,12 @@ import responses
 
 from image_repair.emulator.seed import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, build_backend
 from image_repair.emulator.server import EmulatorServer
-from image_repair.flow import FlowRunner
-from image_repair.handlers import fc
-from image_repair.handlers.local import CloudClock, load_repair_flow
-from image_repair.models import flow_input
-from image_repair.steps import FUNCTIONS
-from image_repair.store import open_store
+from image_repair.control.flow import FlowRunner
+from image_repair.control.handlers import fc
+from image_repair.control.handlers.local import CloudClock, load_repair_flow
+from image_repair.control.models import flow_input
+from image_repair.control.steps import FUNCTIONS
+from image_repair.control.store import open_store
 
 from .workflow_env import SOURCE, HostAgent, request
 
@@ -38,9 +38,9 @@ def test_step_handlers_from_the_environment_over_http(fc_env, monkeypatch):
     backend.command_handlers.append(HostAgent(None))
     with EmulatorServer(backend).start() as server:
         monkeypatch.setenv("IMAGE_REPAIR_ECS_ENDPOINT", server.endpoint)
-        from image_repair.steps.start import record_execution
+        from image_repair.control.steps.start import record_execution
         execution, _, _ = record_execution(open_store(), request())
-        handlers = {name: importlib.import_module("image_repair.handlers." + step).handler
+        handlers = {name: importlib.import_module("image_repair.control.handlers." + step).handler
                     for name, step in FUNCTIONS.items()}
         result = FlowRunner(load_repair_flow(), handlers, clock=CloudClock(backend)).run(
             flow_input(execution.execution_id), name=execution.execution_id)
@@ -56,7 +56,7 @@ def test_step_handlers_from_the_environment_over_http(fc_env, monkeypatch):
 
 
 def test_handler_errors_carry_codes(fc_env):
-    from image_repair.handlers.check_source_image import handler
+    from image_repair.control.handlers.check_source_image import handler
     with pytest.raises(fc.HandlerError) as info:
         handler(b'{"attempt": 1}', None)
     assert info.value.code == "InvalidInput"
@@ -70,7 +70,7 @@ def fnf_calls(mock):
 
 
 def test_start_handler_records_once_and_starts_a_named_execution(fc_env):
-    from image_repair.handlers.start import handler
+    from image_repair.control.handlers.start import handler
     event = json.dumps({k: v for k, v in request().items() if k != "regionId"}).encode()
     with responses.RequestsMock() as mock:
         mock.add(responses.POST, "https://cn-hangzhou.fnf.aliyuncs.com/", json={"RequestId": "r1", "Name": "x"})
@@ -89,7 +89,7 @@ def test_start_handler_records_once_and_starts_a_named_execution(fc_env):
 
 
 def test_start_handler_refuses_bad_input_clearly(fc_env):
-    from image_repair.handlers.start import handler
+    from image_repair.control.handlers.start import handler
     with pytest.raises(fc.HandlerError) as info:
         handler(json.dumps({"repairImageId": "nope", "repairItems": ["warp"]}).encode(), None)
     assert info.value.code == "InvalidInput"

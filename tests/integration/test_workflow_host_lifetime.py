@@ -1,7 +1,7 @@
 """The repair host's AutoReleaseTime (issue 10): set from the launch's own time, so an execution
 resumed long after it was created still launches; pushed forward while the host is needed; and
 honoured by the emulator, which releases an instance whose time has come."""
-from image_repair.steps.host_lifetime import HOST_LIFETIME_S, parse_release_time
+from image_repair.control.steps.host_lifetime import HOST_LIFETIME_S, parse_release_time
 
 from .workflow_env import WorkflowEnv
 

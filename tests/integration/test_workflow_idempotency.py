@@ -3,9 +3,9 @@ import threading
 
 import pytest
 
-from image_repair.models import InvalidRequest
-from image_repair.steps import FUNCTIONS
-from image_repair.steps.start import record_execution
+from image_repair.control.models import InvalidRequest
+from image_repair.control.steps import FUNCTIONS
+from image_repair.control.steps.start import record_execution
 
 from .workflow_env import SOURCE, WorkflowEnv, request, seed_with
 

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from image_repair.repair_cli import main
+from image_repair.cli.repair import main
 
 ITEMS = ["fstab", "grub", "virtio", "dhcp"]     # no package installs: no network needed
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.needs_root
 
 @pytest.fixture(scope="module")
 def broken_debian():
-    from image_repair.testimages import Recipe, broken_image
+    from image_repair_lab.testimages import Recipe, broken_image
     return str(broken_image(Recipe(firmware="bios", rootfs="ext4", layout="plain"), ["vmware"]).path)
 
 

@@ -2,7 +2,7 @@
 import json
 
 from image_repair.agent.items import ITEM_NAMES
-from image_repair.steps.agent_delivery import SENDFILE_LIMIT_B64
+from image_repair.control.steps.agent_delivery import SENDFILE_LIMIT_B64
 
 from .workflow_env import SOURCE, WorkflowEnv, seed_with
 

@@ -14,13 +14,13 @@ import re
 from typing import Callable, Dict, List, Optional
 
 from image_repair.agent.items import ITEM_NAMES
-from image_repair.clients.ecs import EcsPort
+from image_repair.control.clients.ecs import EcsPort
 from image_repair.emulator.seed import DEFAULT_SEED
-from image_repair.handlers.fc import bound_handlers
-from image_repair.handlers.local import CloudClock, load_repair_flow
-from image_repair.steps.common import TAG_EXECUTION, Ports
-from image_repair.steps.start import record_execution
-from image_repair.store.sqlite import SQLiteStore
+from image_repair.control.handlers.fc import bound_handlers
+from image_repair.control.handlers.local import CloudClock, load_repair_flow
+from image_repair.control.steps.common import TAG_EXECUTION, Ports
+from image_repair.control.steps.start import record_execution
+from image_repair.control.store.sqlite import SQLiteStore
 from image_repair.testing import ecs_client, mock_ecs
 
 SOURCE = "m-bp1emulatorbrokenimg01"
@@ -38,7 +38,7 @@ def definition():
 def zipapp() -> bytes:
     global _ZIPAPP
     if _ZIPAPP is None:
-        from image_repair.agent_build import build_zipapp
+        from image_repair.control.agent_build import build_zipapp
         _ZIPAPP = build_zipapp()
     return _ZIPAPP
 
@@ -150,7 +150,7 @@ class WorkflowEnv:
         return execution.execution_id, created
 
     def handlers(self) -> dict:
-        from image_repair.steps import FUNCTIONS
+        from image_repair.control.steps import FUNCTIONS
         plain = bound_handlers(self.ports)
         seen = set()
 
@@ -169,9 +169,9 @@ class WorkflowEnv:
         return {name: wrap(name) for name in plain}
 
     def run(self, execution_id: str):
-        from image_repair.flow import FlowRunner
-        from image_repair.store import ExecutionStatus
-        from image_repair.models import flow_input
+        from image_repair.control.flow import FlowRunner
+        from image_repair.control.store import ExecutionStatus
+        from image_repair.control.models import flow_input
         runner = FlowRunner(definition(), self.handlers(), clock=self.clock, region=self.backend.region,
                             function_error_naming=self.function_error_naming, platform_faults=self.platform_faults)
         result = runner.run(flow_input(execution_id), name=execution_id)

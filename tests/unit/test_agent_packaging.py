@@ -8,7 +8,7 @@ import zipfile
 import io
 
 import image_repair
-from image_repair import agent_build
+from image_repair.control import agent_build
 
 AGENT_DIR = os.path.join(os.path.dirname(image_repair.__file__), "agent")
 

@@ -1,12 +1,12 @@
-"""The boot matrix files (image_repair.bootproof.matrix) and the cells' coverage."""
+"""The boot matrix files (image_repair_lab.bootproof.matrix) and the cells' coverage."""
 import json
 
 import pytest
 
-from image_repair.bootproof import matrix
-from image_repair.bootproof.cells import CELLS
-from image_repair.bootproof.runcell import verdict
-from image_repair.testimages import BREAKAGES
+from image_repair_lab.bootproof import matrix
+from image_repair_lab.bootproof.cells import CELLS
+from image_repair_lab.bootproof.runcell import verdict
+from image_repair_lab.testimages import BREAKAGES
 
 
 def outcome(boots, problems=(), seconds=42.0, bus="virtio"):

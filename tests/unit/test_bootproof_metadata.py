@@ -5,8 +5,8 @@ import sys
 import threading
 import urllib.request
 
-from image_repair.bootproof.metadata import TOKEN, MetadataServer
-from image_repair.bootproof.relay import relay
+from image_repair_lab.bootproof.metadata import TOKEN, MetadataServer
+from image_repair_lab.bootproof.relay import relay
 
 
 def test_routes_of_the_aliyun_datasource():
@@ -58,7 +58,7 @@ def test_relay_carries_one_connection_both_ways():
 
 def test_relay_as_qemu_starts_it():
     with MetadataServer(hostname="guest-d") as server:
-        result = subprocess.run([sys.executable, "-m", "image_repair.bootproof.relay", str(server.port)],
+        result = subprocess.run([sys.executable, "-m", "image_repair_lab.bootproof.relay", str(server.port)],
                                 input=b"GET /latest/meta-data/instance-id HTTP/1.0\r\n\r\n",
                                 stdout=subprocess.PIPE, timeout=30, check=True)
     assert result.stdout.endswith(b"i-bootproof0000000001")

@@ -1,9 +1,9 @@
-"""qemu command lines of the boot proof (image_repair.bootproof.qemu)."""
+"""qemu command lines of the boot proof (image_repair_lab.bootproof.qemu)."""
 import sys
 
 import pytest
 
-from image_repair.bootproof.qemu import BootSpec, dhcp_address, qemu_command
+from image_repair_lab.bootproof.qemu import BootSpec, dhcp_address, qemu_command
 
 
 def option(argv, name):
@@ -35,7 +35,7 @@ def test_nvme_uefi_with_metadata():
     assert option(argv, "-device")[0] == "nvme,drive=disk0,serial=bootproof-disk0"
     assert option(argv, "-netdev") == [
         "user,id=net0,net=100.100.100.0/24,host=100.100.100.2,dns=100.100.100.3,dhcpstart=100.100.100.15,"
-        "guestfwd=tcp:100.100.100.200:80-cmd:/venv/bin/python -m image_repair.bootproof.relay 4321"]
+        "guestfwd=tcp:100.100.100.200:80-cmd:/venv/bin/python -m image_repair_lab.bootproof.relay 4321"]
     assert option(argv, "-smbios") == ["type=1,manufacturer=Alibaba Cloud,product=Alibaba Cloud ECS"]
     assert dhcp_address(spec) == "100.100.100.15"
 
@@ -53,7 +53,7 @@ def test_bad_spec_refused(field, value):
 
 def test_relay_uses_this_interpreter_by_default():
     argv = qemu_command(BootSpec("/img/d.img", metadata_port=1), "/s.log")
-    assert ("cmd:%s -m image_repair.bootproof.relay 1" % sys.executable) in option(argv, "-netdev")[0]
+    assert ("cmd:%s -m image_repair_lab.bootproof.relay 1" % sys.executable) in option(argv, "-netdev")[0]
 
 
 def test_screen_adds_an_isa_vga_and_a_monitor_socket():

@@ -1,6 +1,6 @@
-"""The VGA text screen of a guest without a serial console (image_repair.bootproof.screen)."""
-from image_repair.bootproof import serial
-from image_repair.bootproof.screen import COLUMNS, vga_text
+"""The VGA text screen of a guest without a serial console (image_repair_lab.bootproof.screen)."""
+from image_repair_lab.bootproof import serial
+from image_repair_lab.bootproof.screen import COLUMNS, vga_text
 
 
 def text_memory(rows, attribute=0x07) -> bytes:

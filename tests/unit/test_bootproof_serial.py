@@ -1,7 +1,7 @@
-"""Parsing test guests' serial logs (image_repair.bootproof.serial)."""
+"""Parsing test guests' serial logs (image_repair_lab.bootproof.serial)."""
 from pathlib import Path
 
-from image_repair.bootproof import serial
+from image_repair_lab.bootproof import serial
 
 DATA = Path(__file__).parent / "data" / "bootproof"
 ROOT_UUID = "212cd2e7-f837-473e-aff7-16818e9a93f3"

@@ -10,18 +10,18 @@ import pytest
 from image_repair.agent.items import ITEM_NAMES, load_item
 from image_repair.agent.items.checknames import (CHECK_ITEMS, SPELLINGS, check_item_name, is_check_item,
                                                  repair_item_for, spelt)
-from image_repair.clients.ecs import EcsPort
+from image_repair.control.clients.ecs import EcsPort
 from image_repair.emulator.localcloud import report_to_items
 from image_repair.emulator.seed import DEFAULT_SEED, build_backend, many_images, seed_with_images
-from image_repair.models import FlowEvent, WatchPolicy
-from image_repair.repair_cli import emulator_defaults
-from image_repair.steps import check_source_image, watch_source_image
-from image_repair.steps.check_source_image import check_items, refusal, repair_items_at_risk, summarize
-from image_repair.steps.common import Ports
-from image_repair.steps.report import build_report
-from image_repair.steps.start import record_execution
+from image_repair.control.models import FlowEvent, WatchPolicy
+from image_repair.cli.repair import emulator_defaults
+from image_repair.control.steps import check_source_image, watch_source_image
+from image_repair.control.steps.check_source_image import check_items, refusal, repair_items_at_risk, summarize
+from image_repair.control.steps.common import Ports
+from image_repair.control.steps.report import build_report
+from image_repair.control.steps.start import record_execution
 from image_repair.testing import ecs_client, mock_ecs
-from image_repair.triggers.sweep import SweepPolicy, at_risk_items, sweep
+from image_repair.control.triggers.sweep import SweepPolicy, at_risk_items, sweep
 
 SOURCE = "m-bp1emulatorbrokenimg01"      # the default seed's broken image (Virtio, Nvme, Fstab High)
 
@@ -176,7 +176,7 @@ def picks(spelling: str, store) -> dict:
 
 
 def test_watch_sweep_and_auto_pick_the_same_images_and_items_in_both_spellings(tmp_path):
-    from image_repair.store.sqlite import SQLiteStore
+    from image_repair.control.store.sqlite import SQLiteStore
     found = {}
     for spelling in SPELLINGS:
         store = SQLiteStore(str(tmp_path / ("%s.db" % spelling)))

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from image_repair.agent.items import ITEM_NAMES
 from image_repair.cli import DELEGATED, build_parser, commands, main
-from image_repair.handlers import fc
+from image_repair.control.handlers import fc
 
 TREE = build_parser()
 COMMANDS = [parser for parser, _help in commands(TREE)]
@@ -147,8 +147,8 @@ def test_every_command_refuses_an_unknown_option(quiet_env, command, option):
            for k, v in p.items())))     # a null parameter means "not given"; "000...0" is a fine retry
 def test_repair_refuses_bad_start_parameters_in_one_line(quiet_env, params):
     from image_repair.emulator.seed import DEFAULT_SEED
-    from image_repair.models import InvalidRequest, parse_request
-    from image_repair.repair_cli import emulator_defaults
+    from image_repair.control.models import InvalidRequest, parse_request
+    from image_repair.cli.repair import emulator_defaults
     with pytest.raises(InvalidRequest):     # the strategy's own check: a valid request would run a repair
         parse_request(dict(emulator_defaults(DEFAULT_SEED), **params, repairImageId="m-bp1emulatorbrokenimg01"))
     """Valid JSON objects with a parameter RepairRequest refuses: exit 2 before anything is recorded
@@ -239,7 +239,7 @@ BODIES = st.one_of(
 @example(body=b"\xff")
 @example(body=b'{"zoneId": "' + b"a" * 100_000 + b'"}')
 def test_the_start_function_answers_invalid_input_in_one_short_line(quiet_env, body):
-    from image_repair.handlers.start import handler
+    from image_repair.control.handlers.start import handler
     with pytest.raises(fc.HandlerError) as info:
         handler(body, None)
     assert info.value.code == "InvalidInput"
@@ -250,7 +250,7 @@ def test_the_start_function_answers_invalid_input_in_one_short_line(quiet_env, b
 
 # ---- the step functions the flow invokes -----------------------------------------------------------
 @SETTINGS
-@given(body=BODIES, step=st.sampled_from(sorted(__import__("image_repair.steps", fromlist=["STEP_MODULES"]).STEP_MODULES)))
+@given(body=BODIES, step=st.sampled_from(sorted(__import__("image_repair.control.steps", fromlist=["STEP_MODULES"]).STEP_MODULES)))
 def test_every_step_function_answers_a_malformed_body_with_invalid_input(quiet_env, body, step):
     """A body that is not a flow event never reaches the step: InvalidInput, one short line, no store."""
     try:
@@ -259,7 +259,7 @@ def test_every_step_function_answers_a_malformed_body_with_invalid_input(quiet_e
                     and 0 < len(event["executionId"]) <= 128))
     except (ValueError, UnicodeDecodeError, RecursionError):
         pass
-    handler = __import__("image_repair.handlers." + step, fromlist=["handler"]).handler
+    handler = __import__("image_repair.control.handlers." + step, fromlist=["handler"]).handler
     with pytest.raises(fc.HandlerError) as info:
         handler(body, None)
     assert info.value.code == "InvalidInput"

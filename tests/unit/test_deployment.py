@@ -13,16 +13,16 @@ from importlib import metadata
 import jsonschema
 import pytest
 
-from image_repair.flow import load_definition_file
-from image_repair.steps import FUNCTIONS, START_FUNCTION
-from image_repair.store.settings import store_settings_from_env
+from image_repair.control.flow import load_definition_file
+from image_repair.control.steps import FUNCTIONS, START_FUNCTION
+from image_repair.control.store.settings import store_settings_from_env
 from tests.unit.serverless_devs import ACCOUNT, ROOT, flow_resources, fc3_functions, resolved_s_yaml
 
 SCHEMA = ROOT / "tests" / "fixtures" / "fc3-props.schema.json"
 DEFINITION = ROOT / "state_machine" / "repair_image.yaml"
 # Parts of the package that never run in a function: the agent (stdlib only, runs in the guest),
-# test-image building, the ECS emulator, the boot proofs, test helpers.
-NOT_DEPLOYED = ("agent", "testimages", "emulator", "bootproof", "testing.py")
+# the ECS emulator and its test helpers (the lab is another package: src/image_repair_lab).
+NOT_DEPLOYED = ("agent", "emulator", "testing.py")
 # Import names whose distribution name differs and that a listed requirement brings in.
 IMPORT_ALIASES = {"yaml": "pyyaml", "darabonba": "darabonba-core"}
 
@@ -84,11 +84,11 @@ def test_every_flow_target_is_a_function_of_s_yaml_with_its_step_handler(s_yaml)
     assert targets and targets <= set(functions)
     for name in targets:
         step = FUNCTIONS[name]
-        assert functions[name]["handler"] == "image_repair.handlers.%s.handler" % step
+        assert functions[name]["handler"] == "image_repair.control.handlers.%s.handler" % step
     assert set(FUNCTIONS) <= set(functions)
-    assert functions[START_FUNCTION]["handler"] == "image_repair.handlers.start.handler"
-    assert functions["image-repair-events"]["handler"] == "image_repair.handlers.events.handler"
-    assert functions["image-repair-sweep"]["handler"] == "image_repair.handlers.sweep.handler"
+    assert functions[START_FUNCTION]["handler"] == "image_repair.control.handlers.start.handler"
+    assert functions["image-repair-events"]["handler"] == "image_repair.control.handlers.events.handler"
+    assert functions["image-repair-sweep"]["handler"] == "image_repair.control.handlers.sweep.handler"
 
 
 def test_every_handler_of_s_yaml_is_an_importable_callable(s_yaml):
@@ -137,7 +137,7 @@ def actiontrail_event(event_name: str, source: str = "acs.ecs") -> dict:
 
 
 def test_eventbridge_rule_delivers_exactly_the_calls_the_events_function_acts_on(s_yaml):
-    from image_repair.triggers.events import IMAGE_MAKING_CALLS, as_cloud_event, image_request
+    from image_repair.control.triggers.events import IMAGE_MAKING_CALLS, as_cloud_event, image_request
     (trigger,) = [t for t in fc3_functions(s_yaml)["image-repair-events"]["triggers"] if t["triggerType"] == "eventbridge"]
     pattern = json.loads(trigger["triggerConfig"]["eventRuleFilterPattern"])
     assert sorted(pattern["data"]["eventName"]) == sorted(IMAGE_MAKING_CALLS)
@@ -217,8 +217,8 @@ def test_the_build_script_installs_for_the_runtime_into_the_code_dir():
 
 
 def test_the_timer_payload_is_the_sweeps_parameters(s_yaml):
-    from image_repair.handlers.sweep import payload_of
-    from image_repair.triggers.sweep import SweepPolicy
+    from image_repair.control.handlers.sweep import payload_of
+    from image_repair.control.triggers.sweep import SweepPolicy
     (trigger,) = fc3_functions(s_yaml)["image-repair-sweep"]["triggers"]
     assert trigger["triggerType"] == "timer" and trigger["triggerConfig"]["enable"] is True
     assert isinstance(trigger["triggerConfig"]["payload"], str)
@@ -232,10 +232,10 @@ def test_the_timer_payload_is_the_sweeps_parameters(s_yaml):
 
 def test_the_start_defaults_of_events_and_sweep_make_a_valid_repair(s_yaml, monkeypatch):
     """The environment s.yaml gives the events and sweep functions, read by their own handlers."""
-    from image_repair.clients.fc import launcher_from_env
-    from image_repair.handlers.events import event_defaults, event_policy
-    from image_repair.handlers.sweep import sweep_defaults
-    from image_repair.models import parse_request
+    from image_repair.control.clients.fc import launcher_from_env
+    from image_repair.control.handlers.events import event_defaults, event_policy
+    from image_repair.control.handlers.sweep import sweep_defaults
+    from image_repair.control.models import parse_request
     functions = fc3_functions(s_yaml)
     for name, read_defaults in (("image-repair-sweep", sweep_defaults), ("image-repair-events", event_defaults)):
         for key in ("IMAGE_REPAIR_SWEEP_DEFAULTS", "IMAGE_REPAIR_EVENT_DEFAULTS", "IMAGE_REPAIR_EVENT_POLICY"):

@@ -12,8 +12,8 @@ import jsonschema
 import pytest
 import yaml
 
-from image_repair.flow import load_definition_file
-from image_repair.steps import FUNCTIONS, START_FUNCTION
+from image_repair.control.flow import load_definition_file
+from image_repair.control.steps import FUNCTIONS, START_FUNCTION
 from tests.js.js_yaml import js_yaml_load
 from tests.unit.serverless_devs import ACCOUNT, ROOT, fc3_functions, flow_resources, resolved_s_yaml
 

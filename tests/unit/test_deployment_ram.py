@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from image_repair.clients.fc import START_FUNCTION
-from image_repair.steps.common import TAG_EXECUTION
+from image_repair.control.clients.fc import START_FUNCTION
+from image_repair.control.steps.common import TAG_EXECUTION
 from tests.unit.serverless_devs import resolved_s_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,10 +39,10 @@ def ecs_actions_called() -> set:
     the ECS SDK, that names an action of the SDK's client (EcsPort._call("RunInstances", ...), the
     sweep's table of Describe* actions, ...)."""
     from alibabacloud_ecs20140526.client import Client
-    from image_repair.clients.ecs import _snake
+    from image_repair.control.clients.ecs import _snake
     called = set()
     for path in SRC.rglob("*.py"):
-        if path.relative_to(SRC).parts[0] in ("agent", "emulator", "testimages", "bootproof"):
+        if path.relative_to(SRC).parts[0] in ("agent", "emulator"):
             continue
         text = path.read_text()
         if "alibabacloud_ecs20140526" not in text:
@@ -54,7 +54,7 @@ def ecs_actions_called() -> set:
 
 
 def tablestore_actions_called() -> set:
-    text = (SRC / "store" / "tablestore.py").read_text()
+    text = (SRC / "control" / "store" / "tablestore.py").read_text()
     return {"ots:" + snake_to_camel(m) for m in re.findall(r"self\.client\.([a-z_]+)", text)}
 
 

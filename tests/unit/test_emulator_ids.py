@@ -11,7 +11,7 @@ import pytest
 from image_repair.emulator import build_backend
 from image_repair.emulator.resources import ECS_REGION_CODES, new_id
 from image_repair.emulator.seed import DEFAULT_SEED
-from image_repair.models import CUSTOM_IMAGE_ID, SECURITY_GROUP_ID, VSWITCH_ID
+from image_repair.control.models import CUSTOM_IMAGE_ID, SECURITY_GROUP_ID, VSWITCH_ID
 
 ALNUM = re.compile(r"^[a-z0-9]+$")
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from image_repair.launchers import CloudFlowLauncher
-from image_repair.models import WatchPolicy, flow_input
-from image_repair.triggers.events import CUSTOM_EVENT_TYPE, handle_delivery
-from image_repair.store.sqlite import SQLiteStore
+from image_repair.control.launchers import CloudFlowLauncher
+from image_repair.control.models import WatchPolicy, flow_input
+from image_repair.control.triggers.events import CUSTOM_EVENT_TYPE, handle_delivery
+from image_repair.control.store.sqlite import SQLiteStore
 
 IMAGE = "m-bp1newimage00000001"
 DEFAULTS = {"zoneId": "cn-hangzhou-i", "instanceType": "ecs.g7.large", "securityGroupId": "sg-bp1abcdefghijklmnop",
@@ -163,7 +163,7 @@ IGNORED = [
 
 @pytest.mark.parametrize("payload, reason", IGNORED, ids=[r for _, r in IGNORED])
 def test_bad_events_are_ignored_with_a_reason_and_logged(env, caplog, payload, reason):
-    with caplog.at_level(logging.WARNING, logger="image_repair.triggers.events"):
+    with caplog.at_level(logging.WARNING, logger="image_repair.control.triggers.events"):
         summary = env(payload)
     assert summary.accepted == [] and len(summary.ignored) == 1
     assert reason in summary.ignored[0].reason, summary.ignored[0].reason
@@ -186,12 +186,12 @@ def test_a_batch_keeps_its_good_events_and_reports_the_bad(env):
 
 
 def test_the_handler_returns_the_summary_and_never_raises_for_bad_events(env, monkeypatch):
-    from image_repair.handlers import events as handler_module
-    from image_repair.handlers import fc
-    from image_repair.steps.common import Ports
+    from image_repair.control.handlers import events as handler_module
+    from image_repair.control.handlers import fc
+    from image_repair.control.steps.common import Ports
 
     monkeypatch.setattr(fc, "_PORTS", Ports(store=env.store, ecs=None))
-    monkeypatch.setattr("image_repair.clients.cloudflow.cloudflow_from_env", lambda: env.flow)
+    monkeypatch.setattr("image_repair.control.clients.cloudflow.cloudflow_from_env", lambda: env.flow)
     monkeypatch.setenv("IMAGE_REPAIR_SWEEP_DEFAULTS", json.dumps(DEFAULTS))
     monkeypatch.setenv("IMAGE_REPAIR_EVENT_POLICY", '{"riskLevels": ["High", "Medium"]}')
     monkeypatch.setenv("FC_REGION", "cn-hangzhou")
@@ -205,12 +205,12 @@ def test_the_handler_returns_the_summary_and_never_raises_for_bad_events(env, mo
 
 
 def result_reason(payload) -> str:
-    from image_repair.triggers.events import split_delivery
+    from image_repair.control.triggers.events import split_delivery
     return split_delivery(payload)[0][1]
 
 
 def test_the_cli_substitutes_the_registered_image_into_every_event():
-    from image_repair.events_cli import event_image_ids, substitute_image
+    from image_repair.cli.events import event_image_ids, substitute_image
     payload = json.dumps([ACTIONTRAIL_CREATE, custom(), {"type": "other", "data": {}}]).encode()
     assert event_image_ids(payload) == [IMAGE, IMAGE]
     replaced = substitute_image(payload, "m-bp1registereddisk01")
@@ -255,7 +255,7 @@ def test_each_sample_starts_exactly_one_repair_or_a_logged_refusal_and_redeliver
     """Issue 10 point 5: every documented shape of CreateImage, ImportImage and CopyImage."""
     event = json.loads((SAMPLES / name).read_text())
     payload = event if form == "cloudevent" else event["data"]
-    with caplog.at_level(logging.WARNING, logger="image_repair.triggers.events"):
+    with caplog.at_level(logging.WARNING, logger="image_repair.control.triggers.events"):
         first = env(json.dumps(payload).encode())
         again = env(json.dumps(payload).encode())
     if name in REFUSED_SAMPLES:

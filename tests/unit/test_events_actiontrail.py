@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from image_repair.triggers.actiontrail import COPY_ELSEWHERE, Unusable, made_image, read_call
-from image_repair.triggers.events import MAX_REASON_CHARS
+from image_repair.control.triggers.actiontrail import COPY_ELSEWHERE, Unusable, made_image, read_call
+from image_repair.control.triggers.events import MAX_REASON_CHARS
 
 NEW, OTHER, SOURCE = "m-bp1newimage00000001", "m-bp1otherimage0000001", "m-bp1sourceimage00001"
 

@@ -3,8 +3,8 @@ raise, each event is judged alone, event fields are bounded, reasons quote a sho
 import json
 import logging
 
-from image_repair.triggers import events as events_module
-from image_repair.triggers.events import MAX_DELIVERY_CHARS, MAX_EVENT_DEPTH, MAX_REASON_CHARS
+from image_repair.control.triggers import events as events_module
+from image_repair.control.triggers.events import MAX_DELIVERY_CHARS, MAX_EVENT_DEPTH, MAX_REASON_CHARS
 
 from .test_events import ACTIONTRAIL_CREATE, DEFAULTS, IMAGE, actiontrail, custom, env  # noqa: F401 (env: a fixture)
 
@@ -63,7 +63,7 @@ def test_a_string_encoded_again_and_again_is_refused(env):
 def test_huge_ids_give_short_reasons_and_log_lines(env, caplog):
     """Pins issue 11 point 12: a 2 MB id gave a 2 MB log line; now a reason quotes a short prefix."""
     huge = "m-" + "a" * 200_000
-    with caplog.at_level(logging.WARNING, logger="image_repair.triggers.events"):
+    with caplog.at_level(logging.WARNING, logger="image_repair.control.triggers.events"):
         summary = env([actiontrail(responseElements={"ImageId": huge}),
                        dict(ACTIONTRAIL_CREATE, id="e" * 200_000),
                        custom(imageId=huge)])
@@ -104,11 +104,11 @@ def test_a_defect_met_by_one_event_is_that_events_reason(env, monkeypatch, caplo
 
 def test_the_handler_answers_a_deep_delivery(env, monkeypatch):
     """Pins issue 11 point 7 at the FC handler: it returns, so EventBridge does not redeliver."""
-    from image_repair.handlers import events as handler_module
-    from image_repair.handlers import fc
-    from image_repair.steps.common import Ports
+    from image_repair.control.handlers import events as handler_module
+    from image_repair.control.handlers import fc
+    from image_repair.control.steps.common import Ports
     monkeypatch.setattr(fc, "_PORTS", Ports(store=env.store, ecs=None))
-    monkeypatch.setattr("image_repair.clients.cloudflow.cloudflow_from_env", lambda: env.flow)
+    monkeypatch.setattr("image_repair.control.clients.cloudflow.cloudflow_from_env", lambda: env.flow)
     monkeypatch.setenv("FC_REGION", "cn-hangzhou")
     monkeypatch.setenv("IMAGE_REPAIR_EVENT_DEFAULTS", json.dumps(DEFAULTS))
     good = json.dumps(ACTIONTRAIL_CREATE)

@@ -3,8 +3,8 @@ import textwrap
 
 import pytest
 
-from image_repair.flow import DefinitionError, function_name_of, load_definition_file, parse_definition
-from image_repair.flow.states import ChoiceState, TaskState, WaitState
+from image_repair.control.flow import DefinitionError, function_name_of, load_definition_file, parse_definition
+from image_repair.control.flow.states import ChoiceState, TaskState, WaitState
 
 ARN = "acs:fc:cn-hangzhou:123456789:functions/%s/LATEST"
 FUNCTIONS = {"launch", "cleanup"}

@@ -1,8 +1,8 @@
 """Expressions of the local CloudFlow runner: paths, constructors and conditions (no eval)."""
 import pytest
 
-from image_repair.flow.errors import ExpressionError
-from image_repair.flow.expressions import (MISSING, build, compile_constructor, evaluate_condition, parse_condition,
+from image_repair.control.flow.errors import ExpressionError
+from image_repair.control.flow.expressions import (MISSING, build, compile_constructor, evaluate_condition, parse_condition,
                                            parse_path)
 
 SCOPE = {

@@ -4,8 +4,8 @@ import textwrap
 
 import pytest
 
-from image_repair.flow import MAX_DATA_BYTES, FlowRunner, FunctionKilled, VirtualClock, parse_definition
-from image_repair.flow.runner import FUNCTION_ERROR_NAMINGS
+from image_repair.control.flow import MAX_DATA_BYTES, FlowRunner, FunctionKilled, VirtualClock, parse_definition
+from image_repair.control.flow.runner import FUNCTION_ERROR_NAMINGS
 
 ARN = "acs:fc:cn-hangzhou:123456789:functions/%s/LATEST"
 

@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
-from image_repair.flow import FlowRunner, VirtualClock, parse_definition
-from image_repair.store import ExecutionStatus, LockHeld, open_store, StoreSettings
+from image_repair.control.flow import FlowRunner, VirtualClock, parse_definition
+from image_repair.control.store import ExecutionStatus, LockHeld, open_store, StoreSettings
 
 FLOW = """\
     Type: StateMachine

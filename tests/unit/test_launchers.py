@@ -1,9 +1,9 @@
 """start_execution: validate, record once, launch once (and relaunch only where that is idempotent)."""
 import pytest
 
-from image_repair.launchers import start_execution
-from image_repair.models import InvalidRequest
-from image_repair.store import ExecutionStatus
+from image_repair.control.launchers import start_execution
+from image_repair.control.models import InvalidRequest
+from image_repair.control.store import ExecutionStatus
 
 RAW = {"regionId": "cn-hangzhou", "zoneId": "cn-hangzhou-i", "repairImageId": "m-bp1abcdefghijklmnop",
        "instanceType": "ecs.g7.large", "securityGroupId": "sg-bp1abcdefghijklmnop",

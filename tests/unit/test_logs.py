@@ -5,8 +5,8 @@ import logging
 
 import pytest
 
-from image_repair import logs
-from image_repair.handlers.fc import HandlerError, run_step
+from image_repair.control import logs
+from image_repair.control.handlers.fc import HandlerError, run_step
 
 SECRET = "s3cr3tVALUEthatMustNeverAppear"
 KEY_ID = "LTAI5tAbCdEfGhIjKlMnOpQr"
@@ -25,13 +25,13 @@ def lines(stream):
 
 
 def test_one_json_object_per_line_with_event_fields_and_extras(captured):
-    log = logging.getLogger("image_repair.triggers.sweep")
+    log = logging.getLogger("image_repair.control.triggers.sweep")
     log.info("sweep.image_selected", extra={"execution_id": "repair-m-1", "step": "sweep", "image_id": "m-1",
                                             "items": ["virtio"]})
     log.warning("sweep.page %d of %d", 2, 7)
     first, second = lines(captured)
     assert first["event"] == "sweep.image_selected" and first["level"] == "INFO"
-    assert first["logger"] == "image_repair.triggers.sweep"
+    assert first["logger"] == "image_repair.control.triggers.sweep"
     assert first["execution_id"] == "repair-m-1" and first["step"] == "sweep"
     assert first["image_id"] == "m-1" and first["items"] == ["virtio"]
     assert first["time"].endswith("Z") and "T" in first["time"]
@@ -51,7 +51,7 @@ def test_exceptions_are_one_string_field(captured):
 
 def test_no_credential_appears_in_extra_message_nested_fields_or_tracebacks(captured, monkeypatch):
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
-    log = logging.getLogger("image_repair.clients")
+    log = logging.getLogger("image_repair.control.clients")
     log.info("call", extra={"access_key_secret": SECRET, "AccessKeyId": KEY_ID, "Authorization": "ACS3 " + SECRET,
                             "request": {"Signature": "abc123", "SecurityToken": "CAIS" + SECRET,
                                         "params": [{"password": "hunter22"}]},
@@ -123,10 +123,10 @@ def test_step_runner_logs_finished_with_the_flow_state(captured, monkeypatch):
     import sys
     import types
 
-    from image_repair.models import FlowState
-    step = types.ModuleType("image_repair.steps.logged_step")
+    from image_repair.control.models import FlowState
+    step = types.ModuleType("image_repair.control.steps.logged_step")
     step.run = lambda ports, event: FlowState(executionId=event.executionId, ready=False, waitingFor="image check")
-    monkeypatch.setitem(sys.modules, "image_repair.steps.logged_step", step)
+    monkeypatch.setitem(sys.modules, "image_repair.control.steps.logged_step", step)
     state = run_step("logged_step", json.dumps({"executionId": "repair-m-def"}).encode(), ports=object(),
                      request_id="req-1")
     assert state["ready"] is False

@@ -2,7 +2,7 @@
 import pytest
 
 from image_repair.agent.items import SEED_DEFAULT
-from image_repair.models import FlowEvent, FlowState, InvalidRequest, parse_request
+from image_repair.control.models import FlowEvent, FlowState, InvalidRequest, parse_request
 
 GOOD = {"regionId": "cn-hangzhou", "zoneId": "cn-hangzhou-h", "repairImageId": "m-bp1emulatorbrokenimg01",
         "instanceType": "ecs.g7.large", "securityGroupId": "sg-bp1emulator0000000000",

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from image_repair.handlers import fc
-from image_repair.handlers.start import handler
+from image_repair.control.handlers import fc
+from image_repair.control.handlers.start import handler
 
 MAX_START_BODY = 64 * 1024      # handlers/start.py (kept here so the test runs against older code too)
 

@@ -5,11 +5,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from image_repair.flow import VirtualClock
-from image_repair.handlers.fc import function_time_limit, run_step
-from image_repair.steps.common import LEASE_MARGIN_S, Ports
-from image_repair.store import StepInProgress
-from image_repair.store.sqlite import SQLiteStore
+from image_repair.control.flow import VirtualClock
+from image_repair.control.handlers.fc import function_time_limit, run_step
+from image_repair.control.steps.common import LEASE_MARGIN_S, Ports
+from image_repair.control.store import StepInProgress
+from image_repair.control.store.sqlite import SQLiteStore
 
 
 def test_the_time_limit_is_read_from_function_computes_context():
@@ -26,7 +26,7 @@ def test_a_claim_made_in_an_invocation_expires_with_the_function(tmp_path, monke
     seen = {}
 
     def claiming_step(ports, event):
-        from image_repair.models import FlowState
+        from image_repair.control.models import FlowState
         claim = ports.store.begin_step(event.executionId, "launch", timeout_s=ports.step_lease_s)
         seen["lease"] = ports.step_lease_s
         seen["expires"] = ports.store.get_step(event.executionId, "launch").expires_at_ms
@@ -34,9 +34,9 @@ def test_a_claim_made_in_an_invocation_expires_with_the_function(tmp_path, monke
         return FlowState(executionId=event.executionId)
     import sys
     import types
-    module = types.ModuleType("image_repair.steps.claiming_step")
+    module = types.ModuleType("image_repair.control.steps.claiming_step")
     module.run = claiming_step
-    monkeypatch.setitem(sys.modules, "image_repair.steps.claiming_step", module)
+    monkeypatch.setitem(sys.modules, "image_repair.control.steps.claiming_step", module)
     run_step("claiming_step", {"executionId": "exec-1"}, ports, time_limit_s=60)
     assert seen["lease"] == 60 + LEASE_MARGIN_S
     assert seen["expires"] == int((clock.now() + 60 + LEASE_MARGIN_S) * 1000)

@@ -5,14 +5,14 @@ import re
 
 import pytest
 
-from image_repair.clients.errors import classify
-from image_repair.steps.agent_delivery import (SENDFILE_LIMIT_B64, judge, parse_report, repair_script, split_parts,
+from image_repair.control.clients.errors import classify
+from image_repair.control.steps.agent_delivery import (SENDFILE_LIMIT_B64, judge, parse_report, repair_script, split_parts,
                                                summarize_report)
-from image_repair.steps.check_source_image import refusal, repair_items_at_risk
-from image_repair.steps.choose_base_image import newest_alinux3
-from image_repair.steps.common import client_token, next_wait
-from image_repair.steps.create_repaired_image import create_platform, image_name
-from image_repair.steps.host_lifetime import parse_release_time, release_time, still_valid
+from image_repair.control.steps.check_source_image import refusal, repair_items_at_risk
+from image_repair.control.steps.choose_base_image import newest_alinux3
+from image_repair.control.steps.common import client_token, next_wait
+from image_repair.control.steps.create_repaired_image import create_platform, image_name
+from image_repair.control.steps.host_lifetime import parse_release_time, release_time, still_valid
 
 
 def test_client_token_is_short_ascii_and_deterministic():
@@ -152,8 +152,8 @@ def test_sdk_errors_become_flow_codes(error, code):
 
 
 def test_step_times_follow_the_recording_order_even_with_equal_timestamps():
-    from image_repair.steps.report import step_times
-    from image_repair.store import Execution, StepResult
+    from image_repair.control.steps.report import step_times
+    from image_repair.control.store import Execution, StepResult
     steps = {"check_source_image": StepResult(finished_at_ms=1000), "wait_until_ready": StepResult(finished_at_ms=9000),
              "start_repair": StepResult(finished_at_ms=9000), "snapshot_repaired_disk.create": StepResult(finished_at_ms=9500),
              "wait_for_repair": StepResult(finished_at_ms=70000)}

@@ -6,9 +6,9 @@ import sys
 
 import yaml
 
-from image_repair.handlers.local import DEFINITION
-from image_repair.steps import STEP_MODULES
-from image_repair.steps.transient import MAX_RETRIES
+from image_repair.control.handlers.local import DEFINITION
+from image_repair.control.steps import STEP_MODULES
+from image_repair.control.steps.transient import MAX_RETRIES
 
 
 # The only error names a Retry rule may match: those CloudFlow documents for FC tasks (FC.{ErrorCode}
@@ -81,8 +81,8 @@ def test_the_flow_ends_with_the_seed_templates_output():
 
 
 def test_handlers_build_nothing_and_load_no_sdk_at_import():
-    code = ("import sys; import image_repair.handlers.start, image_repair.handlers.clean_up;"
-            "import image_repair.handlers.%s;" % ", image_repair.handlers.".join(STEP_MODULES) +
+    code = ("import sys; import image_repair.control.handlers.start, image_repair.control.handlers.clean_up;"
+            "import image_repair.control.handlers.%s;" % ", image_repair.control.handlers.".join(STEP_MODULES) +
             "bad = [m for m in sys.modules if m.startswith(('alibabacloud', 'tablestore', 'darabonba'))];"
             "print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -4,11 +4,11 @@ import threading
 
 import pytest
 
-from image_repair.store import (ConcurrentUpdate, ExecutionNotFound, ExecutionStatus, LockHeld, StepClaimLost,
+from image_repair.control.store import (ConcurrentUpdate, ExecutionNotFound, ExecutionStatus, LockHeld, StepClaimLost,
                                 StepInProgress, StepPayloadMismatch, StepStatus, record_key)
-from image_repair.store.ots_fake import FakeOTSClient
-from image_repair.store.sqlite import SQLiteStore
-from image_repair.store.tablestore import TablestoreStore
+from tests.fakes.ots import FakeOTSClient
+from image_repair.control.store.sqlite import SQLiteStore
+from image_repair.control.store.tablestore import TablestoreStore
 
 THREADS = 8
 

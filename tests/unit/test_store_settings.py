@@ -1,7 +1,7 @@
 import pytest
 
-from image_repair.store import StoreConfigError, StoreSettings, open_store, store_settings_from_env
-from image_repair.store.sqlite import SQLiteStore
+from image_repair.control.store import StoreConfigError, StoreSettings, open_store, store_settings_from_env
+from image_repair.control.store.sqlite import SQLiteStore
 
 FC_ENV = {"ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAI-id", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "secret",
           "ALIBABA_CLOUD_SECURITY_TOKEN": "sts", "FC_REGION": "cn-hangzhou"}
@@ -53,7 +53,7 @@ def test_tablestore_without_any_credentials_is_a_clear_error(tmp_path):
     import os
     import subprocess
     import sys
-    code = ("from image_repair.store import store_settings_from_env, StoreConfigError\n"
+    code = ("from image_repair.control.store import store_settings_from_env, StoreConfigError\n"
             "try:\n    store_settings_from_env({'IMAGE_REPAIR_STORE': 'tablestore://i/t', 'FC_REGION': 'cn-hangzhou'})\n"
             "except StoreConfigError as error:\n    print(error)\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALIBABA_CLOUD_")}

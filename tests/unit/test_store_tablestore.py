@@ -5,9 +5,9 @@ from tablestore import (CapacityUnit, ComparatorType, CompositeColumnCondition, 
                         INF_MIN, LogicalOperator, OTSServiceError, ReservedThroughput, Row, RowExistenceExpectation,
                         SingleColumnCondition, TableMeta, TableOptions)
 
-from image_repair.store import open_store, StoreSettings
-from image_repair.store.ots_fake import FakeOTSClient
-from image_repair.store.tablestore import TablestoreStore
+from image_repair.control.store import open_store, StoreSettings
+from tests.fakes.ots import FakeOTSClient
+from image_repair.control.store.tablestore import TablestoreStore
 
 IGNORE, EXIST, NOT_EXIST = (RowExistenceExpectation.IGNORE, RowExistenceExpectation.EXPECT_EXIST,
                             RowExistenceExpectation.EXPECT_NOT_EXIST)

@@ -6,9 +6,9 @@ import responses
 from alibabacloud_fc20230330.client import Client
 from alibabacloud_tea_openapi.models import Config
 
-from image_repair.clients.errors import CloudError
-from image_repair.clients.fc import FcAsyncLauncher, launcher_from_env
-from image_repair.launchers import CloudFlowLauncher, start_execution
+from image_repair.control.clients.errors import CloudError
+from image_repair.control.clients.fc import FcAsyncLauncher, launcher_from_env
+from image_repair.control.launchers import CloudFlowLauncher, start_execution
 
 ENDPOINT = "123456.cn-hangzhou.fc.aliyuncs.com"
 URL = "https://%s/2023-03-30/functions/image-repair-start/invocations" % ENDPOINT   # no service in FC 3.0

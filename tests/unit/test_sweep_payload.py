@@ -4,11 +4,11 @@ import json
 
 import pytest
 
-from image_repair.handlers import fc as fc_handlers
-from image_repair.handlers.fc import HandlerError
-from image_repair.handlers.sweep import handler, payload_of, sweep_payload
-from image_repair.steps.common import Ports
-from image_repair.triggers.janitor import janitor
+from image_repair.control.handlers import fc as fc_handlers
+from image_repair.control.handlers.fc import HandlerError
+from image_repair.control.handlers.sweep import handler, payload_of, sweep_payload
+from image_repair.control.steps.common import Ports
+from image_repair.control.triggers.janitor import janitor
 
 
 class RecordingEcs:
@@ -44,7 +44,7 @@ class RecordingLauncher:
 def ports(store, monkeypatch):
     ecs, launcher = RecordingEcs(), RecordingLauncher()
     fc_handlers.use_ports(Ports(store=store, ecs=ecs))
-    monkeypatch.setattr("image_repair.clients.fc.launcher_from_env", lambda store: launcher)
+    monkeypatch.setattr("image_repair.control.clients.fc.launcher_from_env", lambda store: launcher)
     monkeypatch.delenv("IMAGE_REPAIR_JANITOR_TTL_HOURS", raising=False)
     monkeypatch.setenv("IMAGE_REPAIR_SWEEP_DEFAULTS", "{}")
     yield ecs, launcher, store

@@ -1,4 +1,4 @@
-"""Pure parts of image_repair.testimages: recipes and cache keys, partition plans, fstab, kernel
+"""Pure parts of image_repair_lab.testimages: recipes and cache keys, partition plans, fstab, kernel
 argument edits of breakages, fingerprints, stand-in packages. The builds themselves are exercised
 by tests/integration/test_real_guests.py."""
 import subprocess
@@ -6,13 +6,13 @@ import urllib.request
 
 import pytest
 
-from image_repair.testimages import Recipe
-from image_repair.testimages.breakages import BREAKAGES, Guest, edit_kernel_args, expected_at_risk, get
-from image_repair.testimages.diskbuild import partition_plan
-from image_repair.testimages.fingerprint import image_digest
-from image_repair.testimages.guestconfig import DEFAULT_GRUB, fstab_text
-from image_repair.testimages.packages import build_standin_deb, serve_directory
-from image_repair.testimages.recipe import root_packages
+from image_repair_lab.testimages import Recipe
+from image_repair_lab.testimages.breakages import BREAKAGES, Guest, edit_kernel_args, expected_at_risk, get
+from image_repair_lab.testimages.diskbuild import partition_plan
+from image_repair_lab.testimages.fingerprint import image_digest
+from image_repair_lab.testimages.guestconfig import DEFAULT_GRUB, fstab_text
+from image_repair_lab.testimages.packages import build_standin_deb, serve_directory
+from image_repair_lab.testimages.recipe import root_packages
 
 
 def test_recipe_rejects_unknown_values_with_the_allowed_ones():
@@ -126,7 +126,7 @@ IMAGE-REPAIR-BOOT end
 
 
 def test_boot_marker_is_parsed_from_a_noisy_serial_log():
-    from image_repair.testimages.marker import parse_boot_log
+    from image_repair_lab.testimages.marker import parse_boot_log
     result = parse_boot_log(SERIAL_LOG)
     assert result.reached and result.complete
     assert result.kernel == "6.1.0-50-cloud-amd64"
@@ -136,7 +136,7 @@ def test_boot_marker_is_parsed_from_a_noisy_serial_log():
 
 
 def test_boot_marker_without_eth0_or_without_boot():
-    from image_repair.testimages.marker import parse_boot_log
+    from image_repair_lab.testimages.marker import parse_boot_log
     no_dhcp = parse_boot_log("IMAGE-REPAIR-BOOT marker kernel=6.1\n"
                              'IMAGE-REPAIR-BOOT ip: Device "eth0" does not exist.\nIMAGE-REPAIR-BOOT end\n')
     assert no_dhcp.reached and no_dhcp.eth0_ipv4 == []
@@ -144,7 +144,7 @@ def test_boot_marker_without_eth0_or_without_boot():
 
 
 def test_no_serial_console_removes_the_serial_console_and_terminal(guest_tree):
-    from image_repair.testimages.breakages import no_serial_console
+    from image_repair_lab.testimages.breakages import no_serial_console
     cfg = guest_tree.root / "boot/grub/grub.cfg"
     cfg.write_text("serial --speed=115200 --unit=0\nterminal_input console serial\nterminal_output console serial\n"
                    + cfg.read_text())

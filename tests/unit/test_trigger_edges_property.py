@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from image_repair.handlers.fc import HandlerError
-from image_repair.triggers.events import MAX_ID_CHARS, MAX_REASON_CHARS
+from image_repair.control.handlers.fc import HandlerError
+from image_repair.control.triggers.events import MAX_ID_CHARS, MAX_REASON_CHARS
 
 from .test_events import ACTIONTRAIL_CREATE, IMAGE, env  # noqa: F401 (env: a fixture)
 from .test_sweep_payload import ports, timer  # noqa: F401 (ports: a fixture)
@@ -153,7 +153,7 @@ def malformed_payloads(draw):
 @SETTINGS
 @given(event=malformed_payloads())
 def test_sweep_a_malformed_payload_is_one_line_and_nothing_happens(ports, event):
-    from image_repair.handlers.sweep import handler
+    from image_repair.control.handlers.sweep import handler
     ecs, launcher, store = ports
     with pytest.raises(HandlerError) as caught:
         handler(event)

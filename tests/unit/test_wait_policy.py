@@ -1,5 +1,5 @@
 """The waiting policy of the workflow's polls (steps/common.py next_wait and its estimates)."""
-from image_repair.steps.common import next_wait, remaining_from_progress
+from image_repair.control.steps.common import next_wait, remaining_from_progress
 
 
 def test_without_an_estimate_waits_grow_from_the_first():

@@ -1,11 +1,11 @@
 """watch_source_image: wait for Available + check Finished, then the policy decides; healthy ends here."""
 import pytest
 
-from image_repair.models import FlowEvent, WatchPolicy
-from image_repair.steps import watch_source_image as watch
-from image_repair.steps.common import ImageNotFound, Ports, ResourceFailed
-from image_repair.steps.start import record_execution
-from image_repair.store import ExecutionStatus
+from image_repair.control.models import FlowEvent, WatchPolicy
+from image_repair.control.steps import watch_source_image as watch
+from image_repair.control.steps.common import ImageNotFound, Ports, ResourceFailed
+from image_repair.control.steps.start import record_execution
+from image_repair.control.store import ExecutionStatus
 
 IMAGE = "m-bp1newimage00000001"
 RAW = {"regionId": "cn-hangzhou", "zoneId": "cn-hangzhou-i", "repairImageId": IMAGE, "instanceType": "ecs.g7.large",
@@ -94,7 +94,7 @@ def test_a_failed_or_vanished_image_is_an_error(store, shape, error):
 
 
 def test_watched_ids_are_named_watch_and_plain_ids_do_not_change():
-    from image_repair.models import parse_request
+    from image_repair.control.models import parse_request
     plain = dict(RAW)
     del plain["watch"]
     assert parse_request(plain).execution_id() == parse_request(dict(plain, watch=False)).execution_id()

@@ -96,7 +96,7 @@ class LocalCloud:
             command.seconds = None
 
     def _build_agent(self) -> str:
-        from ..agent_build import build_zipapp
+        from ..control.agent_build import build_zipapp
         path = self.root / "image-repair-agent.pyz"
         path.write_bytes(build_zipapp())
         return str(path)
@@ -287,7 +287,7 @@ class LocalCloud:
                                        universal_newlines=True, start_new_session=True, cwd=str(home),
                                        env={"PATH": PATH, "HOME": "/root", "LC_ALL": "C"})
             # Its own session: a process that outlives this one (killed) is found by this file
-            # and stopped by whoever cleans the cloud's folder (image_repair.local_session).
+            # and stopped by whoever cleans the cloud's folder (image_repair.cli.local_session).
             pid_file = home / (invocation.id + ".pid")
             pid_file.write_text("%d\n" % process.pid)
             try:

@@ -111,7 +111,7 @@ class EmulatorServer:
 
 
 def main(argv=None) -> int:
-    from ..cli_args import CommandParser, number      # one-line errors, exit 2, like every command
+    from ..cli.args import CommandParser, number      # one-line errors, exit 2, like every command
     parser = CommandParser(prog="image-repair emulator",
                            description="Emulate the ECS OpenAPI on 127.0.0.1 (see docs/emulator.md).")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -1,0 +1,130 @@
+"""``image-repair``: the project's command line, one argparse tree (``build_parser``).
+
+* Local disk commands (``check-disk``, ``repair-disk``) are the agent's own, and ``build-agent``
+  and ``emulator`` have their own parsers: the tree names them (help, enumeration) and hands
+  their arguments over untouched.
+* The control-plane commands (``repair``, ``status``, ``list``, ``sweep``, ``janitor``,
+  ``events deliver``) are added to the tree by their modules and parsed by it: every value is
+  typed and bounded (cli_args.py), every refusal is one line on stderr with exit status 2, and
+  no traceback reaches the user (an unexpected error is one line too, exit 1;
+  IMAGE_REPAIR_DEBUG=1 shows its traceback).
+
+Imports of the cloud SDKs are deferred to the command that needs them, so ``image-repair
+check-disk`` never loads them.
+"""
+import argparse
+import os
+import sys
+import textwrap
+import traceback
+
+from .args import CommandParser, UsageError, fail, one_line
+
+# Commands with parsers of their own: (name, help, how to run it with the whole argv).
+DELEGATED = (
+    ("check-disk", "inspect a disk image or block device read-only, like the ECS image check"),
+    ("repair-disk", "repair a disk image or block device in place or into a copy (--output), or show changes"),
+    ("build-agent", "build the agent zipapp delivered to repair hosts"),
+    ("emulator", "the ECS OpenAPI emulator on 127.0.0.1 (emulator serve --port PORT, docs/emulator.md)"),
+)
+# Codes of errors that mean the command cannot run as configured: exit status 2 like bad input.
+CONFIGURATION_CODES = ("MissingCredentials", "InvalidConfiguration", "InvalidInput")
+
+
+def build_parser() -> CommandParser:
+    from . import events, repair, sweep
+    parser = CommandParser(prog="image-repair", description="Repair Linux custom images for Alibaba Cloud ECS "
+                           "offline. Run 'image-repair COMMAND --help' for a command's options.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, helptext in DELEGATED[:2]:
+        delegated(sub, name, helptext)
+    repair.add_commands(sub)
+    sweep.add_commands(sub)
+    events.add_commands(sub)
+    for name, helptext in DELEGATED[2:]:
+        delegated(sub, name, helptext)
+    return parser
+
+
+def summary(parser: CommandParser) -> str:
+    """The top-level help: every command's usage line (from its own parser) and what it does."""
+    lines = ["usage: image-repair COMMAND [options]", ""]
+    for command, helptext in commands(parser):
+        if command.prog.split()[-1] in dict(DELEGATED):
+            usage = command.prog.replace("image-repair ", "") + " ..."
+        else:
+            usage = " ".join(command.format_usage().split()).replace("usage: image-repair ", "").replace(" [-h]", "")
+        lines += textwrap.wrap(usage, 100, initial_indent="  ", subsequent_indent="      ", break_on_hyphens=False)
+        lines.append("        " + helptext)
+    lines += ["", "Run 'image-repair COMMAND --help' for a command's options."]
+    return "\n".join(lines) + "\n"
+
+
+def commands(parser: argparse.ArgumentParser):
+    """(parser, help) of every command of the tree, sub-commands (events deliver) included."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {choice.dest: choice.help for choice in action._choices_actions}
+            for name, command in action.choices.items():
+                nested = list(commands(command))
+                yield from nested or [(command, helps.get(name) or "")]
+
+
+def delegated(sub, name: str, helptext: str) -> None:
+    command = sub.add_parser(name, help=helptext, add_help=False)
+    command.add_argument("arguments", nargs=argparse.REMAINDER, help="its own options (%s --help)" % name)
+
+
+def run_delegated(argv: list) -> int:
+    command = argv[0]
+    if command in ("check-disk", "repair-disk"):
+        from ..agent.cli import main as agent_main
+        return agent_main(argv)
+    if command == "build-agent":
+        from ..control.agent_build import main as build_main
+        return build_main(argv[1:])
+    from ..emulator.server import main as emulator_main
+    return emulator_main(argv[1:])
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in dict(DELEGATED):
+        try:
+            return run_delegated(argv)
+        except SystemExit as done:         # their parsers exit on --help and on bad arguments
+            return done.code if isinstance(done.code, int) else 2
+    parser = build_parser()
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        (sys.stdout if argv else sys.stderr).write(summary(parser))
+        return 0 if argv else 2
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:             # --help (0) or a refused argument (2, one line written)
+        return done.code if isinstance(done.code, int) else 2
+    return run(args)
+
+
+def run(args) -> int:
+    """Run a parsed control-plane command; every failure is one line on stderr."""
+    from ..control.clients.errors import CloudError
+    from ..control.handlers.fc import HandlerError
+    from ..control.store.models import StoreConfigError
+    try:
+        return args.run(args)
+    except (UsageError, StoreConfigError) as error:
+        return fail(args.command, str(error))
+    except (CloudError, HandlerError) as error:
+        if error.code in CONFIGURATION_CODES:
+            return fail(args.command, str(error))
+        sys.stderr.write("image-repair %s: %s\n" % (args.command, one_line(str(error))))
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("image-repair %s: interrupted\n" % args.command)
+        return 130
+    except Exception as error:   # a bug or an unforeseen failure: still one line (and a way to see more)
+        if os.environ.get("IMAGE_REPAIR_DEBUG"):
+            traceback.print_exc()
+        sys.stderr.write("image-repair %s: failed: %s: %s (IMAGE_REPAIR_DEBUG=1 shows the traceback)\n"
+                         % (args.command, type(error).__name__, one_line(str(error))))
+        return 1

@@ -1,0 +1,215 @@
+"""``image-repair repair | status | list``: the repair workflow from the command line.
+
+``repair`` runs state_machine/repair_image.yaml with the local flow runner against:
+- ``--image-file FILE``: the embedded defaults, an in-process local cloud (disk-backed emulator,
+  root needed) in ``--cloud-dir`` with FILE registered as the custom image to repair (IMAGE_ID is
+  then omitted); see local_repair.py;
+- ``--endpoint HOST:PORT``: an emulator served by ``image-repair emulator serve`` (its seeded keys);
+- otherwise the real ECS API with credentials from ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET.
+The store is IMAGE_REPAIR_STORE (SQLite by default, docs/store.md).
+
+Every argument is typed and bounded by its parser (cli_args.py) and checked before any work; a
+run stopped midway (Ctrl-C, SIGTERM, a crash) on a remote cloud stays RUNNING and the same
+command resumes it (every step is idempotent).
+"""
+import json
+import os
+import sys
+import time
+
+from . import args as cli_args
+from .local_session import progress
+
+MAX_RETRY = 99     # models.RepairRequest.retry's bound
+
+
+def add_commands(sub) -> None:
+    """``repair``, ``status`` and ``list`` in the command tree (cli.build_parser)."""
+    repair = sub.add_parser("repair", help="repair a custom image through the whole workflow",
+                            description="Repair a custom image through the whole workflow (docs/workflow.md).")
+    repair.add_argument("image_id", nargs="?", metavar="IMAGE_ID", type=cli_args.text(),
+                        help="the custom image (m-...); omit with --image-file")
+    for flag, name, metavar in (("--region", "regionId", "REGION"), ("--zone", "zoneId", "ZONE"),
+                                ("--base-image", "baseImageId", "IMAGE"), ("--instance-type", "instanceType", "TYPE"),
+                                ("--security-group", "securityGroupId", "SG"), ("--vswitch", "vSwitchId", "VSW"),
+                                ("--system-disk-category", "systemDiskCategory", "CATEGORY"),
+                                ("--engine", "engine", "ENGINE")):
+        repair.add_argument(flag, dest=name, metavar=metavar, type=cli_args.text(),
+                            help="start parameter %s (docs/workflow.md)" % name)
+    repair.add_argument("--items", dest="repairItems", metavar="ITEMS",
+                        type=cli_args.text(r"^[\x20-\x7e]+$", "printable ASCII", 1024),
+                        help="comma or space separated items, 'all' or 'auto'")
+    repair.add_argument("--allow-partial", dest="allowPartial", action="store_true", default=None)
+    repair.add_argument("--dry-run", dest="dryRun", action="store_true", default=None)
+    repair.add_argument("--retry", dest="retry", metavar="N", type=cli_args.number(int, 0, MAX_RETRY), default=None,
+                        help="run a finished repair again with the same parameters (1, 2...: a new execution each)")
+    repair.add_argument("--params", metavar="JSON", type=cli_args.json_object,
+                        help="the start parameters as one JSON object (the seed's names)")
+    repair.add_argument("--endpoint", metavar="HOST:PORT", type=cli_args.endpoint, default=os.environ.get("IMAGE_REPAIR_ECS_ENDPOINT"),
+                        help="an ECS emulator (host:port, plain HTTP)")
+    repair.add_argument("--image-file", metavar="FILE", type=cli_args.disk_image_file,
+                        help="repair this disk image file on an in-process local cloud (the file is only read)")
+    repair.add_argument("--platform", metavar="NAME", type=cli_args.text(r"^[A-Za-z0-9][A-Za-z0-9 ._()-]*$", "a platform name", 64),
+                        help="with --image-file: the image's platform (default from check-disk)")
+    repair.add_argument("--cloud-dir", metavar="DIR", type=cli_args.folder, default="/var/tmp/image-repair-cloud",
+                        help="the local cloud's folder")
+    repair.add_argument("--output", metavar="FILE", type=cli_args.output_path,
+                        help="with --image-file: also write the new image's system disk to FILE (sparse); "
+                             "a new file unless --force")
+    repair.add_argument("--force", action="store_true", help="let --output replace an existing file")
+    repair.add_argument("--time-scale", metavar="S", type=cli_args.number(float, 0.0, 1.0, low_open=True), default=1.0,
+                        help="local cloud: real seconds per second of flow wait, more than 0 and at most 1 "
+                             "(default 1); real work in progress is always waited for")
+    repair.add_argument("--json", action="store_true", help="print the final report as JSON")
+    repair.set_defaults(run=run_repair)
+    status = sub.add_parser("status", help="an execution's status and report")
+    status.add_argument("execution_id", metavar="EXECUTION", type=cli_args.text())
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(run=run_status)
+    listing = sub.add_parser("list", help="the executions in the store")
+    listing.set_defaults(run=run_list)
+
+
+def request_from_args(args, defaults: dict) -> dict:
+    raw = dict(defaults)
+    raw.update(args.params or {})
+    for name in ("regionId", "zoneId", "baseImageId", "instanceType", "securityGroupId", "vSwitchId",
+                 "systemDiskCategory", "repairItems", "engine", "allowPartial", "dryRun", "retry"):
+        value = getattr(args, name)
+        if value is not None:
+            raw[name] = value
+    if args.image_id:
+        raw["repairImageId"] = args.image_id
+    return raw
+
+
+def emulator_defaults(backend_or_seed: dict) -> dict:
+    """Network parameters from an emulator's seed (its first vSwitch, its group, a type)."""
+    vswitch = backend_or_seed["vswitches"][0]
+    return {"regionId": backend_or_seed.get("region", "cn-hangzhou"), "zoneId": vswitch["zone"],
+            "vSwitchId": vswitch["id"], "securityGroupId": backend_or_seed["security_groups"][0]["id"],
+            "instanceType": backend_or_seed["instance_types"][0]}
+
+
+def ecs_and_defaults(endpoint, region=None, cloud_defaults=None):
+    """(EcsPort, start-parameter defaults) for the commands: an emulator served at ``endpoint``
+    (``image-repair emulator serve``: its seeded keys and network), else the real API (credentials
+    and ALIBABA_CLOUD_REGION_ID from the environment, ``cloud_defaults`` for the rest)."""
+    from ..control.clients.cloud_config import StaticKeys, resolved_keys
+    from ..control.clients.ecs import ecs_port_from_env
+    if endpoint:
+        from ..emulator.seed import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, DEFAULT_SEED
+        defaults = emulator_defaults(DEFAULT_SEED)
+        keys = StaticKeys(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET)   # the emulator's seeded account
+        return ecs_port_from_env(region or defaults["regionId"], endpoint, keys), defaults
+    # the real API: credentials from the SDKs' chain, resolved now so that none is a clear error
+    # before anything is recorded
+    keys = resolved_keys()
+    defaults = dict(cloud_defaults or {}, regionId=os.environ.get("ALIBABA_CLOUD_REGION_ID") or "cn-hangzhou")
+    return ecs_port_from_env(region or defaults["regionId"], keys=keys), defaults
+
+
+def check_repair_args(args) -> None:
+    """Arguments that depend on one another, before any work (UsageError: exit 2)."""
+    if args.image_file and args.image_id:
+        raise cli_args.UsageError("give IMAGE_ID or --image-file, not both")
+    if args.output and not args.image_file:
+        raise cli_args.UsageError("--output needs --image-file (the local cloud's disk files)")
+    if args.output and (args.dryRun or (args.params or {}).get("dryRun")):
+        raise cli_args.UsageError("--output needs a repair that makes an image, not a dry run")
+    if args.force and not args.output:
+        raise cli_args.UsageError("--force applies to --output only")
+
+
+def run_repair(args) -> int:
+    from ..control.models import InvalidRequest, parse_request
+    from ..control.steps.common import Ports, agent_options_from_env
+    from ..control.steps.start import record_execution
+    from ..control.store import open_store
+
+    check_repair_args(args)
+    if args.image_file:
+        from .local_repair import run_on_local_cloud
+        return run_on_local_cloud(args)
+    ecs, defaults = ecs_and_defaults(args.endpoint, args.regionId)
+    try:
+        request = request_from_args(args, defaults)
+        parse_request(request)                   # validated before the store is opened: a refusal writes nothing
+        store = open_store()
+        execution, created, _ = record_execution(store, request)
+    except InvalidRequest as error:
+        return cli_args.fail("repair", str(error))
+    ports = Ports(store=store, ecs=ecs, progress=progress, options=agent_options_from_env())
+    try:
+        return finish(args, ports, execution.execution_id, created, None)
+    except KeyboardInterrupt:
+        progress("interrupted: execution %s stays RUNNING; the same command resumes it (every step is "
+                 "idempotent)" % execution.execution_id)
+        return 130
+
+
+def finish(args, ports, execution_id: str, created: bool, clock) -> int:
+    """Run a new or RUNNING execution to its end, or show the finished one; -> exit status."""
+    from ..control.handlers.local import run_execution
+    from ..control.store import ExecutionStatus
+    existing = ports.store.get_execution(execution_id)
+    if not created and existing.status != ExecutionStatus.RUNNING:
+        progress("execution %s already ran (the same repair): its result" % execution_id)
+        print_execution(existing, args.json)
+        return 0 if existing.status == ExecutionStatus.SUCCEEDED else 1
+    # new, or RUNNING (a run that stopped midway: every step is idempotent, so it resumes)
+    progress("execution %s (%s)" % (execution_id, "new" if created else "resumed"))
+    result = run_execution(ports, execution_id, clock=clock)
+    print_execution(ports.store.get_execution(execution_id), args.json)
+    return 0 if result.status == "Succeeded" else 1
+
+
+def print_execution(execution, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps({"executionId": execution.execution_id, "status": execution.status.value,
+                                     "report": execution.report, "error": execution.error}, indent=2) + "\n")
+        return
+    report = execution.report or {}
+    out = ["execution %s: %s" % (execution.execution_id, execution.status.value),
+           "source image: %s" % execution.source_image_id]
+    if execution.error:
+        out.append("error: %s: %s" % (execution.error.get("code"), execution.error.get("detail")))
+    if report.get("newImageId"):
+        out.append("new image: %s (%s)" % (report["newImageId"], report.get("newImageName")))
+    for item in (report.get("repair") or {}).get("results", []):
+        out.append("  %-10s %-14s %s" % (item["name"], item["status"], "; ".join(item.get("findings", []))[:100]))
+    if report.get("itemsAfter"):
+        risky = [i["name"] for i in report["itemsAfter"] if i.get("riskLevel")]
+        out.append("new image's check: %s" % ("at risk: " + ", ".join(risky) if risky else "no item at risk"))
+    if report.get("stepSeconds"):
+        out.append("time per step: " + ", ".join("%s %.0fs" % kv for kv in report["stepSeconds"].items()))
+    sys.stdout.write("\n".join(out) + "\n")
+
+
+def run_status(args) -> int:
+    from .local_repair import local_run_note
+    from ..control.store import open_store
+    execution = open_store().get_execution(args.execution_id)
+    if execution is None:
+        sys.stderr.write("image-repair status: no execution %s in the store\n" % args.execution_id)
+        return 1
+    print_execution(execution, args.json)
+    note = local_run_note(execution)
+    if note:
+        sys.stderr.write("%s\n" % note)
+    return 0
+
+
+def run_list(args) -> int:
+    from ..control.store import open_store
+    for execution in open_store().list_executions():
+        sys.stdout.write("%s  %-9s  %s  %s\n" % (
+            time.strftime("%Y-%m-%d %H:%M", time.gmtime(execution.created_at_ms / 1000)), execution.status.value,
+            execution.source_image_id, execution.execution_id))
+    return 0
+
+
+def main(argv=None) -> int:
+    """``image-repair repair|status|list ...`` (the whole command tree: cli.main)."""
+    from . import main as cli_main
+    return cli_main(argv)

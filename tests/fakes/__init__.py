@@ -1,0 +1,1 @@
+"""Test doubles used only by the tests (never shipped): the in-memory Tablestore client (``ots``)."""
