@@ -44,7 +44,7 @@ from typing import Dict, List, Optional
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1] / "src" / "image_repair"
 HANDLERS_DIR = PACKAGE_DIR / "control" / "handlers"
-NOT_FC_HANDLERS = {"__init__", "fc", "local"}     # shared helpers and the local runner
+NOT_FC_HANDLERS = {"__init__", "fc"}     # what the handlers share
 MEMORY_LIMIT_MB = 128
 
 CHILD = r'''
@@ -57,7 +57,7 @@ else:
     import importlib
     handler = importlib.import_module(module)
     if kind.startswith("first_event"):
-        from image_repair.control.handlers.fc import ports_from_env
+        from image_repair.control.steps.runner import ports_from_env
         ports = ports_from_env()
         try:                                    # handlers/<x>.py serves steps/<x>.py
             importlib.import_module("image_repair.control.steps." + module.rsplit(".", 1)[1])

@@ -15,7 +15,7 @@ from typing import Optional
 
 from image_repair.control.clients.ecs import EcsPort
 from image_repair.control.flow import FlowRunner, load_definition_file
-from image_repair.control.handlers.local import CloudClock, run_execution
+from image_repair.control.local_run import CloudClock, run_execution
 from image_repair.control.steps.common import Ports
 from image_repair.control.steps.start import record_execution
 from image_repair.control.store.sqlite import SQLiteStore

@@ -149,7 +149,7 @@ def deploy_and_invoke(args) -> None:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
-    from image_repair.control.clients.cloud_config import StaticKeys
+    from image_repair.control.cloud_config import StaticKeys
     from image_repair.control.clients.ecs import ecs_port_from_env
     emulator = Emulator() if args.dry_run else None
     try:

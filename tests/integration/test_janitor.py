@@ -3,7 +3,7 @@ import pytest
 
 from image_repair.control.clients.ecs import EcsPort
 from image_repair.emulator.seed import DEFAULT_SEED
-from image_repair.control.steps.common import TAG_EXECUTION, TAG_SOURCE_IMAGE
+from image_repair.control.policy import TAG_EXECUTION, TAG_SOURCE_IMAGE
 from image_repair.control.store import ExecutionStatus
 from image_repair.control.store.sqlite import SQLiteStore
 from image_repair.testing import ecs_client, mock_ecs

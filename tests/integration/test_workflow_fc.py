@@ -11,8 +11,8 @@ import responses
 from image_repair.emulator.seed import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, build_backend
 from image_repair.emulator.server import EmulatorServer
 from image_repair.control.flow import FlowRunner
-from image_repair.control.handlers import fc
-from image_repair.control.handlers.local import CloudClock, load_repair_flow
+from image_repair.control.steps import runner
+from image_repair.control.local_run import CloudClock, load_repair_flow
 from image_repair.control.models import flow_input
 from image_repair.control.steps import FUNCTIONS
 from image_repair.control.store import open_store
@@ -27,9 +27,9 @@ def fc_env(tmp_path, monkeypatch):
     monkeypatch.setenv("FC_REGION", "cn-hangzhou")
     monkeypatch.setenv("IMAGE_REPAIR_STORE", "sqlite://%s" % (tmp_path / "state.db"))
     monkeypatch.setenv("IMAGE_REPAIR_FLOW_NAME", "image-repair")
-    fc.use_ports(None)
+    runner.use_ports(None)
     yield tmp_path
-    fc.use_ports(None)
+    runner.use_ports(None)
 
 
 def test_step_handlers_from_the_environment_over_http(fc_env, monkeypatch):
@@ -57,7 +57,7 @@ def test_step_handlers_from_the_environment_over_http(fc_env, monkeypatch):
 
 def test_handler_errors_carry_codes(fc_env):
     from image_repair.control.handlers.check_source_image import handler
-    with pytest.raises(fc.HandlerError) as info:
+    with pytest.raises(runner.HandlerError) as info:
         handler(b'{"attempt": 1}', None)
     assert info.value.code == "InvalidInput"
     assert str(info.value).startswith("InvalidInput: ")    # what reaches the caller: errorMessage
@@ -90,7 +90,7 @@ def test_start_handler_records_once_and_starts_a_named_execution(fc_env):
 
 def test_start_handler_refuses_bad_input_clearly(fc_env):
     from image_repair.control.handlers.start import handler
-    with pytest.raises(fc.HandlerError) as info:
+    with pytest.raises(runner.HandlerError) as info:
         handler(json.dumps({"repairImageId": "nope", "repairItems": ["warp"]}).encode(), None)
     assert info.value.code == "InvalidInput"
     assert str(info.value).startswith("InvalidInput: ")    # what reaches the caller: errorMessage

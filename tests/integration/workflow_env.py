@@ -16,9 +16,10 @@ from typing import Callable, Dict, List, Optional
 from image_repair.agent.items import ITEM_NAMES
 from image_repair.control.clients.ecs import EcsPort
 from image_repair.emulator.seed import DEFAULT_SEED
-from image_repair.control.handlers.fc import bound_handlers
-from image_repair.control.handlers.local import CloudClock, load_repair_flow
-from image_repair.control.steps.common import TAG_EXECUTION, Ports
+from image_repair.control.steps.runner import bound_handlers
+from image_repair.control.local_run import CloudClock, load_repair_flow
+from image_repair.control.policy import TAG_EXECUTION
+from image_repair.control.steps.common import Ports
 from image_repair.control.steps.start import record_execution
 from image_repair.control.store.sqlite import SQLiteStore
 from image_repair.testing import ecs_client, mock_ecs

@@ -16,12 +16,13 @@ from image_repair.emulator.seed import DEFAULT_SEED, build_backend, many_images,
 from image_repair.control.models import FlowEvent, WatchPolicy
 from image_repair.cli.repair import emulator_defaults
 from image_repair.control.steps import check_source_image, watch_source_image
-from image_repair.control.steps.check_source_image import check_items, refusal, repair_items_at_risk, summarize
+from image_repair.control.policy import at_risk_items, check_items, refusal, repair_items_at_risk
+from image_repair.control.steps.check_source_image import summarize
 from image_repair.control.steps.common import Ports
 from image_repair.control.steps.report import build_report
 from image_repair.control.steps.start import record_execution
 from image_repair.testing import ecs_client, mock_ecs
-from image_repair.control.triggers.sweep import SweepPolicy, at_risk_items, sweep
+from image_repair.control.triggers.sweep import SweepPolicy, sweep
 
 SOURCE = "m-bp1emulatorbrokenimg01"      # the default seed's broken image (Virtio, Nvme, Fstab High)
 

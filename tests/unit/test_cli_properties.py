@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from image_repair.agent.items import ITEM_NAMES
 from image_repair.cli import DELEGATED, build_parser, commands, main
-from image_repair.control.handlers import fc
+from image_repair.control.steps import runner
 
 TREE = build_parser()
 COMMANDS = [parser for parser, _help in commands(TREE)]
@@ -90,9 +90,9 @@ def quiet_env(tmp_path, monkeypatch):
                  "IMAGE_REPAIR_FLOW_NAME"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
-    fc.use_ports(None)
+    runner.use_ports(None)
     yield tmp_path
-    fc.use_ports(None)
+    runner.use_ports(None)
 
 
 def run_cli(argv: list):
@@ -240,7 +240,7 @@ BODIES = st.one_of(
 @example(body=b'{"zoneId": "' + b"a" * 100_000 + b'"}')
 def test_the_start_function_answers_invalid_input_in_one_short_line(quiet_env, body):
     from image_repair.control.handlers.start import handler
-    with pytest.raises(fc.HandlerError) as info:
+    with pytest.raises(runner.HandlerError) as info:
         handler(body, None)
     assert info.value.code == "InvalidInput"
     message = str(info.value)
@@ -260,7 +260,7 @@ def test_every_step_function_answers_a_malformed_body_with_invalid_input(quiet_e
     except (ValueError, UnicodeDecodeError, RecursionError):
         pass
     handler = __import__("image_repair.control.handlers." + step, fromlist=["handler"]).handler
-    with pytest.raises(fc.HandlerError) as info:
+    with pytest.raises(runner.HandlerError) as info:
         handler(body, None)
     assert info.value.code == "InvalidInput"
     assert "\n" not in str(info.value) and len(str(info.value)) < 2000

@@ -1,4 +1,4 @@
-"""One place for the SDK clients' credentials, region and endpoint (clients/cloud_config.py):
+"""One place for the SDK clients' credentials, region and endpoint (cloud_config.py):
 the credential chain of ``alibabacloud_credentials`` and the SDKs' own endpoint rules."""
 import os
 import subprocess
@@ -6,10 +6,10 @@ import sys
 
 import pytest
 
-from image_repair.control.clients.cloud_config import StaticKeys, keys_from_env, region_from_env, resolved_keys, sdk_config
+from image_repair.control.cloud_config import StaticKeys, keys_from_env, region_from_env, resolved_keys, sdk_config
 from image_repair.control.clients.cloudflow import cloudflow_from_env
 from image_repair.control.clients.ecs import ecs_port_from_env
-from image_repair.control.clients.errors import CloudError
+from image_repair.control.cloud_errors import CloudError
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_keys_are_read_when_asked_not_when_imported(monkeypatch):
 
 def test_without_keys_the_default_chain_is_asked_and_its_failure_is_one_clear_error(tmp_path):
     # in a fresh process: the package reads the environment once, at its first import
-    code = ("from image_repair.control.clients.cloud_config import keys_from_env, resolved_keys\n"
+    code = ("from image_repair.control.cloud_config import keys_from_env, resolved_keys\n"
             "assert keys_from_env() is None\n"
             "try:\n    resolved_keys()\nexcept Exception as error:\n    print(error.code, error)\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALIBABA_CLOUD_")}

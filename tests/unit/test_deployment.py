@@ -232,7 +232,7 @@ def test_the_timer_payload_is_the_sweeps_parameters(s_yaml):
 
 def test_the_start_defaults_of_events_and_sweep_make_a_valid_repair(s_yaml, monkeypatch):
     """The environment s.yaml gives the events and sweep functions, read by their own handlers."""
-    from image_repair.control.clients.fc import launcher_from_env
+    from image_repair.control.launchers import launcher_from_env
     from image_repair.control.handlers.events import event_defaults, event_policy
     from image_repair.control.handlers.sweep import sweep_defaults
     from image_repair.control.models import parse_request

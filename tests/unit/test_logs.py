@@ -6,7 +6,7 @@ import logging
 import pytest
 
 from image_repair.control import logs
-from image_repair.control.handlers.fc import HandlerError, run_step
+from image_repair.control.steps.runner import HandlerError, run_step
 
 SECRET = "s3cr3tVALUEthatMustNeverAppear"
 KEY_ID = "LTAI5tAbCdEfGhIjKlMnOpQr"

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from image_repair.control.handlers import fc
+from image_repair.control.steps import runner
 from image_repair.control.handlers.start import handler
 
 MAX_START_BODY = 64 * 1024      # handlers/start.py (kept here so the test runs against older code too)
@@ -20,9 +20,9 @@ def start_env(tmp_path, monkeypatch):
     monkeypatch.setenv("IMAGE_REPAIR_STORE", "sqlite://%s" % (tmp_path / "state.db"))
     monkeypatch.setenv("FC_REGION", "cn-hangzhou")
     monkeypatch.delenv("IMAGE_REPAIR_FLOW_NAME", raising=False)
-    fc.use_ports(None)
+    runner.use_ports(None)
     yield tmp_path
-    fc.use_ports(None)
+    runner.use_ports(None)
     assert not (tmp_path / "state.db").exists()
 
 
@@ -48,7 +48,7 @@ BODIES = [
 def test_a_malformed_body_is_invalid_input_in_one_short_line(start_env, body, message):
     """Issue 11 points 11-12: the docs promise InvalidInput; no UnicodeDecodeError, RecursionError
     or a message echoing the whole body."""
-    with pytest.raises(fc.HandlerError) as info:
+    with pytest.raises(runner.HandlerError) as info:
         handler(body, None)
     assert info.value.code == "InvalidInput"
     text = str(info.value)

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from image_repair.control.flow import VirtualClock
-from image_repair.control.handlers.fc import function_time_limit, run_step
+from image_repair.control.steps.runner import function_time_limit, run_step
 from image_repair.control.steps.common import LEASE_MARGIN_S, Ports
 from image_repair.control.store import StepInProgress
 from image_repair.control.store.sqlite import SQLiteStore

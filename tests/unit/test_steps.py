@@ -5,10 +5,10 @@ import re
 
 import pytest
 
-from image_repair.control.clients.errors import classify
+from image_repair.control.cloud_errors import classify
 from image_repair.control.steps.agent_delivery import (SENDFILE_LIMIT_B64, judge, parse_report, repair_script, split_parts,
                                                summarize_report)
-from image_repair.control.steps.check_source_image import refusal, repair_items_at_risk
+from image_repair.control.policy import refusal, repair_items_at_risk
 from image_repair.control.steps.choose_base_image import newest_alinux3
 from image_repair.control.steps.common import client_token, next_wait
 from image_repair.control.steps.create_repaired_image import create_platform, image_name

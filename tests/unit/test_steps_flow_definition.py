@@ -6,7 +6,7 @@ import sys
 
 import yaml
 
-from image_repair.control.handlers.local import DEFINITION
+from image_repair.control.local_run import DEFINITION
 from image_repair.control.steps import STEP_MODULES
 from image_repair.control.steps.transient import MAX_RETRIES
 

@@ -6,9 +6,9 @@ import responses
 from alibabacloud_fc20230330.client import Client
 from alibabacloud_tea_openapi.models import Config
 
-from image_repair.control.clients.errors import CloudError
-from image_repair.control.clients.fc import FcAsyncLauncher, launcher_from_env
-from image_repair.control.launchers import CloudFlowLauncher, start_execution
+from image_repair.control.cloud_errors import CloudError
+from image_repair.control.clients.fc import FcInvoker
+from image_repair.control.launchers import CloudFlowLauncher, FcAsyncLauncher, launcher_from_env, start_execution
 
 ENDPOINT = "123456.cn-hangzhou.fc.aliyuncs.com"
 URL = "https://%s/2023-03-30/functions/image-repair-start/invocations" % ENDPOINT   # no service in FC 3.0
@@ -20,7 +20,7 @@ RAW = {"regionId": "cn-hangzhou", "zoneId": "cn-hangzhou-h", "repairImageId": "m
 def launcher(store):
     client = Client(Config(access_key_id="LTAItestkey", access_key_secret="secret", region_id="cn-hangzhou",
                            endpoint=ENDPOINT))
-    return FcAsyncLauncher(client, store)
+    return FcAsyncLauncher(FcInvoker(client), store)
 
 
 @responses.activate
@@ -75,7 +75,7 @@ def test_fanout_is_chosen_by_environment(store, monkeypatch):
     monkeypatch.delenv("IMAGE_REPAIR_FC_SERVICE", raising=False)   # FC 3.0: no service to name
     fc = launcher_from_env(store)
     assert isinstance(fc, FcAsyncLauncher) and fc.function_name == "image-repair-start" and fc.idempotent
-    assert fc.client._endpoint == "123456.cn-hangzhou.fc.aliyuncs.com"
+    assert fc.invoker.client._endpoint == "123456.cn-hangzhou.fc.aliyuncs.com"
     monkeypatch.setenv("IMAGE_REPAIR_START_FUNCTION", "my-start")
     assert launcher_from_env(store).function_name == "my-start"
     monkeypatch.delenv("FC_ACCOUNT_ID")

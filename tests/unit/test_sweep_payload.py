@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from image_repair.control.handlers import fc as fc_handlers
-from image_repair.control.handlers.fc import HandlerError
+from image_repair.control.steps import runner
+from image_repair.control.steps.runner import HandlerError
 from image_repair.control.handlers.sweep import handler, payload_of, sweep_payload
 from image_repair.control.steps.common import Ports
 from image_repair.control.triggers.janitor import janitor
@@ -43,12 +43,12 @@ class RecordingLauncher:
 @pytest.fixture
 def ports(store, monkeypatch):
     ecs, launcher = RecordingEcs(), RecordingLauncher()
-    fc_handlers.use_ports(Ports(store=store, ecs=ecs))
-    monkeypatch.setattr("image_repair.control.clients.fc.launcher_from_env", lambda store: launcher)
+    runner.use_ports(Ports(store=store, ecs=ecs))
+    monkeypatch.setattr("image_repair.control.launchers.launcher_from_env", lambda store: launcher)
     monkeypatch.delenv("IMAGE_REPAIR_JANITOR_TTL_HOURS", raising=False)
     monkeypatch.setenv("IMAGE_REPAIR_SWEEP_DEFAULTS", "{}")
     yield ecs, launcher, store
-    fc_handlers.use_ports(None)
+    runner.use_ports(None)
 
 
 def timer(payload) -> bytes:

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from image_repair.control.handlers.fc import HandlerError
+from image_repair.control.steps.runner import HandlerError
 from image_repair.control.triggers.events import MAX_ID_CHARS, MAX_REASON_CHARS
 
 from .test_events import ACTIONTRAIL_CREATE, IMAGE, env  # noqa: F401 (env: a fixture)

@@ -81,7 +81,7 @@ def run_delegated(argv: list) -> int:
         from ..agent.cli import main as agent_main
         return agent_main(argv)
     if command == "build-agent":
-        from ..control.agent_build import main as build_main
+        from .build_agent import main as build_main
         return build_main(argv[1:])
     from ..emulator.server import main as emulator_main
     return emulator_main(argv[1:])
@@ -107,8 +107,8 @@ def main(argv=None) -> int:
 
 def run(args) -> int:
     """Run a parsed control-plane command; every failure is one line on stderr."""
-    from ..control.clients.errors import CloudError
-    from ..control.handlers.fc import HandlerError
+    from ..control.cloud_errors import CloudError
+    from ..control.steps.runner import HandlerError
     from ..control.store.models import StoreConfigError
     try:
         return args.run(args)

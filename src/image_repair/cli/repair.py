@@ -95,7 +95,7 @@ def ecs_and_defaults(endpoint, region=None, cloud_defaults=None):
     """(EcsPort, start-parameter defaults) for the commands: an emulator served at ``endpoint``
     (``image-repair emulator serve``: its seeded keys and network), else the real API (credentials
     and ALIBABA_CLOUD_REGION_ID from the environment, ``cloud_defaults`` for the rest)."""
-    from ..control.clients.cloud_config import StaticKeys, resolved_keys
+    from ..control.cloud_config import StaticKeys, resolved_keys
     from ..control.clients.ecs import ecs_port_from_env
     if endpoint:
         from ..emulator.seed import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, DEFAULT_SEED
@@ -150,7 +150,7 @@ def run_repair(args) -> int:
 
 def finish(args, ports, execution_id: str, created: bool, clock) -> int:
     """Run a new or RUNNING execution to its end, or show the finished one; -> exit status."""
-    from ..control.handlers.local import run_execution
+    from ..control.local_run import run_execution
     from ..control.store import ExecutionStatus
     existing = ports.store.get_execution(execution_id)
     if not created and existing.status != ExecutionStatus.RUNNING:

@@ -57,7 +57,7 @@ def make_launcher(fanout: str, store, ecs):
         from ..control.steps.common import Ports, agent_options_from_env
         return LocalLauncher(Ports(store=store, ecs=ecs, progress=progress, options=agent_options_from_env()))
     os.environ["IMAGE_REPAIR_FANOUT"] = fanout
-    from ..control.clients.fc import launcher_from_env
+    from ..control.launchers import launcher_from_env
     return launcher_from_env(store)
 
 

@@ -1,14 +1,13 @@
-"""Build the agent into one zipapp: ``image-repair build-agent [-o dist/image-repair-agent.pyz]``.
+"""Build the agent into one zipapp (the steps send it to repair hosts; ``image-repair build-agent``
+writes it to a file: cli/build_agent.py).
 
 The zipapp holds ``image_repair/__init__.py`` and ``image_repair/agent/`` only (standard library,
 Python 3.6+), compressed. Cloud Assistant's SendFile takes at most 32 KB after base64 per file, so
-the control plane sends it in chunks and joins them on the host; ``--check-size`` reports how many.
+the control plane sends it in chunks and joins them on the host; ``sendfile_chunks`` says how many.
 """
-import base64
 import io
 import math
 import os
-import sys
 import zipfile
 
 import image_repair
@@ -49,19 +48,3 @@ def sendfile_chunks(data):
     """How many SendFile calls the zipapp needs (raw chunk size that stays under the limit)."""
     raw_chunk = SENDFILE_LIMIT // 4 * 3
     return int(math.ceil(len(data) / float(raw_chunk)))
-
-
-def main(argv=None):
-    from ..cli.args import CommandParser      # one-line errors, exit 2, like every command
-    parser = CommandParser(prog="image-repair build-agent", description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output", default="dist/image-repair-agent.pyz")
-    args = parser.parse_args(argv)
-    data = build_zipapp()
-    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-    with open(args.output, "wb") as handle:
-        handle.write(data)
-    os.chmod(args.output, 0o755)
-    encoded = len(base64.b64encode(data))
-    sys.stdout.write("%s: %d bytes, %d bytes after base64, %d SendFile chunk(s) of at most %d bytes\n"
-                     % (args.output, len(data), encoded, sendfile_chunks(data), SENDFILE_LIMIT))
-    return 0

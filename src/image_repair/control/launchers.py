@@ -8,13 +8,24 @@ asks a launcher to run it:
   CloudFlow itself refuses a second execution of one name);
 * ``LocalLauncher``: the same flow definition run in-process by the local runner (the embedded
   defaults), synchronously;
-* other fan-outs (Function Compute asynchronous invocation) implement the same ``launch``.
+* ``FcAsyncLauncher``: the start function invoked asynchronously with the execution's parameters
+  (Function Compute 3.0, an async task named by the execution id; clients/fc.py says why);
+* anything else with ``launch(execution_id) -> bool`` and ``idempotent`` (a test's recorder).
 
-``start_execution`` is the one place that does "validate, record, launch" for all of them.
+``start_execution`` is the one place that does "validate, record, launch" for all of them;
+``launcher_from_env`` is the sweep's choice of fan-out (IMAGE_REPAIR_FANOUT).
 """
+import json
+import os
 from typing import NamedTuple, Optional
 
+from .clients.cloudflow import cloudflow_from_env
+from .cloud_errors import CloudError
+from .clients.fc import FcInvoker, fc_client_from_env
+from .models import flow_input
+from .steps import START_FUNCTION
 from .steps.start import record_execution
+from .store import ExecutionStatus
 
 
 class Launched(NamedTuple):
@@ -31,7 +42,6 @@ class CloudFlowLauncher:
         self.starter = starter            # clients.cloudflow.CloudFlowStarter
 
     def launch(self, execution_id: str) -> bool:
-        from .models import flow_input
         return self.starter.start(execution_id, flow_input(execution_id))["started"]
 
 
@@ -43,9 +53,41 @@ class LocalLauncher:
         self.ports, self.clock = ports, clock
 
     def launch(self, execution_id: str) -> bool:
-        from .handlers.local import run_execution
+        from .local_run import run_execution     # the flow runner and its YAML, for local runs only
         run_execution(self.ports, execution_id, clock=self.clock)
         return True
+
+
+class FcAsyncLauncher:
+    """Queues the start function with the execution's recorded start parameters; FC refuses a
+    second task of one id (the execution id), so a repeated launch is harmless."""
+    idempotent = True
+
+    def __init__(self, invoker, store, function_name: str = START_FUNCTION, qualifier: Optional[str] = None):
+        self.invoker, self.store = invoker, store          # clients.fc.FcInvoker, a StateStore
+        self.function_name, self.qualifier = function_name, qualifier
+
+    def launch(self, execution_id: str) -> bool:
+        """-> True when this call queued the start, False when FC already had it."""
+        execution = self.store.get_execution(execution_id)
+        if execution is None:
+            raise CloudError("ExecutionNotFound", "no execution %s in the store to launch" % execution_id,
+                             "InvokeFunction")
+        body = json.dumps(execution.params, sort_keys=True).encode("utf-8")
+        return self.invoker.invoke_async(self.function_name, body, execution_id, self.qualifier)
+
+
+def launcher_from_env(store):
+    """The sweep's fan-out: IMAGE_REPAIR_FANOUT=cloudflow (default: CloudFlow StartExecution) or
+    fc-async (the start function invoked asynchronously; IMAGE_REPAIR_START_FUNCTION overrides its
+    name, image-repair-start by default; FC 3.0 functions have no service)."""
+    fanout = os.environ.get("IMAGE_REPAIR_FANOUT", "cloudflow")
+    if fanout == "cloudflow":
+        return CloudFlowLauncher(cloudflow_from_env())
+    if fanout == "fc-async":
+        return FcAsyncLauncher(FcInvoker(fc_client_from_env()), store,
+                               os.environ.get("IMAGE_REPAIR_START_FUNCTION") or START_FUNCTION)
+    raise CloudError("MissingConfiguration", "IMAGE_REPAIR_FANOUT must be cloudflow or fc-async, not %r" % fanout)
 
 
 def start_execution(store, launcher, raw: dict, defaults: Optional[dict] = None) -> Launched:
@@ -54,7 +96,6 @@ def start_execution(store, launcher, raw: dict, defaults: Optional[dict] = None)
     launched again only through an idempotent launcher (CloudFlow: this heals a start that crashed
     between recording and launching). Raises ``models.InvalidRequest`` on bad parameters, before
     anything is recorded."""
-    from .store import ExecutionStatus
     execution, created, _request = record_execution(store, raw, defaults)
     relaunch = execution.status == ExecutionStatus.RUNNING and getattr(launcher, "idempotent", False)
     started = launcher.launch(execution.execution_id) if (created or relaunch) else False

@@ -7,7 +7,7 @@ import json
 import os
 from typing import Optional
 
-from .errors import CloudError, classify
+from ..cloud_errors import CloudError, classify
 
 
 class CloudFlowStarter:
@@ -33,10 +33,10 @@ class CloudFlowStarter:
 
 def cloudflow_from_env(flow_name: Optional[str] = None, keys=None) -> CloudFlowStarter:
     """StartExecution with the SDK credential chain and the SDK's endpoint for the region
-    (clients/cloud_config.py); IMAGE_REPAIR_FNF_ENDPOINT points it elsewhere."""
+    (cloud_config.py); IMAGE_REPAIR_FNF_ENDPOINT points it elsewhere."""
     from alibabacloud_fnf20190315.client import Client
 
-    from .cloud_config import region_from_env, sdk_config
+    from ..cloud_config import region_from_env, sdk_config
     flow_name = flow_name or os.environ.get("IMAGE_REPAIR_FLOW_NAME")
     if not flow_name:
         raise CloudError("MissingConfiguration", "IMAGE_REPAIR_FLOW_NAME (the deployed flow's name) is not set")

@@ -7,9 +7,17 @@ and every create carries a ClientToken so a retried create never makes a second 
 import os
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from .errors import CloudError, classify
+from ..cloud_errors import CloudError, classify
 
 TAG_RESOURCE_TYPES = ("instance", "disk", "snapshot", "image")
+TAG_BATCH = 50             # TagResources: at most 50 ResourceId.N
+
+
+def sdk_models():
+    """``alibabacloud_ecs20140526.models``, imported on first use: the SDK's request models are most
+    of a cold start, and a function that never calls ECS (start, events) never loads them."""
+    from alibabacloud_ecs20140526 import models
+    return models
 
 
 class EcsPort:
@@ -19,7 +27,7 @@ class EcsPort:
 
     # --- plumbing ------------------------------------------------------------------------------
     def _call(self, action: str, request) -> Dict[str, Any]:
-        from darabonba.runtime import RuntimeOptions
+        from darabonba.runtime import RuntimeOptions     # the SDK's own dependency: loaded with it, on first call
         method: Callable = getattr(self.client, _snake(action) + "_with_options")
         try:
             response = method(request, RuntimeOptions(autoretry=False, read_timeout=15000, connect_timeout=5000))
@@ -33,7 +41,7 @@ class EcsPort:
 
     # --- images --------------------------------------------------------------------------------
     def describe_image(self, image_id: str) -> Optional[dict]:
-        from alibabacloud_ecs20140526 import models as m
+        m = sdk_models()
         try:
             body = self._call("DescribeImages", m.DescribeImagesRequest(
                 region_id=self.region, image_id=image_id, show_expired=True, page_size=10))
@@ -45,7 +53,7 @@ class EcsPort:
         return images[0] if images else None
 
     def system_images(self, architecture: str) -> List[dict]:
-        from alibabacloud_ecs20140526 import models as m
+        m = sdk_models()
         found, page = [], 1
         while True:
             body = self._call("DescribeImages", m.DescribeImagesRequest(
@@ -59,7 +67,7 @@ class EcsPort:
 
     def create_image(self, name: str, mappings: List[dict], platform: str, architecture: str, boot_mode: str,
                      description: str, tags: Dict[str, str], token: str) -> str:
-        from alibabacloud_ecs20140526 import models as m
+        m = sdk_models()
         request = m.CreateImageRequest(
             region_id=self.region, image_name=name, platform=platform, architecture=architecture,
             boot_mode=boot_mode, description=description, detection_strategy="Standard", client_token=token,
@@ -70,20 +78,20 @@ class EcsPort:
         return self._call("CreateImage", request)["ImageId"]
 
     def set_nvme_support(self, image_id: str) -> None:
-        from alibabacloud_ecs20140526 import models as m
+        m = sdk_models()
         self._call("ModifyImageAttribute", m.ModifyImageAttributeRequest(
             region_id=self.region, image_id=image_id,
             features=m.ModifyImageAttributeRequestFeatures(nvme_support="supported")))
 
     def delete_image(self, image_id: str) -> bool:
         """-> False when it was already gone."""
-        from alibabacloud_ecs20140526 import models as m
+        m = sdk_models()
         return self._gone_is_fine("DeleteImage", m.DeleteImageRequest(region_id=self.region, image_id=image_id,
                                                                       force=True), ("InvalidImageId.NotFound",))
 
     # --- instances and disks -------------------------------------------------------------------
     def run_instance(self, spec: dict, tags: Dict[str, str], token: str) -> str:
-        from alibabacloud_ecs20140526 import models as m
+        m = sdk_models()
         request = m.RunInstancesRequest(
             region_id=self.region, zone_id=spec["zoneId"], image_id=spec["imageId"],
             instance_type=spec["instanceType"], security_group_id=spec["securityGroupId"],
@@ -101,19 +109,19 @@ class EcsPort:
         return ids[0]
 
     def set_auto_release_time(self, instance_id: str, when: str) -> None:
-        from alibabacloud_ecs20140526 import models as m
+        m = sdk_models()
         self._call("ModifyInstanceAutoReleaseTime", m.ModifyInstanceAutoReleaseTimeRequest(
             region_id=self.region, instance_id=instance_id, auto_release_time=when))
 
     def describe_instance(self, instance_id: str) -> Optional[dict]:
-        from alibabacloud_ecs20140526 import models as m
+        m = sdk_models()
         body = self._call("DescribeInstances", m.DescribeInstancesRequest(
             region_id=self.region, instance_ids='["%s"]' % instance_id))
         found = body.get("Instances", {}).get("Instance", [])
         return found[0] if found else None
 
     def cloud_assistant_online(self, instance_id: str) -> bool:
-        from alibabacloud_ecs20140526 import models as m
+        m = sdk_models()
         body = self._call("DescribeCloudAssistantStatus", m.DescribeCloudAssistantStatusRequest(
             region_id=self.region, instance_id=[instance_id]))
         rows = body.get("InstanceCloudAssistantStatusSet", {}).get("InstanceCloudAssistantStatus", [])
@@ -121,7 +129,7 @@ class EcsPort:
 
     def data_disks(self, instance_id: str, snapshot_id: str) -> List[dict]:
         """The instance's data disks made from ``snapshot_id`` (never "the first disk")."""
-        from alibabacloud_ecs20140526 import models as m
+        m = sdk_models()
         body = self._call("DescribeDisks", m.DescribeDisksRequest(
             region_id=self.region, instance_id=instance_id, disk_type="data", snapshot_id=snapshot_id))
         return [d for d in body.get("Disks", {}).get("Disk", [])
@@ -130,33 +138,33 @@ class EcsPort:
     def delete_instance(self, instance_id: str) -> bool:
         """Force-delete; -> False when it was already gone. IncorrectInstanceStatus.Initializing
         propagates: the caller reports "not yet" and the flow's Wait loop comes back."""
-        from alibabacloud_ecs20140526 import models as m
+        m = sdk_models()
         return self._gone_is_fine("DeleteInstance", m.DeleteInstanceRequest(
             instance_id=instance_id, force=True), ("InvalidInstanceId.NotFound",))
 
     # --- snapshots -----------------------------------------------------------------------------
     def create_snapshot(self, disk_id: str, name: str, description: str, tags: Dict[str, str], token: str) -> str:
-        from alibabacloud_ecs20140526 import models as m
+        m = sdk_models()
         return self._call("CreateSnapshot", m.CreateSnapshotRequest(
             disk_id=disk_id, snapshot_name=name, description=description, client_token=token,
             tag=self._tags(m.CreateSnapshotRequestTag, tags)))["SnapshotId"]
 
     def describe_snapshot(self, snapshot_id: str) -> Optional[dict]:
-        from alibabacloud_ecs20140526 import models as m
+        m = sdk_models()
         body = self._call("DescribeSnapshots", m.DescribeSnapshotsRequest(
             region_id=self.region, snapshot_ids='["%s"]' % snapshot_id))
         found = body.get("Snapshots", {}).get("Snapshot", [])
         return found[0] if found else None
 
     def delete_snapshot(self, snapshot_id: str) -> bool:
-        from alibabacloud_ecs20140526 import models as m
+        m = sdk_models()
         return self._gone_is_fine("DeleteSnapshot", m.DeleteSnapshotRequest(snapshot_id=snapshot_id, force=True),
                                   ("InvalidSnapshotId.NotFound",))
 
     # --- Cloud Assistant -----------------------------------------------------------------------
     def send_file(self, instance_id: str, name: str, target_dir: str, content_b64: str, token: str,
                   tags: Dict[str, str]) -> str:
-        from alibabacloud_ecs20140526 import models as m
+        m = sdk_models()
         return self._call("SendFile", m.SendFileRequest(
             region_id=self.region, instance_id=[instance_id], name=name, target_dir=target_dir,
             content=content_b64, content_type="Base64", file_mode="0600", overwrite=True, timeout=120,
@@ -164,7 +172,7 @@ class EcsPort:
 
     def run_command(self, instance_id: str, name: str, content_b64: str, timeout: int, token: str,
                     tags: Dict[str, str]) -> str:
-        from alibabacloud_ecs20140526 import models as m
+        m = sdk_models()
         return self._call("RunCommand", m.RunCommandRequest(
             region_id=self.region, instance_id=[instance_id], name=name, type="RunShellScript",
             command_content=content_b64, content_encoding="Base64", timeout=timeout, keep_command=False,
@@ -172,13 +180,13 @@ class EcsPort:
 
     def invoke_command(self, instance_id: str, command_id: str, parameters: Dict[str, str], timeout: int,
                        token: str, tags: Dict[str, str]) -> str:
-        from alibabacloud_ecs20140526 import models as m
+        m = sdk_models()
         return self._call("InvokeCommand", m.InvokeCommandRequest(
             region_id=self.region, instance_id=[instance_id], command_id=command_id, parameters=parameters,
             timeout=timeout, client_token=token, tag=self._tags(m.InvokeCommandRequestTag, tags)))["InvokeId"]
 
     def invocation_result(self, invoke_id: str, instance_id: str) -> Optional[dict]:
-        from alibabacloud_ecs20140526 import models as m
+        m = sdk_models()
         body = self._call("DescribeInvocationResults", m.DescribeInvocationResultsRequest(
             region_id=self.region, invoke_id=invoke_id, instance_id=instance_id, content_encoding="Base64"))
         rows = body.get("Invocation", {}).get("InvocationResults", {}).get("InvocationResult", [])
@@ -187,7 +195,7 @@ class EcsPort:
     # --- tags ----------------------------------------------------------------------------------
     def tagged(self, key: str, value: str, kinds: tuple = TAG_RESOURCE_TYPES) -> List[Tuple[str, str]]:
         """[(resource type, id)] of live resources carrying the tag ``key=value``."""
-        from alibabacloud_ecs20140526 import models as m
+        m = sdk_models()
         found = []
         for kind in kinds:
             token = None
@@ -202,6 +210,15 @@ class EcsPort:
                 if not token:
                     break
         return sorted(set(found))
+
+    def tag_resources(self, kind: str, ids: List[str], tags: Dict[str, str]) -> None:
+        """TagResources on resources of one type (``instance``, ``disk``, ``snapshot``, ``image``),
+        up to TAG_BATCH ids a call."""
+        m = sdk_models()
+        for start in range(0, len(ids), TAG_BATCH):
+            self._call("TagResources", m.TagResourcesRequest(
+                region_id=self.region, resource_type=kind, resource_id=ids[start:start + TAG_BATCH],
+                tag=self._tags(m.TagResourcesRequestTag, tags)))
 
     def _gone_is_fine(self, action: str, request, gone_codes: tuple) -> bool:
         try:
@@ -223,12 +240,12 @@ def _snake(action: str) -> str:
 
 
 def ecs_port_from_env(region: Optional[str] = None, endpoint: Optional[str] = None, keys=None) -> EcsPort:
-    """A port with the SDK credential chain (clients/cloud_config.py: in Function Compute, the
+    """A port with the SDK credential chain (cloud_config.py: in Function Compute, the
     function's role) and the SDK's endpoint for the region; ``IMAGE_REPAIR_ECS_ENDPOINT``
     (``host:port``, plain HTTP on loopback) or ``endpoint`` points it at an emulator."""
     from alibabacloud_ecs20140526.client import Client
 
-    from .cloud_config import region_from_env, sdk_config
+    from ..cloud_config import region_from_env, sdk_config
     region = region or region_from_env()
     endpoint = endpoint or os.environ.get("IMAGE_REPAIR_ECS_ENDPOINT")
     return EcsPort(Client(sdk_config(region, endpoint, keys)), region)

@@ -1,10 +1,11 @@
 """Fan-out by Function Compute asynchronous invocation (FC 3.0 API, ``alibabacloud_fc20230330``).
 
-``FcAsyncLauncher.launch(execution_id)`` invokes the start function (``image-repair-start``)
-asynchronously with the execution's recorded start parameters: the start function validates them,
-finds the execution already recorded (same deterministic id) and starts its CloudFlow execution.
-The sweep's own invocation therefore spends one quick HTTP call per repair instead of waiting on
-StartExecution, and FC retries a start that failed (its async retry policy).
+``FcInvoker.invoke_async`` queues an asynchronous invocation of a function: the sweep's fan-out
+(``launchers.FcAsyncLauncher``) invokes the start function (``image-repair-start``) with an
+execution's recorded start parameters: the start function validates them, finds the execution
+already recorded (same deterministic id) and starts its CloudFlow execution. The sweep's own
+invocation therefore spends one quick HTTP call per repair instead of waiting on StartExecution,
+and FC retries a start that failed (its async retry policy).
 
 Why the 2023-03-30 API: s.yaml deploys with the fc3 component, and FC 3.0 functions have no service
 ("Services are no longer used in Function Compute. Functions become first-level entities.",
@@ -19,39 +20,30 @@ refuses a second task with an id it has seen with HTTP 409, which is "already st
 error code says, and CloudFlow refuses a second execution of one name anyway.
 
 Which fan-out the sweep uses: ``IMAGE_REPAIR_FANOUT=cloudflow`` (default) or ``fc-async``
-(``launcher_from_env``).
+(``launchers.launcher_from_env``).
 """
-import json
 import os
 from typing import Optional
 
-from .errors import CloudError, classify
-
-START_FUNCTION = "image-repair-start"
+from ..cloud_errors import CloudError, classify
 
 
-class FcAsyncLauncher:
-    idempotent = True
+class FcInvoker:
+    """InvokeFunction of the FC 3.0 API, asynchronous: the adapter under ``launchers.FcAsyncLauncher``."""
 
-    def __init__(self, client, store, function_name: str = START_FUNCTION, qualifier: Optional[str] = None):
-        self.client, self.store = client, store
-        self.function_name, self.qualifier = function_name, qualifier
+    def __init__(self, client):
+        self.client = client                # alibabacloud_fc20230330.client.Client
 
-    def launch(self, execution_id: str) -> bool:
-        """-> True when this call queued the start, False when FC already had it."""
-        from alibabacloud_fc20230330 import models as m
+    def invoke_async(self, function_name: str, body: bytes, task_id: str, qualifier: Optional[str] = None) -> bool:
+        """Queue one asynchronous invocation whose task id is ``task_id``; -> True when this call
+        queued it, False when FC already had a task of that id (HTTP 409, whatever its code says)."""
+        from alibabacloud_fc20230330 import models as m      # the SDK, on the sweep's first launch only
         from darabonba.runtime import RuntimeOptions
-        execution = self.store.get_execution(execution_id)
-        if execution is None:
-            raise CloudError("ExecutionNotFound", "no execution %s in the store to launch" % execution_id,
-                             "InvokeFunction")
-        body = json.dumps(execution.params, sort_keys=True).encode("utf-8")
-        headers = m.InvokeFunctionHeaders(x_fc_invocation_type="Async",
-                                          x_fc_async_task_id=execution_id)
+        headers = m.InvokeFunctionHeaders(x_fc_invocation_type="Async", x_fc_async_task_id=task_id)
         try:
             response = self.client.invoke_function_with_options(
-                self.function_name, m.InvokeFunctionRequest(body=body, qualifier=self.qualifier),
-                headers, RuntimeOptions(autoretry=False))
+                function_name, m.InvokeFunctionRequest(body=body, qualifier=qualifier), headers,
+                RuntimeOptions(autoretry=False))
         except Exception as error:
             cloud = classify(error, "InvokeFunction")
             if cloud.status == 409:          # a task with this id exists: already launched
@@ -61,13 +53,13 @@ class FcAsyncLauncher:
 
 
 def fc_client_from_env(keys=None):
-    """The FC 2023-03-30 client with the SDK credential chain (clients/cloud_config.py), at the
+    """The FC 2023-03-30 client with the SDK credential chain (cloud_config.py), at the
     invocation endpoint ``<account id>.<region>.fc.aliyuncs.com`` (FC sets FC_ACCOUNT_ID and
     FC_REGION in a function's environment: InvokeFunction is served there, not at the SDK's
     management endpoint fcv3.<region>.aliyuncs.com), or IMAGE_REPAIR_FC_ENDPOINT."""
     from alibabacloud_fc20230330.client import Client
 
-    from .cloud_config import region_from_env, sdk_config
+    from ..cloud_config import region_from_env, sdk_config
     region = region_from_env()
     endpoint = os.environ.get("IMAGE_REPAIR_FC_ENDPOINT")
     if not endpoint:
@@ -76,18 +68,3 @@ def fc_client_from_env(keys=None):
             raise CloudError("MissingConfiguration", "FC_ACCOUNT_ID (or IMAGE_REPAIR_FC_ENDPOINT) is not set")
         endpoint = "%s.%s.fc.aliyuncs.com" % (account, region)
     return Client(sdk_config(region, endpoint, keys))
-
-
-def launcher_from_env(store):
-    """The sweep's fan-out: IMAGE_REPAIR_FANOUT=cloudflow (default: CloudFlow StartExecution) or
-    fc-async (the start function invoked asynchronously; IMAGE_REPAIR_START_FUNCTION overrides its
-    name, image-repair-start by default; FC 3.0 functions have no service)."""
-    fanout = os.environ.get("IMAGE_REPAIR_FANOUT", "cloudflow")
-    if fanout == "cloudflow":
-        from ..launchers import CloudFlowLauncher
-        from .cloudflow import cloudflow_from_env
-        return CloudFlowLauncher(cloudflow_from_env())
-    if fanout == "fc-async":
-        return FcAsyncLauncher(fc_client_from_env(), store,
-                               os.environ.get("IMAGE_REPAIR_START_FUNCTION") or START_FUNCTION)
-    raise CloudError("MissingConfiguration", "IMAGE_REPAIR_FANOUT must be cloudflow or fc-async, not %r" % fanout)

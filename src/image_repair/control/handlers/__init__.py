@@ -1,3 +1,4 @@
-"""Function Compute handlers: one thin module per step plus ``start``. A handler parses its event
-into a model, calls one step with its ports, and returns a JSON-able dict. Nothing is built at
-import time: ports are made on the first invocation from the function's environment."""
+"""Function Compute entry points: one thin module per step (``handler = step_handler("<step>")``)
+plus ``start``, ``events`` and ``sweep``. A handler parses its event, calls the step runner
+(steps/runner.py) or a trigger with ports from the function's environment, and returns a JSON-able
+dict. Nothing is built at import time: ports are made on the first invocation."""

@@ -10,7 +10,8 @@ Configuration (environment):
   the policy of events that carry none (default: any repairable item at High risk);
 * FC_REGION (set by FC): events for images of other regions are ignored."""
 
-from .fc import HandlerError, json_env, ports_from_env, region_default
+from ..steps.runner import HandlerError, ports_from_env
+from .fc import json_env, region_default
 
 
 def event_defaults() -> dict:

@@ -4,7 +4,8 @@ record the execution, start the CloudFlow execution named by its deterministic i
 Every bad body is ``HandlerError("InvalidInput", one short line)`` before anything is built,
 recorded or started: bytes that are not UTF-8, not JSON, larger than MAX_START_BODY, nested
 deeper than inputs.MAX_JSON_DEPTH, not an object, or parameters RepairRequest refuses."""
-from .fc import HandlerError, parse_event, ports_from_env, region_default
+from ..steps.runner import HandlerError, parse_event, ports_from_env
+from .fc import region_default
 
 MAX_START_BODY = 64 * 1024     # a start request is under 2 KB; a timer's payload string likewise
 

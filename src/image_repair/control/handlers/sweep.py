@@ -13,12 +13,13 @@ unknown key; then IMAGE_REPAIR_JANITOR_TTL_HOURS and IMAGE_REPAIR_SWEEP_DEFAULTS
 or numbers as s.yaml sets them). A bad payload raises one HandlerError ``InvalidInput``, bad
 configuration ``InvalidConfiguration``, each with a one-line message quoting at most a short
 prefix of a bad value; nothing is listed, started or deleted. The fan-out comes from
-IMAGE_REPAIR_FANOUT (clients/fc.py). The janitor runs even when the sweep fails (then the sweep's
+IMAGE_REPAIR_FANOUT (launchers.launcher_from_env). The janitor runs even when the sweep fails (then the sweep's
 error is raised after it)."""
 import logging
 import os
 
-from .fc import HandlerError, json_env, ports_from_env
+from ..steps.runner import HandlerError, ports_from_env
+from .fc import json_env
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ def sweep_defaults() -> dict:
 
 
 def handler(event, context=None):
-    from ..clients.fc import launcher_from_env
+    from ..launchers import launcher_from_env
     from ..models import InvalidRequest
     from ..triggers.janitor import janitor
     from ..triggers.sweep import sweep

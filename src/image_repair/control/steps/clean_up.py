@@ -16,10 +16,11 @@ deletion here is idempotent. Then releases the lock, and on failure records the 
 with its first cause and what was done."""
 from typing import List, Optional, Set
 
-from ..clients.errors import CloudError
+from ..cloud_errors import CloudError
 from ..models import FlowEvent, FlowState
+from ..policy import TAG_EXECUTION
 from ..store import ExecutionStatus
-from .common import LEASE_MARGIN_S, TAG_EXECUTION, Ports, StepError, next_wait
+from .common import LEASE_MARGIN_S, Ports, StepError, next_wait
 from .report import build_report
 from .transient import transient_kind
 

@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional, Tuple
 
 from ..models import FlowEvent, FlowState, RepairRequest
+from ..policy import TAG_EXECUTION, TAG_SOURCE_IMAGE
 from ..store import Execution, ExecutionNotFound, StateStore
 
-TAG_EXECUTION = "image-repair:execution"
-TAG_SOURCE_IMAGE = "image-repair:source-image"
 PUBLIC_REPAIR_COMMAND = "ACS-ECS-ImageRepair-for-linux.sh"
 MAX_WAIT_S = 300
 LEASE_MARGIN_S = 30.0
@@ -197,4 +196,4 @@ def done(event: FlowEvent) -> FlowState:
 
 __all__ = ["Ports", "StepError", "ImageNotRepairable", "ImageNotFound", "ImageBusy", "RepairFailed",
            "ResourceFailed", "load", "result_of", "once", "client_token", "tags_for", "poll", "done",
-           "next_wait", "remaining_from_progress", "seconds_since", "TAG_EXECUTION", "TAG_SOURCE_IMAGE", "PUBLIC_REPAIR_COMMAND", "ExecutionNotFound"]
+           "next_wait", "remaining_from_progress", "seconds_since", "PUBLIC_REPAIR_COMMAND", "ExecutionNotFound"]

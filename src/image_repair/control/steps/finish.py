@@ -7,21 +7,20 @@ SUCCEEDED execution says it too). The tag is best effort: a source image that ca
 tags already, a RAM policy without TagResources) still ends SUCCEEDED, with ``sourceTagged`` false."""
 import logging
 
-from ..clients.errors import CloudError
+from ..cloud_errors import CloudError
 from ..models import FlowEvent, FlowState
+from ..policy import TAG_REPAIRED_BY
 from ..store import ExecutionStatus
 from .common import Ports, StepError
 from .report import build_report
 
 STEP = "finish"
-TAG_REPAIRED_BY = "image-repair:repaired-by"
 log = logging.getLogger(__name__)
 
 
 def tag_source(ports: Ports, execution) -> bool:
-    from ..triggers.inventory import tag_resources
     try:
-        tag_resources(ports.ecs, "image", [execution.source_image_id], {TAG_REPAIRED_BY: execution.execution_id})
+        ports.ecs.tag_resources("image", [execution.source_image_id], {TAG_REPAIRED_BY: execution.execution_id})
         return True
     except CloudError as error:
         log.warning("finish.source_not_tagged", extra={"execution_id": execution.execution_id, "step": STEP,

@@ -7,7 +7,8 @@ The plan (the release time) is recorded before RunInstances, so every retry send
 parameters. A plan that has gone stale (the execution resumed long after) is replaced only once
 no instance tagged by this execution exists: one whose answer was lost is adopted instead."""
 from ..models import FlowEvent, FlowState
-from .common import TAG_EXECUTION, Ports, client_token, done, load, once, result_of, tags_for
+from ..policy import TAG_EXECUTION
+from .common import Ports, client_token, done, load, once, result_of, tags_for
 from .check_source_image import STEP as CHECK
 from .choose_base_image import STEP as BASE
 from .host_lifetime import HOST_LIFETIME_S, release_time, still_valid

@@ -5,8 +5,8 @@ spelling, each with its ``repairItem``); ``atRiskBefore``/``atRiskAfter`` are th
 whose check items were at risk, so the two compare whichever spelling each check used."""
 from typing import Optional
 
+from ..policy import repair_items_at_risk
 from ..store import Execution
-from .check_source_image import repair_items_at_risk
 
 ORDER = ("check_source_image", "choose_base_image", "launch_repair_instance", "wait_until_ready", "start_repair",
          "wait_for_repair", "snapshot_repaired_disk", "create_repaired_image", "wait_for_image_check", "clean_up")

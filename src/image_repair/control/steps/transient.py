@@ -11,7 +11,7 @@ calling a step again after a lost response finds the first result instead of mak
 import hashlib
 from typing import Optional
 
-from ..clients.errors import CloudError
+from ..cloud_errors import CloudError
 from ..store import ConcurrentUpdate, StepClaimLost, StepInProgress
 
 # The flow's Choice after each step gives up after this many retries in a row (a test keeps the

@@ -1,7 +1,7 @@
 """Step 9: wait until the new image is Available and its own check Finished; read its items
 (after); mark it NvmeSupport=supported when nvme was repaired (or found fine) by the agent."""
 from ..models import FlowEvent, FlowState
-from .check_source_image import check_items
+from ..policy import check_items
 from .common import Ports, ResourceFailed, done, load, once, poll, remaining_from_progress, result_of, seconds_since
 from .check_source_image import STEP as CHECK
 from .create_repaired_image import STEP as CREATE

@@ -6,15 +6,15 @@ decide with the execution's policy whether it needs a repair.
   the policy's levels, among its items) -> ``ready`` and the flow goes on to CheckSourceImage,
   the normal repair;
 * nothing at risk, or an image the workflow does not repair (Windows, public, encrypted...:
-  ``check_source_image.refusal``) -> the execution is finished here as SUCCEEDED with a report
+  ``policy.refusal``) -> the execution is finished here as SUCCEEDED with a report
   saying so (``healthy``), and the flow ends without launching anything;
 * the image failed (CreateFailed, UnAvailable) or vanished -> an error, caught into clean-up.
 
 Nothing is created and no lock is taken here: CheckSourceImage takes the lock as for any repair.
 The decision is recorded once (the poll's step record): a retried call answers the same."""
 from ..models import FlowEvent, FlowState, WatchPolicy
+from ..policy import at_risk_items, check_items, refusal, repair_items_at_risk
 from ..store import ExecutionStatus
-from .check_source_image import check_items, refusal, repair_items_at_risk
 from .common import ImageNotFound, Ports, ResourceFailed, load, poll
 
 STEP = "watch_source_image"
@@ -28,7 +28,6 @@ HEALTHY_SUMMARY = "healthy, nothing to repair"
 
 def decide(image: dict, policy: WatchPolicy) -> dict:
     """The recorded decision for an Available, checked image."""
-    from ..triggers.sweep import at_risk_items       # the sweep's selection: one rule for both
     items = check_items(image)
     reason = refusal(image)
     at_risk = [] if reason else at_risk_items(image, policy)

@@ -55,9 +55,9 @@ def store_settings_from_env(env: Optional[Mapping[str, str]] = None) -> StoreSet
             if not region:
                 raise StoreConfigError("Tablestore needs TABLESTORE_ENDPOINT or FC_REGION to find instance %s" % instance)
             endpoint = "https://%s.%s.vpc.tablestore.aliyuncs.com" % (instance, region)
-        from ..clients.cloud_config import keys_from_env, resolved_keys
-        from ..clients.errors import CloudError
-        try:   # the SDKs' credential chain (clients/cloud_config.py): the environment's keys first
+        from ..cloud_config import keys_from_env, resolved_keys
+        from ..cloud_errors import CloudError
+        try:   # the SDKs' credential chain (cloud_config.py): the environment's keys first
             keys = resolved_keys(keys_from_env(env))
         except CloudError as error:
             raise StoreConfigError("Tablestore needs credentials: %s" % error)

@@ -1,4 +1,4 @@
-"""Account-wide ECS listings and tags for the sweep, the janitor and the finish step.
+"""Account-wide ECS listings for the sweep and the janitor.
 
 Over the same ``clients.ecs.EcsPort`` plumbing (its ``_call``: the real SDK, retries off, errors
 classified), the calls that look at many resources at once:
@@ -9,15 +9,14 @@ classified), the calls that look at many resources at once:
 * ``tagged_resources``: instances, disks, snapshots and images carrying a tag key (any value),
   with their creation time and status, by the Describe* calls' own ``Tag.N.Key`` filter (one pass
   per resource type, 100 a page) instead of ListTagResources plus one Describe per resource.
-* ``tag_resources``: TagResources (up to 50 ids a call).
 * ``delete_disk``: DeleteDisk (the one delete EcsPort does not have).
 """
 from typing import Dict, Iterator, List
 
-from ..clients.errors import CloudError
+from ..clients.ecs import sdk_models
+from ..cloud_errors import CloudError
 
 PAGE_SIZE = 100            # DescribeImages/Instances/Disks/Snapshots: PageSize 1-100
-TAG_BATCH = 50             # TagResources: at most 50 ResourceId.N
 
 
 def own_linux_image_pages(ecs, page_size: int = PAGE_SIZE) -> Iterator[List[dict]]:
@@ -26,7 +25,7 @@ def own_linux_image_pages(ecs, page_size: int = PAGE_SIZE) -> Iterator[List[dict
     The last page is known from TotalCount, so no extra call confirms an empty page. Pages are by
     number: an image created or deleted during the listing may shift one across a page boundary
     (seen twice, or missed until the next sweep); the sweep is idempotent, so that is harmless."""
-    from alibabacloud_ecs20140526 import models as m
+    m = sdk_models()
     number = 1
     while True:
         body = ecs._call("DescribeImages", m.DescribeImagesRequest(
@@ -54,7 +53,7 @@ _DESCRIBE = {
 
 def tagged_resources(ecs, key: str, kinds=("instance", "disk", "snapshot", "image")) -> Dict[str, List[dict]]:
     """{resource type: [API shapes]} of every live resource carrying tag ``key`` (any value)."""
-    from alibabacloud_ecs20140526 import models as m
+    m = sdk_models()
     found: Dict[str, List[dict]] = {}
     for kind in kinds:
         action, request_name, tag_name, (outer, inner), _ = _DESCRIBE[kind]
@@ -87,17 +86,9 @@ def resource_id(kind: str, resource: dict) -> str:
     return resource[_DESCRIBE[kind][4]]
 
 
-def tag_resources(ecs, kind: str, ids: List[str], tags: Dict[str, str]) -> None:
-    from alibabacloud_ecs20140526 import models as m
-    for start in range(0, len(ids), TAG_BATCH):
-        ecs._call("TagResources", m.TagResourcesRequest(
-            region_id=ecs.region, resource_type=kind, resource_id=ids[start:start + TAG_BATCH],
-            tag=[m.TagResourcesRequestTag(key=k, value=v) for k, v in sorted(tags.items())]))
-
-
 def delete_disk(ecs, disk_id: str) -> bool:
     """-> False when it was already gone."""
-    from alibabacloud_ecs20140526 import models as m
+    m = sdk_models()
     try:
         ecs._call("DeleteDisk", m.DeleteDiskRequest(disk_id=disk_id))
         return True

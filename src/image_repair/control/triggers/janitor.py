@@ -28,8 +28,8 @@ from typing import List, Literal, Optional
 
 from pydantic import BaseModel, Field
 
-from ..clients.errors import CloudError
-from ..steps.common import TAG_EXECUTION
+from ..cloud_errors import CloudError
+from ..policy import TAG_EXECUTION
 from ..store import ExecutionStatus
 from .inventory import delete_disk, resource_id, tagged_resources, tags_of
 

@@ -7,7 +7,7 @@ Interface (the timer handler, ``image-repair sweep`` and the bench call this)::
 
 * ``ecs``: a ``clients.ecs.EcsPort`` (real API or an emulator); ``store``: a ``StateStore``;
   ``launcher``: anything with ``launch(execution_id) -> bool`` and ``idempotent``
-  (``launchers.CloudFlowLauncher``, ``clients.fc.FcAsyncLauncher``, a test's recorder);
+  (``launchers.CloudFlowLauncher``, ``launchers.FcAsyncLauncher``, a test's recorder);
 * ``policy``: ``SweepPolicy`` or a dict of its fields (which repair items, which risk levels, the
   concurrency cap); ``defaults``: the start parameters every repair gets besides the image and the
   items (zoneId, vSwitchId, securityGroupId, instanceType...; seed names);
@@ -15,7 +15,7 @@ Interface (the timer handler, ``image-repair sweep`` and the bench call this)::
 
 Selection, per image (DescribeImages ImageOwnerAlias=self OSType=linux Status=Available, 100 a page):
 a repair's own product (tagged image-repair:execution) -> skipped; not repairable
-(``check_source_image.refusal``: Windows, encrypted, no system disk...) -> skipped; check not
+(``policy.refusal``: Windows, encrypted, no system disk...) -> skipped; check not
 Finished -> skipped; no repairable item at risk within the policy -> healthy; tagged
 image-repair:repaired-by or a SUCCEEDED execution in the store -> already repaired; a RUNNING
 execution or a held lock -> in flight; its repair (deterministic execution id) already FAILED ->
@@ -30,9 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..launchers import start_execution
 from ..models import InvalidRequest, parse_request
-from ..steps.check_source_image import check_items, refusal, repair_items_at_risk
-from ..steps.common import TAG_EXECUTION
-from ..steps.finish import TAG_REPAIRED_BY
+from ..policy import TAG_EXECUTION, TAG_REPAIRED_BY, at_risk_items, refusal
 from ..store import ExecutionStatus
 from .inventory import own_linux_image_pages, tags_of
 from .janitor import MAX_TTL_HOURS, MIN_TTL_HOURS
@@ -102,15 +100,6 @@ class SweepReport(BaseModel):
 
     def ids(self, *actions: str) -> List[str]:
         return [d.imageId for d in self.needRepair if not actions or d.action in actions]
-
-
-def at_risk_items(image: dict, policy: SweepPolicy) -> List[str]:
-    """Repair items for the check items at risk at one of the policy's levels, in the policy's items."""
-    risky = [i for i in check_items(image) if i.get("riskLevel") in policy.riskLevels]
-    if not risky:           # most images: skip the item lookup
-        return []
-    items = repair_items_at_risk(risky)
-    return sorted(set(i for i in items if policy.items is None or i in policy.items))
 
 
 def classify(image: dict, policy: SweepPolicy) -> tuple:

@@ -1,5 +1,6 @@
 """The one place that says where the Alibaba Cloud SDK clients get their credentials, region and
-endpoint (ECS, CloudFlow, Function Compute 3.0, Tablestore).
+endpoint (ECS, CloudFlow, Function Compute 3.0, Tablestore). Below both the adapters (clients/) and
+the store, which each build SDK clients from it.
 
 Credentials: ``alibabacloud_credentials``' default chain, the SDKs' own: environment variables
 (``ALIBABA_CLOUD_ACCESS_KEY_ID``/``_SECRET``/``_SECURITY_TOKEN``: what Function Compute sets from
@@ -17,7 +18,7 @@ import os
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
-from .errors import CloudError
+from .cloud_errors import CloudError
 
 
 @dataclass(frozen=True)

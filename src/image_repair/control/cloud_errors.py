@@ -1,4 +1,7 @@
-"""Errors of the cloud adapters, each with the ``code`` the flow's Retry/Catch match as ``FC.<code>``.
+"""Errors of calls to Alibaba Cloud, each with the ``code`` the flow's Retry/Catch match as ``FC.<code>``.
+
+The steps, the store's configuration and the triggers catch ``CloudError`` whatever adapter raised
+it, so it lives below all of them (clients/ raise it through ``classify``).
 
 The SDK's many exception types are folded into three codes the flow decides on:
 ``Throttled`` (retry with backoff), ``Transient`` (5xx, a lost or refused connection: retry; every

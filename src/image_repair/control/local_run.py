@@ -3,9 +3,9 @@ each function name mapped to its step handler bound to the given ports."""
 from pathlib import Path
 from typing import Optional
 
-from .fc import bound_handlers
+from .steps.runner import bound_handlers
 
-DEFINITION = Path(__file__).resolve().parents[4] / "state_machine" / "repair_image.yaml"
+DEFINITION = Path(__file__).resolve().parents[3] / "state_machine" / "repair_image.yaml"
 
 
 class CloudClock:
@@ -26,8 +26,8 @@ class CloudClock:
 
 
 def load_repair_flow(path: Optional[Path] = None):
-    from ..flow import load_definition_file
-    from ..steps import FUNCTIONS
+    from .flow import load_definition_file
+    from .steps import FUNCTIONS
     return load_definition_file(str(path or DEFINITION), functions=set(FUNCTIONS))
 
 
@@ -36,9 +36,9 @@ def run_execution(ports, execution_id: str, clock=None, definition=None):
 
     If the flow ended Failed without its clean-up recording it (clean-up itself failed), the
     execution is marked FAILED here so ``status`` never shows a dead execution as RUNNING."""
-    from ..flow import FlowRunner
-    from ..models import flow_input
-    from ..store import ExecutionStatus
+    from .flow import FlowRunner
+    from .models import flow_input
+    from .store import ExecutionStatus
     runner = FlowRunner(definition or load_repair_flow(), bound_handlers(ports), clock=clock,
                         region=getattr(ports.ecs, "region", "local"))
     result = runner.run(flow_input(execution_id), name=execution_id)
