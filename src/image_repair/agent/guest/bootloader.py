@@ -16,22 +16,19 @@ Per bootloader (``facts.bootloader``):
 * GRUB_LEGACY: the kernel lines of menu.lst/grub.conf edited directly.
 ``root=`` is never added to ``/etc/default/grub``: grub-mkconfig writes the root itself.
 Reading what is in effect (``read_kernel_args``, ``missing_kernel_args``...) is in
-:mod:`.kernel_cmdline`, re-exported here.
+:mod:`.kernel_cmdline`; items import the readers from there.
 """
 import os
 
 from .. import log
 from ..errors import AgentError
 from . import boot_entries, grub_defaults
-from .facts import GRUB2, GRUB2_BLS, GRUB_LEGACY
 from .kernel_args import arg_name, edit_args, matches, split_args
+from .kernel_cmdline import (BLS_DIR, DEFAULT_GRUB, GRUBENVS, KERNEL_CMDLINE, SUSE_APPEND, SUSE_BOOTLOADER,
+                             bls_entry_paths, default_grub_files, describe_sources, expected_root,
+                             grub_cfg_paths, kernel_arg_sources, legacy_menus, suse_default_append)
+from .model import GRUB2, GRUB2_BLS, GRUB_LEGACY
 from .netconf import sysconfig
-# The readers live in kernel_cmdline; items import them from here too.
-from .kernel_cmdline import (BLS_DIR, DEFAULT_GRUB, DEFAULT_GRUB_D, GRUBENVS, KERNEL_CMDLINE,  # noqa: F401
-                             KNOWN_GRUB_CFGS, LEGACY_MENUS, bls_entry_paths, default_grub_files,
-                             describe_sources, expected_root, grub_cfg_paths, kernel_arg_sources,
-                             legacy_menu_paths, legacy_menus, missing_kernel_args, read_kernel_args,
-                             SUSE_APPEND, SUSE_BOOTLOADER, suse_default_append)
 
 # -- the shared rewrite -------------------------------------------------------------------------
 class BootPlan(object):

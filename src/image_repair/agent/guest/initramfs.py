@@ -21,7 +21,7 @@ from .. import log, runner
 from ..errors import AgentError
 from . import cpio
 from . import initramfs_tools
-from .facts import DRACUT, INITRAMFS_TOOLS, MKINITRD
+from .model import DRACUT, INITRAMFS_TOOLS, MKINITRD
 
 KEEP_SUFFIX = ".image-repair-old"
 
