@@ -173,33 +173,30 @@ class BootPlan(object):
 
     def _apply_bls(self, guest):
         add, remove = self.merged()
-        fs = guest.fs
-        sources = kernel_arg_sources(guest)
-        entry_words = [w for label, words in sources if label.startswith(BLS_DIR) or "kernelopts" in label
-                       for w in words]
-        # grubby wants concrete arguments: "name=" specs become the values present in the entries
-        concrete = []
-        for spec in remove:
-            concrete.extend(w for w in entry_words if matches(w, spec) and w not in concrete)
-        needed_add = [a for a in add if any(a not in words for label, words in sources
-                                            if label.startswith(BLS_DIR))]
+        needed_add, concrete = _bls_changes(kernel_arg_sources(guest), add, remove)
         if needed_add or concrete:
-            if guest.has_command("grubby"):
-                argv = ["grubby", "--update-kernel=ALL"]
-                if needed_add:
-                    argv.append("--args=" + " ".join(needed_add))
-                if concrete:
-                    argv.append("--remove-args=" + " ".join(concrete))
-                guest.run(argv, label="grubby")
-                if not (guest.dry_run or guest.read_only):
-                    self._check_bls(guest, add, remove)
-            else:
-                self._note("grubby not found in the guest: BLS entries edited directly")
-                _edit_bls_directly(fs, add, remove)
+            self._edit_bls_entries(guest, needed_add, concrete, add, remove)
+        fs = guest.fs
         if fs.isfile(KERNEL_CMDLINE):
             text = fs.read_text(KERNEL_CMDLINE, "")
             fs.write_text(KERNEL_CMDLINE, boot_entries.edit_cmdline_file(text, add, remove))
         self._rewrite_defaults(guest, create=False)
+
+    def _edit_bls_entries(self, guest, needed_add, concrete, add, remove):
+        """``grubby --update-kernel=ALL``, its result read back; without grubby, the entries
+        edited directly."""
+        if not guest.has_command("grubby"):
+            self._note("grubby not found in the guest: BLS entries edited directly")
+            _edit_bls_directly(guest.fs, add, remove)
+            return
+        argv = ["grubby", "--update-kernel=ALL"]
+        if needed_add:
+            argv.append("--args=" + " ".join(needed_add))
+        if concrete:
+            argv.append("--remove-args=" + " ".join(concrete))
+        guest.run(argv, label="grubby")
+        if not (guest.dry_run or guest.read_only):
+            self._check_bls(guest, add, remove)
 
     def _check_bls(self, guest, add, remove):
         """grubby's result, read back. RHEL's grubby-bls replaces the first ``key=`` when adding
@@ -228,6 +225,20 @@ class BootPlan(object):
             if new != words:
                 text = guest.fs.read_text(SUSE_BOOTLOADER, "")
                 guest.fs.write_text(SUSE_BOOTLOADER, sysconfig.edit(text, {SUSE_APPEND: " ".join(new)}, ()))
+
+
+def _bls_changes(sources, add, remove):
+    """What grubby is asked for: ``(arguments some BLS entry lacks, words to remove)``. grubby
+    wants concrete arguments: a ``name=`` spec becomes the values present in the entries (or in
+    grubenv's kernelopts)."""
+    entries = [words for label, words in sources if label.startswith(BLS_DIR)]
+    entry_words = [w for label, words in sources if label.startswith(BLS_DIR) or "kernelopts" in label
+                   for w in words]
+    concrete = []
+    for spec in remove:
+        concrete.extend(w for w in entry_words if matches(w, spec) and w not in concrete)
+    needed_add = [a for a in add if any(a not in words for words in entries)]
+    return needed_add, concrete
 
 
 def _edit_bls_directly(fs, add, remove):
