@@ -4,6 +4,7 @@ regenerations' changes go to each item that asked for them; a dry run writes not
 
 The guest's own (stub) tools run in a chroot, so these need root."""
 import os
+import shutil
 
 import pytest
 
@@ -97,3 +98,21 @@ def test_repaired_items_are_verified_then_a_second_run_finds_them_ok(tmp_path):
     second = engine.repair(guest_of(tree), names)
     assert [r.status for r in second] == ["ok"] * 5 + ["not_applicable"]
     assert all(r.changes.is_empty() for r in second)
+
+
+def test_drivers_that_cannot_be_kept_for_future_kernels_fail_every_item_that_asked(tmp_path):
+    tree = build_guest(tmp_path, "rocky9")
+    install_initramfs_stubs(tree, "rocky9")
+    guest = guest_of(tree)
+    shutil.rmtree(str(tree / "etc/dracut.conf.d"))
+    (tree / "etc/dracut.conf.d").write_text("a file where dracut's folder belongs\n")
+    images = sorted((tree / "boot").glob("initramfs-*.img"))
+    before = [image.read_bytes() for image in images]
+
+    virtio, nvme = engine.repair(guest, ["virtio", "nvme"])
+
+    for result in (virtio, nvme):
+        assert result.status == "failed", result.to_dict()
+        assert result.error.startswith("regenerate: keeping the drivers for future kernels: ")
+    # Nothing is rebuilt when the drivers cannot be kept for the kernels installed later.
+    assert virtio.changes.commands == [] and [image.read_bytes() for image in images] == before
