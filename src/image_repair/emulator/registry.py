@@ -30,6 +30,9 @@ from .resources import request_id
 from .wire import Gateway
 
 CLOUD_HOST = re.compile(r"^[a-z0-9.-]+\.aliyuncs\.com$")
+# The methods both transports hand to the router; a service answers those in its ``methods``
+# (the router's 404 names the others).
+ROUTED_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 
 
 class ServiceGateway(Protocol):

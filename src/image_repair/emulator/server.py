@@ -69,7 +69,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    do_GET = do_POST = do_PUT = do_DELETE = _serve
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve  # registry.ROUTED_METHODS
 
     def log_message(self, fmt, *args) -> None:
         if not self.quiet:
