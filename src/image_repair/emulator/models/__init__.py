@@ -17,6 +17,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Tuple, TypeVar
 from ..errors import error
 
 F = TypeVar("F", bound=Callable)
+T = TypeVar("T")
 
 
 def operation(method: F) -> F:
@@ -26,6 +27,14 @@ def operation(method: F) -> F:
         with self.operation():
             return method(self, *args, **kwargs)
     return run  # type: ignore[return-value]
+
+
+def lookup(store: Dict[str, T], key: str, code: str) -> T:
+    """``store[key]``, or the API's not-found error ``code``."""
+    found = store.get(key)
+    if found is None:
+        raise error(code)
+    return found
 
 
 def check_tags(tags: Iterable[Tuple[str, str]]) -> List[Tuple[str, str]]:

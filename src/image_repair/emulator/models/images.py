@@ -5,7 +5,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from ..errors import error, invalid, missing
 from ..resources import DiskMapping, Image
-from . import check_tags, operation, tag_dict, tag_filter
+from . import check_tags, lookup, operation, tag_dict, tag_filter
 
 # CreateImage's Platform values (DescribeImages may report others, e.g. "Red Hat").
 CREATE_PLATFORMS = ["Aliyun", "Anolis", "CentOS", "Ubuntu", "SUSE", "Debian", "OpenSUSE",
@@ -31,10 +31,7 @@ class MappingRequest:
 class ImageBackend:
 
     def image(self, image_id: str) -> Image:
-        image = self.images.get(image_id)
-        if image is None:
-            raise error("InvalidImageId.NotFound")
-        return image
+        return lookup(self.images, image_id, "InvalidImageId.NotFound")
 
     @operation
     def describe_images(self, image_ids: Sequence[str] = (), statuses: Optional[Set[str]] = None,

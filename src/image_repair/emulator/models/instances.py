@@ -6,7 +6,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..errors import error, missing
 from ..resources import Disk, Image, Instance
-from . import check_tags, id_filter, operation, tag_dict, tag_filter
+from . import check_tags, id_filter, lookup, operation, tag_dict, tag_filter
 
 CATEGORIES = ["cloud", "cloud_efficiency", "cloud_ssd", "cloud_essd", "cloud_auto", "cloud_essd_entry"]
 
@@ -34,10 +34,7 @@ class _DiskSpec:
 class InstanceBackend:
 
     def instance(self, instance_id: str, code: str = "InvalidInstanceId.NotFound") -> Instance:
-        inst = self.instances.get(instance_id)
-        if inst is None:
-            raise error(code)
-        return inst
+        return lookup(self.instances, instance_id, code)
 
     @operation
     def run_instances(self, image_id: str, instance_type: str, vswitch_id: str,

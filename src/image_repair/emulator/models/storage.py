@@ -3,22 +3,16 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 from ..errors import error
 from ..resources import Disk, Snapshot
-from . import check_tags, id_filter, operation, tag_dict, tag_filter
+from . import check_tags, id_filter, lookup, operation, tag_dict, tag_filter
 
 
 class StorageBackend:
 
     def disk(self, disk_id: str) -> Disk:
-        disk = self.disks.get(disk_id)
-        if disk is None:
-            raise error("InvalidDiskId.NotFound")
-        return disk
+        return lookup(self.disks, disk_id, "InvalidDiskId.NotFound")
 
     def snapshot(self, snapshot_id: str) -> Snapshot:
-        snap = self.snapshots.get(snapshot_id)
-        if snap is None:
-            raise error("InvalidSnapshotId.NotFound")
-        return snap
+        return lookup(self.snapshots, snapshot_id, "InvalidSnapshotId.NotFound")
 
     def snapshot_usage(self, snapshot_id: str) -> str:
         """DescribeSnapshots' Usage: image, disk, image_disk or none (what was made from it)."""
