@@ -66,7 +66,8 @@ def host_id(request: "HttpRequest") -> str:
 
 
 class Gateway:
-    """Parses, authenticates and routes HTTP requests to one EcsBackend."""
+    """The ECS service's gateway (registry.ECS): parses and authenticates HTTP requests, then
+    hands each action to one EcsBackend."""
 
     def __init__(self, backend: "EcsBackend"):
         self.backend = backend
