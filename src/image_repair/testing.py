@@ -10,66 +10,85 @@
     @mock_ecs(latency="fast")
     def test_something(ecs_backend): ...     # the backend is passed if the test asks for it
 
-Every ECS endpoint (``https://ecs[-.]<region>.aliyuncs.com``) is intercepted through
-``responses``; an action the emulator does not implement answers InvalidAction.NotFound and any
-other HTTP request fails with ConnectionError unless its URL prefix is in ``allow``.
+Requests to the public endpoints of the registered services (emulator/registry.py; ECS:
+``https://ecs[-.]<region>.aliyuncs.com``) are intercepted through ``responses`` and routed as the
+served emulator routes them; an action the emulator does not implement answers
+InvalidAction.NotFound, and any other HTTP request fails with ConnectionError unless its URL
+prefix is in ``allow``.
 """
 import functools
 import inspect
-import re
-from typing import Iterable, Optional, Union
+from typing import Any, Iterable, Mapping, Optional, Union
 
 from .emulator.backend import EcsBackend
 from .emulator.clock import LatencyModel
+from .emulator.http_messages import HttpRequest
+from .emulator.registry import ROUTED_METHODS, Registry, Router
 from .emulator.seed import build_backend
-from .emulator.wire import Gateway, HttpRequest
-
-ECS_URL = re.compile(r"^https?://ecs[.-][a-z0-9.-]*aliyuncs\.com(/.*)?$")
 
 
-class mock_ecs:  # noqa: N801 - named like moto's decorators
-    def __init__(self, seed: Optional[dict] = None, latency: Union[str, LatencyModel] = "immediate",
-                 allow: Iterable[str] = ()):
-        self.seed = seed
-        self.latency = LatencyModel.named(latency) if isinstance(latency, str) else latency
+class mock_services:  # noqa: N801 - a context manager named like moto's decorators
+    """Intercept, in-process, the public endpoints of every registered service whose backend is
+    given (``{"ecs": backend, ...}``): the building block of ``mock_ecs`` and of any emulated
+    service added to the registry later."""
+
+    def __init__(self, backends: Mapping[str, Any], registry: Optional[Registry] = None, allow: Iterable[str] = ()):
+        self.router = Router(backends, registry)
         self.allow = tuple(allow)
-        self.backend: Optional[EcsBackend] = None
         self._mock = None
 
-    def __enter__(self) -> EcsBackend:
+    def __enter__(self) -> Router:
         import requests
         import responses
-
-        self.backend = build_backend(self.seed, self.latency)
-        gateway = Gateway(self.backend)
 
         def callback(request):
             body = request.body or b""
             if isinstance(body, str):
                 body = body.encode("utf-8")
-            response = gateway.handle(HttpRequest(request.method, request.url, dict(request.headers), body))
+            response = self.router.handle(HttpRequest(request.method, request.url, dict(request.headers), body))
             if response.drop:
                 raise requests.exceptions.ReadTimeout("emulator: response lost after commit (injected)")
             return response.status, response.headers, response.body
 
         self._mock = responses.RequestsMock(assert_all_requests_are_fired=False)
-        for method in ("GET", "POST"):
-            self._mock.add_callback(method, ECS_URL, callback=callback)
+        for _, pattern in self.router.intercepted():
+            for method in ROUTED_METHODS:  # the router answers a method the service lacks (loud 404)
+                self._mock.add_callback(method, pattern, callback=callback)
         for prefix in self.allow:
             self._mock.add_passthru(prefix)
         self._mock.start()
-        return self.backend
+        return self.router
 
     def __exit__(self, *exc) -> None:
         self._mock.stop()
         self._mock.reset()
+
+
+class mock_ecs:  # noqa: N801 - named like moto's decorators
+    def __init__(self, seed: Optional[dict] = None, latency: Union[str, LatencyModel] = "immediate",
+                 allow: Iterable[str] = (), registry: Optional[Registry] = None):
+        self.seed = seed
+        self.latency = LatencyModel.named(latency) if isinstance(latency, str) else latency
+        self.allow = tuple(allow)
+        self.registry = registry
+        self.backend: Optional[EcsBackend] = None
+        self._services: Optional[mock_services] = None
+
+    def __enter__(self) -> EcsBackend:
+        self.backend = build_backend(self.seed, self.latency)
+        self._services = mock_services({"ecs": self.backend}, self.registry, self.allow)
+        self._services.__enter__()
+        return self.backend
+
+    def __exit__(self, *exc) -> None:
+        self._services.__exit__(*exc)
 
     def __call__(self, func):
         wants_backend = "ecs_backend" in inspect.signature(func).parameters
 
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            with mock_ecs(self.seed, self.latency, self.allow) as backend:
+            with mock_ecs(self.seed, self.latency, self.allow, self.registry) as backend:
                 if wants_backend:
                     kwargs["ecs_backend"] = backend
                 return func(*args, **kwargs)

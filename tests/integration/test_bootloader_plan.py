@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from image_repair.agent.guest.bootloader import missing_kernel_args, read_kernel_args
 from image_repair.agent.guest.context import Guest
-from image_repair.agent.guest.facts import GRUB2, GRUB2_BLS
+from image_repair.agent.guest.kernel_cmdline import missing_kernel_args, read_kernel_args
+from image_repair.agent.guest.model import GRUB2, GRUB2_BLS
 from image_repair.agent.guestfs import BACKUP_DIR
 from tests.fixtures import stubs_grub
 from tests.unit.test_bootloader_plan import GRUB_ADD, LAYOUT, ROOT_UUID, facts, grub2_guest, read, snapshot, write

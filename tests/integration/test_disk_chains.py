@@ -12,7 +12,7 @@ import pytest
 from . import diskbuild
 from .test_disk_safety import host_root_disk
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounts filesystems and attaches loop devices")
+pytestmark = pytest.mark.needs_root     # mounts filesystems, attaches loop devices (tests/conftest.py decides)
 
 REPAIR = ("repair-disk", "--items", "fstab,dhcp", "--quiet")
 

@@ -8,7 +8,7 @@ import tempfile
 
 import pytest
 
-from image_repair.agent.disk import imagefile, session
+from image_repair.agent.disk import formats, imagefile, session
 from image_repair.agent.errors import BadInput, RefusedDisk
 from . import diskbuild
 
@@ -189,7 +189,7 @@ def test_qcow2_source_repaired_into_a_qcow2_output(disks, tmp_path):
         with open(os.path.join(guest.root, "etc/repaired"), "w") as handle:
             handle.write("yes\n")
     assert diskbuild.file_hash(source) == before
-    assert imagefile.detect_format(output) == "qcow2"
+    assert formats.detect_format(output) == "qcow2"
     with session.open_guest(session.resolve_target(path=output, read_only=True)) as guest:
         assert open(os.path.join(guest.root, "etc/repaired")).read() == "yes\n"
     assert [n for n in os.listdir(str(tmp_path)) if n.startswith(".image-repair")] == []
@@ -202,7 +202,7 @@ def test_qcow2_repaired_in_place_stays_qcow2(disks, tmp_path):
     with session.open_guest(session.resolve_target(path=source)) as guest:
         with open(os.path.join(guest.root, "etc/repaired"), "w") as handle:
             handle.write("in place\n")
-    assert imagefile.detect_format(source) == "qcow2"
+    assert formats.detect_format(source) == "qcow2"
     assert os.stat(source).st_mode & 0o777 == 0o640
     with session.open_guest(session.resolve_target(path=source, read_only=True)) as guest:
         assert open(os.path.join(guest.root, "etc/repaired")).read() == "in place\n"
@@ -313,7 +313,7 @@ def test_other_formats_repaired_into_an_output_of_the_same_format(disks, tmp_pat
     output = str(tmp_path / ("repaired." + fmt))
     with session.open_guest(session.resolve_target(path=source, output=output)) as guest:
         open(os.path.join(guest.root, "etc/repaired"), "w").close()
-    assert imagefile.detect_format(output) == fmt
+    assert formats.detect_format(output) == fmt
     if fmt == "vhd":
         assert imagefile.vhd_subformat(output) == "fixed"
     with session.open_guest(session.resolve_target(path=output, read_only=True)) as guest:

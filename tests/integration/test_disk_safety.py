@@ -14,7 +14,7 @@ from image_repair.agent.disk import blockdev, session
 from image_repair.agent.errors import BadInput, RefusedDisk
 from . import diskbuild
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounts filesystems and attaches loop devices")
+pytestmark = pytest.mark.needs_root     # mounts filesystems, attaches loop devices (tests/conftest.py decides)
 
 
 @pytest.fixture(scope="module")

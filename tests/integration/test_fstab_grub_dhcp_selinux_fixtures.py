@@ -7,9 +7,9 @@ import os
 import pytest
 
 from image_repair.agent import engine
-from image_repair.agent.guest.bootloader import read_kernel_args
 from image_repair.agent.guest.context import Guest
 from image_repair.agent.guest.facts import detect_facts
+from image_repair.agent.guest.kernel_cmdline import read_kernel_args
 from image_repair.agent.guestfs import GuestFS
 from tests.fixtures import guest_files, stubs_grub
 from tests.fixtures.guests import GUESTS, build_guest

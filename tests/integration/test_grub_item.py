@@ -7,7 +7,7 @@ import os
 import pytest
 
 from image_repair.agent import engine
-from image_repair.agent.guest.bootloader import kernel_arg_sources
+from image_repair.agent.guest.kernel_cmdline import kernel_arg_sources
 from tests.fixtures import guest_files, stubs_grub
 from tests.fixtures.guests import build_guest, read_stub_calls
 from tests.unit.test_grub_item import GOOD_ARGS, guest_of, text, write

@@ -17,10 +17,11 @@ ITEMS = "fstab,grub,virtio,dhcp"       # no package installs: no network needed
 GUARD_S = 1800                         # a hung command fails the test instead of hanging CI
 
 
+pytestmark = pytest.mark.needs_root     # the local cloud: loop devices, mounts (tests/conftest.py decides)
+
+
 @pytest.fixture(scope="module")
 def broken_debian():
-    if os.geteuid() != 0:
-        pytest.skip("the local cloud needs root (loop devices, mounts)")
     from image_repair_lab.testimages import Recipe, broken_image
     return str(broken_image(Recipe(firmware="bios", rootfs="ext4", layout="plain"), ["vmware"]).path)
 

@@ -3,9 +3,9 @@ import os
 
 import pytest
 
-from image_repair.agent.guest.bootloader import expected_root, missing_kernel_args, read_kernel_args
 from image_repair.agent.guest.context import Guest
-from image_repair.agent.guest.facts import GRUB2, GRUB2_BLS, GRUB_LEGACY, GuestFacts
+from image_repair.agent.guest.kernel_cmdline import expected_root, missing_kernel_args, read_kernel_args
+from image_repair.agent.guest.model import GRUB2, GRUB2_BLS, GRUB_LEGACY, GuestFacts
 from tests.fixtures import stubs_grub
 
 

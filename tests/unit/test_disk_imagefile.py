@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from image_repair.agent.disk import chain, imagefile
+from image_repair.agent.disk import chain, formats, imagefile
 from image_repair.agent.errors import BadInput
 
 MiB = 1024 * 1024
@@ -21,7 +21,7 @@ MiB = 1024 * 1024
 def test_formats_written_by_qemu_img(tmp_path, qemu_format, expected, options):
     path = str(tmp_path / ("disk." + qemu_format))
     subprocess.run(["qemu-img", "create", "-q", "-f", qemu_format] + options + [path, "16M"], check=True)
-    assert imagefile.detect_format(path) == expected
+    assert formats.detect_format(path) == expected
 
 
 def test_vhd_subformat_is_read_from_the_footer(tmp_path):
@@ -38,7 +38,7 @@ def test_raw_disk_with_a_partition_table(tmp_path):
         handle.truncate(8 * MiB)
     subprocess.run(["sfdisk", "-q", path], input="label: gpt\nstart=1MiB, type=L\n", universal_newlines=True,
                    check=True)
-    assert imagefile.detect_format(path) == "raw"
+    assert formats.detect_format(path) == "raw"
     assert imagefile.virtual_size(path, "raw") == 8 * MiB
 
 
@@ -47,7 +47,7 @@ def test_raw_filesystem_without_a_table(tmp_path):
     with open(path, "wb") as handle:
         handle.truncate(8 * MiB)
     subprocess.run(["mkfs.ext4", "-q", "-F", path], check=True)
-    assert imagefile.detect_format(path) == "raw"
+    assert formats.detect_format(path) == "raw"
 
 
 def test_virtual_size_of_a_qcow2(tmp_path):
@@ -66,11 +66,11 @@ def test_files_that_are_not_disks(tmp_path, content, message):
     path = tmp_path / "file"
     path.write_bytes(content)
     with pytest.raises(BadInput, match=message):
-        imagefile.detect_format(str(path))
+        formats.detect_format(str(path))
 
 
 def test_a_compressed_download_gets_a_hint(tmp_path):
     path = tmp_path / "disk.img.gz"
     path.write_bytes(gzip.compress(b"\0" * MiB))
     with pytest.raises(BadInput, match="gzip archive.*extract it first"):
-        imagefile.detect_format(str(path))
+        formats.detect_format(str(path))

@@ -3,9 +3,9 @@ import os
 
 
 from image_repair.agent import engine
-from image_repair.agent.guest.bootloader import read_kernel_args
 from image_repair.agent.guest.context import Guest
 from image_repair.agent.guest.facts import detect_facts
+from image_repair.agent.guest.kernel_cmdline import read_kernel_args
 from image_repair.agent.guestfs import GuestFS
 from image_repair.agent.items.grub import ITEM
 from tests.fixtures import stubs_grub

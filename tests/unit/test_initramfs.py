@@ -6,7 +6,7 @@ import pytest
 
 from image_repair.agent.guest import initramfs, initramfs_tools
 from image_repair.agent.guest.context import Guest
-from image_repair.agent.guest.facts import DRACUT, INITRAMFS_TOOLS, MKINITRD, GuestFacts, Kernel
+from image_repair.agent.guest.model import DRACUT, INITRAMFS_TOOLS, MKINITRD, GuestFacts, Kernel
 
 VIRTIO = ["virtio_blk", "virtio_pci", "virtio_net", "virtio_scsi", "virtio_console"]
 

@@ -4,7 +4,7 @@ import shutil
 import pytest
 
 from image_repair.agent.errors import AgentError
-from image_repair.agent.guest.facts import Kernel
+from image_repair.agent.guest.model import Kernel
 from image_repair.agent.items import nvme
 from tests.fixtures.guests import build_guest
 from tests.fixtures.stubs_initramfs import make_guest

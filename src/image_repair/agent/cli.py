@@ -8,6 +8,7 @@ Exit status: 0 every requested item ok, repaired or not applicable (check-disk: 
 an existing file); progress goes to stderr.
 """
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -16,7 +17,7 @@ import time
 
 from . import engine, log, outputs
 from .errors import AgentError, BadInput
-from .items import parse_item_list
+from .items import load_item, parse_item_list
 from .report import Report
 
 # Keys accepted in --params (JSON from the control plane); anything else is malformed input.
@@ -99,50 +100,68 @@ def _raise_on_signal(signum, frame):
 
 
 def run_command(args):
-    """Carry out check-disk / repair-disk; returns the Report (never raises AgentError)."""
+    """Carry out check-disk / repair-disk; returns the Report (never raises AgentError).
+
+    The phases in order (engine.py lists them all): plan, mount, then the engine's detect, fix,
+    regenerate and verify (check-disk: detect only)."""
     checking = args.command == "check-disk"
     dry_run = bool(getattr(args, "dry_run", False))
     report = Report("check" if checking else ("dry-run" if dry_run else "repair"))
     started = time.time()
     try:
-        merge_params(args)
-        names, _auto = parse_item_list(args.items if args.items is not None else ("all" if checking else "auto"))
-        if bool(args.path) == bool(args.serial):
-            raise BadInput("give exactly one of a disk PATH or --serial")
-        # Imported once the parameters are known to be good: bad input needs none of this.
-        from .disk.session import open_guest, resolve_target
-        from .guest.context import Guest, RepairOptions
-        from .guest.facts import detect_facts
-        from .guestfs import GuestFS
-
-        # Output paths are checked before any work; that they are no input once the inputs are known.
-        output = getattr(args, "output", None)
-        args.report_path = None
-        report_path = outputs.check_destination(args.report, "--report", args.force) if args.report else None
-        if report_path and output:
-            outputs.refuse_same_path({"--report": report_path, "--output": os.path.abspath(output)})
-
-        options = None if checking else RepairOptions(args.mirror_url, args.assist_package_url, args.aegis_package_url)
-        target = resolve_target(path=args.path, serial=args.serial, output=output, read_only=checking or dry_run,
-                                force=args.force, allow_backing_outside=args.allow_backing_outside)
-        try:
-            if report_path:
-                outputs.refuse_inputs(report_path, "--report", target.inputs)
-            args.report_path = report_path
-            report.disk = target.describe()
-            with open_guest(target) as mounted:
-                report.layout = mounted.layout
-                facts = detect_facts(GuestFS(mounted.root))
-                report.distribution = facts.to_dict()
-                mounted.prepare_chroot(facts)
-                guest = Guest(mounted.root, facts, mounted.layout, options, dry_run=dry_run, read_only=checking)
-                report.items = engine.check(guest, names) if checking else engine.repair(guest, names)
-        finally:
-            target.release()
+        names, report_path = _plan(args, checking)
+        with _mounted_guest(args, report, report_path, checking, dry_run) as guest:
+            report.items = engine.check(guest, names) if checking else engine.repair(guest, names)
     except AgentError as error:  # said once, on stderr, by main()
         report.error = {"type": type(error).__name__, "message": str(error), "exit_status": error.exit_status}
     report.duration = time.time() - started
     return report
+
+
+def _plan(args, checking):
+    """The items to run and the checked --report path: every parameter and output is checked
+    here, before any disk is touched. Returns ``(names, report path or None)``."""
+    merge_params(args)
+    names, _auto = parse_item_list(args.items if args.items is not None else ("all" if checking else "auto"))
+    if bool(args.path) == bool(args.serial):
+        raise BadInput("give exactly one of a disk PATH or --serial")
+    # Output paths are checked before any work; that they are no input once the inputs are known.
+    output = getattr(args, "output", None)
+    args.report_path = None
+    report_path = outputs.check_destination(args.report, "--report", args.force) if args.report else None
+    if report_path and output:
+        outputs.refuse_same_path({"--report": report_path, "--output": os.path.abspath(output)})
+    return names, report_path
+
+
+@contextlib.contextmanager
+def _mounted_guest(args, report, report_path, checking, dry_run):
+    """Claim the disk, mount its guest, read its facts and yield the Guest the items work on;
+    the report gets the disk, layout and distribution as soon as they are known. On the way
+    out (success, error or signal) everything is unmounted and the claim released."""
+    # Imported once the parameters are known to be good: bad input needs none of this.
+    from .disk.session import open_guest, resolve_target
+    from .guest.context import Guest, RepairOptions
+    from .guest.facts import detect_facts
+    from .guestfs import GuestFS
+
+    options = None if checking else RepairOptions(args.mirror_url, args.assist_package_url, args.aegis_package_url)
+    target = resolve_target(path=args.path, serial=args.serial, output=getattr(args, "output", None),
+                            read_only=checking or dry_run, force=args.force,
+                            allow_backing_outside=args.allow_backing_outside)
+    try:
+        if report_path:
+            outputs.refuse_inputs(report_path, "--report", target.inputs)
+        args.report_path = report_path
+        report.disk = target.describe()
+        with open_guest(target) as mounted:
+            report.layout = mounted.layout
+            facts = detect_facts(GuestFS(mounted.root))
+            report.distribution = facts.to_dict()
+            mounted.prepare_chroot(facts)
+            yield Guest(mounted.root, facts, mounted.layout, options, dry_run=dry_run, read_only=checking)
+    finally:
+        target.release()
 
 
 def print_table(report, stream):
@@ -150,7 +169,6 @@ def print_table(report, stream):
     stopped with an error: main() says why on stderr)."""
     if report.error:
         return
-    from .items import load_item
     dist = report.distribution or {}
     stream.write("disk: %s   distribution: %s   layout: %s\n" % (
         report.disk.get("path") or report.disk.get("serial"), dist.get("name") or dist.get("id"),

@@ -1,12 +1,16 @@
 """Run the requested repair items on a mounted guest and build the report.
 
-The order of a repair run:
-1. detect every requested item (read-only);
-2. fix the items at risk, each recording its changes;
-3. run the shared regenerations once: the initramfs of every kernel that needs modules, then the
-   bootloader configuration (so virtio and nvme cost one rebuild per kernel, not two);
-4. verify every fixed item; an item still at risk is ``failed``.
-A failure in one item never stops the others; it is reported with its error.
+A run of the agent, phase by phase (cli.run_command reads in this order):
+1. plan: the items and outputs, every parameter checked before anything is touched
+   (``cli._plan``);
+2. mount: the disk claimed, its guest mounted and its facts read (``cli._mounted_guest``);
+3. detect every requested item, read-only (:func:`_detect`);
+4. fix the items at risk, each recording its changes (:func:`_fix`), then run the shared
+   regenerations once (:func:`_regenerate`): the initramfs of every kernel that needs modules,
+   then the bootloader configuration (so virtio and nvme cost one rebuild per kernel, not two);
+5. verify every item: one still at risk after its fix is ``failed`` (:func:`_verify`).
+``check`` (check-disk) stops after the detection. A failure in one item never stops the others;
+it is reported with its error.
 """
 import time
 
@@ -18,12 +22,13 @@ from .report import FAILED, NOT_APPLICABLE, OK, REPAIRED, SKIPPED, ItemResult
 
 
 class _Run(object):
+    """One item through the phases: its detection, its changes, its time and its first error."""
+
     def __init__(self, name):
         self.name = name
         self.item = load_item(name)
         self.detection = None
         self.record = ChangeRecord()
-        self.started = time.time()
         self.seconds = 0.0
         self.error = None
 
@@ -33,6 +38,18 @@ class _Run(object):
             return function(*args)
         finally:
             self.seconds += time.time() - started
+
+    def needs_fix(self):
+        """Detected without error, applicable and at risk."""
+        return self.error is None and self.detection.applicable and self.detection.at_risk
+
+    def failed(self, phase, error):
+        """Record the error that stopped this item in ``phase`` (detect or fix) and say it."""
+        self.error = phase + ": " + _describe_error(error)
+        log.warn("%s: %s", self.name, self.error)
+
+    def result(self, status, findings, error=None, risk=None):
+        return ItemResult(self.name, status, findings, self.record, self.seconds, error, risk=risk)
 
 
 def _describe_error(error):
@@ -62,77 +79,85 @@ def check(guest, names):
 def repair(guest, names):
     """Detect, fix, regenerate, verify. Returns one ItemResult per name, in order."""
     runs = [_Run(name) for name in names]
+    for run in runs:
+        _detect(guest, run)
+    for run in runs:
+        if run.needs_fix():
+            _fix(guest, run)
+    _regenerate(guest, runs)
+    return [_verify(guest, run) for run in runs]
+
+
+def _detect(guest, run):
+    guest.fs.record = run.record
+    try:
+        run.detection = run.timed(run.item.detect, guest)
+    except Exception as error:
+        run.failed("detect", error)
+
+
+def _fix(guest, run):
+    log.info("%s: repairing (%s)", run.name, "; ".join(run.detection.findings[:3]))
+    guest.fs.record = run.record
+    try:
+        run.timed(run.item.fix, guest, run.detection)
+    except Exception as error:
+        run.failed("fix", error)
+
+
+def _regenerate(guest, runs):
+    """The shared regenerations, each once for all the items that asked for it: the initramfs
+    first, then the bootloader configuration (grub-mkconfig writes initrd lines only for the
+    initramfs files it finds)."""
     by_name = dict((run.name, run) for run in runs)
-
-    for run in runs:
-        guest.fs.record = run.record
-        try:
-            run.detection = run.timed(run.item.detect, guest)
-        except Exception as error:
-            run.error = "detect: " + _describe_error(error)
-            log.warn("%s: %s", run.name, run.error)
-
-    to_fix = [r for r in runs if r.error is None and r.detection.applicable and r.detection.at_risk]
-    for run in to_fix:
-        log.info("%s: repairing (%s)", run.name, "; ".join(run.detection.findings[:3]))
-        guest.fs.record = run.record
-        try:
-            run.timed(run.item.fix, guest, run.detection)
-        except Exception as error:
-            run.error = "fix: " + _describe_error(error)
-            log.warn("%s: %s", run.name, run.error)
-
-    # Shared regenerations, each once for all the items that asked for it.
     for plan in (guest.initramfs, guest.boot):
-        requesters = [by_name[n] for n in plan.requested_by() if n in by_name]
-        if not requesters:
-            continue
-        shared = ChangeRecord()
-        guest.fs.record = shared
-        started = time.time()
-        try:
-            errors = plan.apply(guest) or {}
-        except Exception as error:
-            errors = dict((r.name, _describe_error(error)) for r in requesters)
-        share = (time.time() - started) / len(requesters)
-        for run in requesters:
-            run.seconds += share
-            for path in shared.files:
-                run.record.add_file(path)
-            run.record.backups.extend(b for b in shared.backups if b not in run.record.backups)
-            run.record.commands.extend(shared.commands)
-            run.record.diffs.extend(shared.diffs)
-            if errors.get(run.name) and run.error is None:
-                run.error = "regenerate: " + errors[run.name]
+        requesters = [by_name[name] for name in plan.requested_by() if name in by_name]
+        if requesters:
+            _apply_shared(guest, plan, requesters)
 
-    results = []
-    for run in runs:
-        guest.fs.record = run.record
-        if run.error is not None:
-            findings = run.detection.findings if run.detection else []
-            results.append(ItemResult(run.name, FAILED, findings, run.record, run.seconds, run.error,
-                                      risk=run.detection.risk if run.detection else None))
-            continue
-        detection = run.detection
-        if not detection.applicable:
-            results.append(ItemResult(run.name, NOT_APPLICABLE, detection.findings, run.record, run.seconds))
-            continue
-        if not detection.at_risk:
-            results.append(ItemResult(run.name, OK, detection.findings, run.record, run.seconds))
-            continue
-        if guest.dry_run:
-            results.append(ItemResult(run.name, SKIPPED, detection.findings + ["dry run: not repaired"],
-                                      run.record, run.seconds, risk=detection.risk))
-            continue
-        try:
-            after = run.timed(run.item.verify, guest)
-        except Exception as error:
-            results.append(ItemResult(run.name, FAILED, detection.findings, run.record, run.seconds,
-                                      "verify: " + _describe_error(error), risk=detection.risk))
-            continue
-        if after.at_risk:
-            results.append(ItemResult(run.name, FAILED, detection.findings + after.findings, run.record,
-                                      run.seconds, "still at risk after the repair", risk=after.risk))
-        else:
-            results.append(ItemResult(run.name, REPAIRED, detection.findings, run.record, run.seconds))
-    return results
+
+def _apply_shared(guest, plan, requesters):
+    """Apply one shared plan. Its time and its changes are shared by the items that asked for it;
+    an error of the plan (for one item, or for all when the plan raised) fails those items."""
+    shared = ChangeRecord()
+    guest.fs.record = shared
+    started = time.time()
+    try:
+        errors = plan.apply(guest) or {}
+    except Exception as error:
+        errors = dict((run.name, _describe_error(error)) for run in requesters)
+    share = (time.time() - started) / len(requesters)
+    for run in requesters:
+        run.seconds += share
+        run.record.include(shared)
+        if errors.get(run.name) and run.error is None:
+            run.error = "regenerate: " + errors[run.name]
+
+
+def _verify(guest, run):
+    """The item's result: failed (an earlier phase's error), not applicable, ok, skipped (a dry
+    run repairs nothing), else what a second detection says of the fixed guest."""
+    guest.fs.record = run.record
+    detection = run.detection
+    if run.error is not None:
+        return run.result(FAILED, detection.findings if detection else [], run.error,
+                          risk=detection.risk if detection else None)
+    if not detection.applicable:
+        return run.result(NOT_APPLICABLE, detection.findings)
+    if not detection.at_risk:
+        return run.result(OK, detection.findings)
+    if guest.dry_run:
+        return run.result(SKIPPED, detection.findings + ["dry run: not repaired"], risk=detection.risk)
+    return _verify_fixed(guest, run)
+
+
+def _verify_fixed(guest, run):
+    detection = run.detection
+    try:
+        after = run.timed(run.item.verify, guest)
+    except Exception as error:
+        return run.result(FAILED, detection.findings, "verify: " + _describe_error(error), risk=detection.risk)
+    if after.at_risk:
+        return run.result(FAILED, detection.findings + after.findings, "still at risk after the repair",
+                          risk=after.risk)
+    return run.result(REPAIRED, detection.findings)

@@ -40,6 +40,14 @@ class ChangeRecord(object):
         text = " ".join(argv) if isinstance(argv, (list, tuple)) else str(argv)
         self.commands.append(text)
 
+    def include(self, other):
+        """Add what ``other`` changed (a shared regeneration's record) to this record."""
+        for path in other.files:
+            self.add_file(path)
+        self.backups.extend(b for b in other.backups if b not in self.backups)
+        self.commands.extend(other.commands)
+        self.diffs.extend(other.diffs)
+
     def is_empty(self):
         return not (self.files or self.commands)
 

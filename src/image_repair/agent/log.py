@@ -1,7 +1,10 @@
 """Progress and diagnostics on stderr; stdout is kept for the JSON report.
 
-Long steps (initramfs rebuilds, package installs) call :func:`step` so a user watching a
-repair sees what runs and for how long, and Cloud Assistant's output shows where a run stopped.
+:func:`info` says what the agent is doing (``--quiet`` silences it), :func:`warn` what went
+wrong but did not stop the run (never silenced). Long commands (initramfs rebuilds, package
+installs) run through :func:`image_repair.agent.runner.run` with a ``label``: it logs when they
+start, a heartbeat while they run and their time when they end, so a user watching a repair sees
+what runs and for how long, and Cloud Assistant's output shows where a run stopped.
 """
 import sys
 import time

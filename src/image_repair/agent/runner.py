@@ -10,6 +10,7 @@ import time
 
 from . import log
 from .errors import CommandFailed
+from .guestfs import GuestFS
 
 # A command running longer than this prints a heartbeat line every HEARTBEAT seconds.
 HEARTBEAT = 15.0
@@ -87,7 +88,6 @@ def which(name, root=None):
             if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
                 return candidate
         return None
-    from .guestfs import GuestFS
     fs = GuestFS(root)
     for directory in CHROOT_ENV["PATH"].split(":"):
         candidate = fs.host_path(directory + "/" + name)

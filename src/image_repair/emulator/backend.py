@@ -1,60 +1,33 @@
-"""The emulated ECS region: state, clock, faults, ClientToken memory and the API call log.
+"""The emulated ECS region: state, clock, transitions, faults and the API call log.
 
-``EcsBackend.handle(action, flat_params)`` is the one entry point; the wire layer (HTTP, V3 and
-RPC signatures) and both transports (``responses`` in-process, the threaded server) call it.
-Actions are methods found by name (see ``actions/``); the backend itself is usable without HTTP.
+``EcsBackend`` is moto's backend: its typed methods (models/: ``run_instances``,
+``create_image``...) change state with plain Python values and are what tests and the
+disk-backed mode call directly. ``handle(action, flat_params)`` is the wire's entry point: the
+gateway (HTTP, V3 and RPC signatures, wire.py) and both transports (``responses`` in-process,
+the threaded server) call it; it finds the action's wire method by name (dispatch.py).
 """
-import copy
 import random
 import threading
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Tuple
+from contextlib import contextmanager
+from typing import Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
-from .actions.commands import CommandActions
-from .actions.images import ImageActions
-from .actions.instances import InstanceActions
-from .actions.storage import StorageActions
-from .actions.tags import TagActions
 from .clock import LatencyModel, Progress, VirtualClock
-from .errors import ApiError, error
+from .dispatch import CallRecord, CallResult, EcsResponses
 from .faults import Faults
-from .params import Params
-from .resources import (CheckItem, Command, Disk, Image, Instance, Invocation, Network,
-                        Snapshot, new_id, request_id)
+from .models.commands import CommandBackend
+from .models.images import ImageBackend
+from .models.instances import InstanceBackend
+from .models.storage import StorageBackend
+from .models.tags import TagBackend
+from .resources import (Account, CheckItem, Command, Disk, Image, Instance, Invocation, Network,
+                        Snapshot, new_id)
+from .transitions import Transitions, lifecycle_keys, lifecycles_of, retime
 
-# Actions taking a ClientToken (ECS API reference).
-TOKEN_ACTIONS = {"RunInstances", "CreateSnapshot", "CreateDisk", "CreateImage", "RunCommand",
-                 "InvokeCommand", "SendFile"}
-# Cloud Assistant reports ClientToken errors with its own codes and statuses.
-CLOUD_ASSISTANT = {"RunCommand", "InvokeCommand", "SendFile"}
-
-
-@dataclass
-class CallRecord:
-    action: str
-    params: Dict[str, str]
-    time: float
-    error_code: Optional[str] = None
-    lost: Optional[str] = None
-    access_key_id: Optional[str] = None
-    style: str = "direct"  # direct | V3 | RPC
+__all__ = ["EcsBackend", "CallRecord", "CallResult", "Account", "default_detector"]
 
 
-@dataclass
-class CallResult:
-    body: dict
-    lost: Optional[str] = None  # "timeout" | "error": committed, but the client must not see it
-
-
-@dataclass
-class Account:
-    access_key_id: str
-    access_key_secret: str
-    account_id: str
-
-
-class EcsBackend(ImageActions, InstanceActions, StorageActions, CommandActions, TagActions):
+class EcsBackend(ImageBackend, InstanceBackend, StorageBackend, CommandBackend, TagBackend):
     """One account's view of one ECS region."""
 
     def __init__(self, region: str = "cn-hangzhou", latency: Optional[LatencyModel] = None,
@@ -63,7 +36,9 @@ class EcsBackend(ImageActions, InstanceActions, StorageActions, CommandActions, 
         self.latency = latency or LatencyModel.named("immediate")
         self.clock = VirtualClock(speed=self.latency.speed)
         self.faults = Faults()
+        self.transitions = Transitions()
         self.lock = threading.RLock()
+        self._depth = 0  # operations in progress on this thread (under the lock): settle once
         self.rng = random.Random(seed)
         self.accounts: Dict[str, Account] = {}
         self.network = Network([], {}, {}, [])
@@ -74,68 +49,49 @@ class EcsBackend(ImageActions, InstanceActions, StorageActions, CommandActions, 
         self.commands: Dict[str, Command] = {}
         self.invocations: Dict[str, Invocation] = {}
         self.calls: List[CallRecord] = []
-        self._tokens: Dict[Tuple[str, str], Tuple[tuple, dict]] = {}
+        self.responses = EcsResponses(self)  # the wire methods, ClientToken and paging memory
         # Hooks: what a finished image check reports, and what a command does.
         self.detector: Callable[["EcsBackend", Image], List[CheckItem]] = default_detector
         self.command_handlers: List[Callable] = []
         self.local = None  # the disk-backed mode (localcloud.LocalCloud) when attached
-        self.seed_data: Optional[dict] = None  # what reset() restores (set by seed.build_backend)
+        # The seed this backend was built from, and how reset() applies it again (both set by
+        # seed.build_backend, so that this module needs nothing from seed.py).
+        self.seed_data: Optional[dict] = None
+        self.reseed: Optional[Callable[["EcsBackend"], None]] = None
         # How DescribeImages spells check item names: "prefixed" or "bare" (seed check_item_names)
         self.check_item_spelling = "prefixed"
 
-    # --- dispatch -------------------------------------------------------------------------
+    # --- the wire's entry point -----------------------------------------------------------------
     @classmethod
     def actions(cls) -> List[str]:
-        return sorted(name for name in dir(cls) if getattr(getattr(cls, name), "is_ecs_action", False))
+        """The API actions the emulator answers."""
+        return EcsResponses.actions()
 
     def handle(self, action: str, flat: Dict[str, str], access_key_id: Optional[str] = None,
                style: str = "direct") -> CallResult:
-        """Run one action; raises ApiError for API errors (already logged)."""
+        """Run one action from its flat wire parameters; raises ApiError for API errors (already
+        logged)."""
+        return self.responses.handle(action, flat, access_key_id, style)
+
+    def log_rejected(self, action: str, error_code: str) -> None:
+        """A request the gateway refused before any action ran (signature, timestamp...)."""
         with self.lock:
-            record = CallRecord(action, dict(flat), self.clock.now(), access_key_id=access_key_id,
-                                style=style)
-            self.calls.append(record)
+            self.calls.append(CallRecord(action, {}, self.clock.now(), error_code=error_code, style="rejected"))
+
+    @contextmanager
+    def operation(self) -> Iterator[None]:
+        """Hold the lock for one operation; the outermost one first settles every status (so a
+        typed method called from a wire method, or from another typed method, settles once)."""
+        with self.lock:
+            if self._depth == 0:
+                self.settle()
+            self._depth += 1
             try:
-                body = self._run(action, Params(flat))
-            except ApiError as err:
-                record.error_code = err.code
-                raise
-            record.lost = self.faults.take_lost(action)
-            return CallResult(body, record.lost)
+                yield
+            finally:
+                self._depth -= 1
 
-    def _run(self, action: str, params: Params) -> dict:
-        method = getattr(self, action, None)
-        if method is None or not getattr(method, "is_ecs_action", False):
-            raise error("InvalidAction.NotFound")
-        injected = self.faults.take_error(action)
-        if injected is not None:
-            raise injected
-        self.settle()
-        region = params.str("RegionId")
-        if region is not None and region != self.region:
-            raise error("InvalidRegionId.NotFound")
-        token = params.str("ClientToken") if action in TOKEN_ACTIONS else None
-        if token is not None:
-            assistant = action in CLOUD_ASSISTANT
-            if len(token) > 64 or not token.isascii():
-                raise error("InvalidClientToken.Malformed" if assistant else "InvalidClientToken.ValueNotSupported")
-            remembered = self._tokens.get((action, token))
-            if remembered is not None:
-                fingerprint, body = remembered
-                if fingerprint != params.fingerprint():
-                    mismatch = error("IdempotentParameterMismatch")
-                    if assistant:
-                        mismatch.status = 403
-                        mismatch.message = "The specified parameter has changed while using an already used clientToken."
-                    raise mismatch
-                return dict(copy.deepcopy(body), RequestId=request_id())
-        body = method(params)
-        body["RequestId"] = request_id()
-        if token is not None:
-            self._tokens[(action, token)] = (params.fingerprint(), copy.deepcopy(body))
-        return body
-
-    # --- time -----------------------------------------------------------------------------
+    # --- time -----------------------------------------------------------------------------------
     def settle(self) -> None:
         """Bring every resource's status up to the clock (lazy, so replies match the state)."""
         with self.lock:
@@ -160,7 +116,8 @@ class EcsBackend(ImageActions, InstanceActions, StorageActions, CommandActions, 
         image.progress.stuck_in = self.faults.stuck.get(image.id)
         entered = image.progress.settle(now)
         if "Available" in entered and image.detection_strategy == "Standard":
-            image.check.schedule(image.progress.since, "image.check", [self.latency.image_check])
+            self.schedule(image.check, image.id + "/check", "image.check", [self.latency.image_check],
+                          start=image.progress.since)
             if self.local is not None:
                 self.local.check_started(image)
         image.check.stuck_in = self.faults.stuck.get(image.id + "/check")
@@ -175,15 +132,81 @@ class EcsBackend(ImageActions, InstanceActions, StorageActions, CommandActions, 
         self.clock.advance(seconds)
         self.settle()
 
-    def new_progress(self, lifecycle: str, durations: List[float]) -> Progress:
+    def schedule(self, progress: Progress, resource_key: str, lifecycle: str, durations: List[float],
+                 start: Optional[float] = None) -> None:
+        """Start ``lifecycle`` on ``progress`` (now, or at ``start``): the latency model's
+        ``durations`` with the transition overrides for the resource, lifecycle or kind."""
+        stays, manual = self.transitions.plan(resource_key, lifecycle, durations)
+        progress.schedule(self.clock.now() if start is None else start, lifecycle, stays)
+        progress.manual, progress.granted = manual, 0
+
+    def new_progress(self, lifecycle: str, durations: List[float], resource_key: str) -> Progress:
         progress = Progress("", 0.0)
-        progress.schedule(self.clock.now(), lifecycle, durations)
+        self.schedule(progress, resource_key, lifecycle, durations)
         return progress
 
     def new_id(self, prefix: str) -> str:
         return new_id(prefix, self.rng, self.region)
 
-    # --- inspection for tests ---------------------------------------------------------------
+    # --- transition overrides (transitions.py) ------------------------------------------------------
+    def set_transition(self, key: str, seconds: Optional[Mapping[str, float]] = None,
+                       manual: Optional[bool] = None) -> None:
+        """Override the stays (``seconds={status: stay}``) or freeze the progression
+        (``manual=True``) of one resource (its ID, or ``<image ID>/check``), one lifecycle
+        (``"instance.create"``) or one resource kind (``"instance"``). ValueError when the key
+        names nothing or a status it does not wait in."""
+        with self.lock:
+            self.settle()
+            lifecycles, progresses = self._transition_subject(key)
+            override = self.transitions.set(key, lifecycles, seconds, manual)
+            now = self.clock.now()
+            for progress in progresses:
+                retime(progress, override, now)
+            self.settle()
+
+    def step(self, resource_id: str, times: int = 1) -> List[str]:
+        """Take the next ``times`` steps of a resource now, whatever their stays (a manual
+        progression moves only this way); returns its status(es) afterwards. ValueError when the
+        steps cannot all be taken (none ahead, stuck by a fault, or held by real work)."""
+        if times < 1:
+            raise ValueError("step(%r): times must be at least 1" % resource_id)
+        with self.lock:
+            self.settle()
+            _, progresses = self._transition_subject(resource_id)
+            if not progresses:
+                raise ValueError("step(%r): give a resource ID (or <image ID>/check), not a lifecycle or kind"
+                                 % resource_id)
+            for progress in progresses:
+                progress.granted += times
+            self.settle()
+            untaken = sum(progress.granted for progress in progresses)
+            for progress in progresses:
+                progress.granted = 0
+            if untaken:
+                raise ValueError("step(%r): %d of the %d steps asked could not be taken (status %s: no step "
+                                 "ahead, stuck or held)" % (resource_id, untaken, times * len(progresses),
+                                                            ", ".join(p.status or '""' for p in progresses)))
+            return [progress.status for progress in progresses]
+
+    def _transition_subject(self, key: str) -> Tuple[List[str], List[Progress]]:
+        """(lifecycles, progresses) of a transition key: a lifecycle or kind (no progress: it
+        applies to lifecycles scheduled later), else a resource and its progress(es)."""
+        lifecycles = lifecycles_of(key)
+        if lifecycles:
+            return lifecycles, []
+        if key.endswith("/check") and key[:-len("/check")] in self.images:
+            return ["image.check"], [self.images[key[:-len("/check")]].check]
+        for kind, store in (("instance", self.instances), ("disk", self.disks), ("snapshot", self.snapshots)):
+            if key in store:
+                return lifecycles_of(kind), [store[key].progress]
+        if key in self.images:
+            return ["image.create"], [self.images[key].progress]
+        if key in self.invocations:
+            return ["invocation.run"], [record.progress for record in self.invocations[key].records]
+        raise ValueError("%r is neither a resource of this backend, nor a lifecycle or kind (%s)"
+                         % (key, ", ".join(lifecycle_keys())))
+
+    # --- inspection for tests -----------------------------------------------------------------------
     @property
     def access_key_id(self) -> str:
         """The first seeded account's AccessKey ID (what a test's client signs with)."""
@@ -208,18 +231,18 @@ class EcsBackend(ImageActions, InstanceActions, StorageActions, CommandActions, 
         return found
 
     def reset(self) -> None:
-        """Back to the seeded state: every resource, call, token and fault is forgotten, then the
-        seed this backend was built from (``seed_data``) is applied again."""
+        """Back to the seeded state: every resource, call, token, fault and transition override
+        is forgotten, then ``reseed`` (set by seed.build_backend) applies the seed again."""
         with self.lock:
             for store in (self.images, self.instances, self.disks, self.snapshots,
                           self.commands, self.invocations):
                 store.clear()
             self.calls.clear()
-            self._tokens.clear()
+            self.responses = EcsResponses(self)
             self.faults.reset()
-            if self.seed_data is not None:
-                from .seed import apply_seed
-                apply_seed(self, self.seed_data)
+            self.transitions.reset()
+            if self.reseed is not None:
+                self.reseed(self)
 
 
 def default_detector(backend: EcsBackend, image: Image) -> List[CheckItem]:

@@ -124,32 +124,49 @@ class VirtualClock:
 
 @dataclass
 class Progress:
-    """A resource's status and the steps still ahead: [(seconds to stay, next status), ...]."""
+    """A resource's status and the steps still ahead: [(seconds to stay, next status), ...].
+
+    A step is taken when its stay is over on the virtual clock, or at once when a test grants it
+    (``granted``, see ``EcsBackend.step``); a ``manual`` progress takes granted steps only
+    (transitions.py). ``stuck_in`` (a fault) and ``held`` (real work in the disk-backed mode)
+    stop it whatever the clock or the grants say."""
     status: str
     since: float
     steps: List[Tuple[float, str]] = field(default_factory=list)
     stuck_in: Optional[str] = None  # fault injection: never leave this status
     held: bool = False  # real work in progress (disk-backed mode): stay until released
+    lifecycle: str = ""  # the LIFECYCLES key last scheduled ("" for a seeded, settled status)
+    manual: bool = False  # steps are taken only when granted, never by the clock
+    granted: int = 0  # steps a test asked for that are still to take, now, whatever their stay
 
     def schedule(self, now: float, lifecycle: str, durations: List[float]) -> None:
         """Start ``lifecycle`` (a LIFECYCLES key) now; ``durations[i]`` is the stay in state i."""
         states = LIFECYCLES[lifecycle]
         if len(durations) != len(states) - 1:
             raise ValueError("%s needs %d durations" % (lifecycle, len(states) - 1))
-        self.status, self.since = states[0], now
+        self.status, self.since, self.lifecycle = states[0], now, lifecycle
         self.steps = list(zip(durations, states[1:]))
 
+    def stays(self) -> List[str]:
+        """The statuses whose stays are still ahead, in order: the current one, then each next
+        status but the last (``steps[i][0]`` is the stay in ``stays()[i]``)."""
+        return [self.status] + [status for _, status in self.steps[:-1]]
+
     def settle(self, now: float, on_enter: Optional[Callable[[str], None]] = None) -> List[str]:
-        """Take every step whose time has come; returns the statuses entered, in order.
-        ``on_enter(status)`` runs as each status is entered and may rewrite the steps ahead
-        (a command's run time is known only once it starts)."""
+        """Take every step whose time has come (or that was granted); returns the statuses
+        entered, in order. ``on_enter(status)`` runs as each status is entered and may rewrite
+        the steps ahead (a command's run time is known only once it starts)."""
         entered = []
         while self.steps and self.status != self.stuck_in and not self.held:
             stay, nxt = self.steps[0]
-            if now < self.since + stay:
+            if self.granted > 0:
+                self.granted -= 1
+                self.since = now
+            elif self.manual or now < self.since + stay:
                 break
+            else:
+                self.since += stay
             self.steps.pop(0)
-            self.since += stay
             self.status = nxt
             entered.append(nxt)
             if on_enter is not None:

@@ -31,7 +31,7 @@ import traceback
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
-from .actions.commands import RUNNING
+from .models.commands import RUNNING
 from .clock import Progress
 from .resources import CheckItem, DiskMapping, Image, Snapshot
 

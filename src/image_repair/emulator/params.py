@@ -1,11 +1,12 @@
 """Typed reading of an action's flat wire parameters (``Tag.1.Key``, ``InstanceId.2``,
-JSON arrays such as ``InstanceIds='["i-1"]'``), with the API's MissingParameter and
+JSON arrays such as ``InstanceIds='["i-1"]'``, Base64), with the API's MissingParameter and
 InvalidParameter errors."""
+import base64
 import json
 import re
 from typing import Dict, List, Optional, Tuple
 
-from .errors import error, invalid, missing
+from .errors import invalid, missing
 
 _INDEXED = re.compile(r"^([A-Za-z0-9]+)\.(\d+)(?:\.(.+))?$")
 
@@ -99,16 +100,28 @@ class Params:
             raise invalid(name, "It must be a JSON object.")
         return value
 
+    def base64(self, name: str, required: bool = False) -> Optional[bytes]:
+        """A Base64 parameter's bytes (InvalidParameter when it is not valid Base64)."""
+        raw = self.str(name, required)
+        if raw is None:
+            return None
+        try:
+            return base64.b64decode(raw, validate=True)
+        except ValueError:
+            raise invalid(name, "It is not valid Base64.")
+
     def tags(self, name: str = "Tag") -> List[Tuple[str, str]]:
-        """``Tag.N.Key``/``Tag.N.Value`` pairs, validated: 1-20 tags, keys not aliyun/acs:."""
-        pairs = []
-        for entry in self.objects(name):
-            key = entry.get("Key", "")
-            if not key:
-                continue
-            if key.startswith("aliyun") or key.startswith("acs:") or len(key) > 128:
-                raise error("InvalidTagKey.Malformed", "Key %r." % key)
-            pairs.append((key, entry.get("Value", "")))
-        if len(pairs) > 20:
-            raise error("InvalidTagCount")
-        return pairs
+        """``Tag.N.Key``/``Tag.N.Value`` pairs, in index order (entries without a key skipped).
+        The API's tag rules are the typed methods' (models.check_tags)."""
+        return [(entry["Key"], entry.get("Value", "")) for entry in self.objects(name) if entry.get("Key")]
+
+
+def object_int(entry: Dict[str, str], field: str, name: str) -> Optional[int]:
+    """An integer field of one ``Params.objects`` entry (None when absent or empty); ``name``
+    is the wire name reported when it is not an integer (``DataDisk.2.Size``)."""
+    if not entry.get(field):
+        return None
+    try:
+        return int(entry[field])
+    except ValueError:
+        raise invalid(name, "It must be an integer.")

@@ -242,6 +242,14 @@ class Invocation:
 
 
 @dataclass
+class Account:
+    """An AccessKey the gateway verifies signatures with, and the account it belongs to."""
+    access_key_id: str
+    access_key_secret: str
+    account_id: str
+
+
+@dataclass
 class Network:
     """The seeded network the account owns: zones, VPCs' vSwitches, security groups, types."""
     zones: List[str]

@@ -1,13 +1,14 @@
 """Seeding the emulated account: keys, region, network, images (with their disk mappings and
 check results) and public commands, from a YAML or JSON file (docs/emulator.md) or the
 built-in ``DEFAULT_SEED``."""
+import functools
 import json
 from typing import Optional
 
 from ..agent.items.checknames import SPELLINGS
-from .backend import Account, EcsBackend
+from .backend import EcsBackend
 from .clock import LatencyModel, Progress
-from .resources import CheckItem, Command, DiskMapping, Image, Network, Snapshot
+from .resources import Account, CheckItem, Command, DiskMapping, Image, Network, Snapshot
 
 DEFAULT_ACCESS_KEY_ID = "LTAIemulatorTestKey01"
 DEFAULT_ACCESS_KEY_SECRET = "emulatorTestSecret0000000000001"
@@ -70,10 +71,14 @@ def load_seed_file(path: str) -> dict:
 
 
 def build_backend(seed: Optional[dict] = None, latency: Optional[LatencyModel] = None) -> EcsBackend:
+    """A backend seeded with ``seed`` (default DEFAULT_SEED); its ``reset()`` applies it again."""
     seed = DEFAULT_SEED if seed is None else seed
     backend = EcsBackend(region=seed.get("region", "cn-hangzhou"), latency=latency)
     apply_seed(backend, seed)
+    # What reset() restores: given to the backend here, so that backend.py imports nothing from
+    # this module (seed -> backend, never back).
     backend.seed_data = seed
+    backend.reseed = functools.partial(apply_seed, seed=seed)
     return backend
 
 

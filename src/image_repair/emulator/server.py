@@ -1,5 +1,7 @@
 """``image-repair emulator serve --port PORT [--seed FILE] [--latency MODEL]``: the emulator as
-a threaded HTTP server on 127.0.0.1, speaking the same wire as ECS (see wire.py).
+a threaded HTTP server on 127.0.0.1, speaking the same wire as ECS (see wire.py). Requests are
+routed to the registered services (registry.py): ECS on ``/``, the emulator's clock on
+``/__emulator__/clock`` (clock_http.py); anything else gets a loud 404.
 
 HTTP/1.1 as any client speaks it (RFC 9112): persistent connections (several requests, pipelined
 or not, on one connection until the client says ``Connection: close``), bodies framed by
@@ -8,13 +10,14 @@ import signal
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Optional
+from typing import Any, Mapping, Optional
 
 from .backend import EcsBackend
 from .clock import LatencyModel
 from .http_body import FramingError, read_body
+from .http_messages import HttpRequest
+from .registry import Registry, Router
 from .seed import build_backend, load_seed_file
-from .wire import Gateway, HttpRequest
 
 
 def latency_model(spec: str) -> LatencyModel:
@@ -27,7 +30,7 @@ def latency_model(spec: str) -> LatencyModel:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "ecs-emulator"
-    gateway: Gateway = None  # set per server class
+    router: Router = None  # set per server class
     quiet = True
 
     def _serve(self) -> None:
@@ -41,7 +44,7 @@ class _Handler(BaseHTTPRequestHandler):
             # RFC 9112 6.3: both present may be a smuggling attempt; answer, then close.
             self.close_connection = True
         url = "http://%s%s" % (self.headers.get("Host", "127.0.0.1"), self.path)
-        response = self.gateway.handle(HttpRequest(self.command, url, dict(self.headers.items()), body))
+        response = self.router.handle(HttpRequest(self.command, url, dict(self.headers.items()), body))
         if response.drop:
             # "Commit, then lose the response": the client sees the connection close.
             self.close_connection = True
@@ -66,7 +69,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    do_GET = do_POST = do_PUT = do_DELETE = _serve
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve  # registry.ROUTED_METHODS
 
     def log_message(self, fmt, *args) -> None:
         if not self.quiet:
@@ -74,11 +77,16 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class EmulatorServer:
-    """A running emulator: ``.backend``, ``.endpoint`` ("127.0.0.1:PORT"), ``.stop()``."""
+    """A running emulator: ``.backend``, ``.endpoint`` ("127.0.0.1:PORT"), ``.stop()``.
 
-    def __init__(self, backend: EcsBackend, port: int = 0, quiet: bool = True):
+    It serves every registered service (``registry``, default: registry.default_registry())
+    whose backend it has: ``backend`` is the "ecs" one; ``backends`` adds others by name."""
+
+    def __init__(self, backend: EcsBackend, port: int = 0, quiet: bool = True,
+                 registry: Optional[Registry] = None, backends: Optional[Mapping[str, Any]] = None):
         self.backend = backend
-        handler = type("Handler", (_Handler,), {"gateway": Gateway(backend), "quiet": quiet})
+        self.router = Router(dict(backends or {}, ecs=backend), registry)
+        handler = type("Handler", (_Handler,), {"router": self.router, "quiet": quiet})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.httpd.daemon_threads = True
         self._thread: Optional[threading.Thread] = None

@@ -17,19 +17,22 @@ import base64
 import calendar
 import hashlib
 import hmac
-import json
 import re
 import sys
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Tuple
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from .backend import EcsBackend
 from .errors import ApiError, error, gateway_missing, rpc_signature_mismatch, v3_signature_mismatch
+from .http_messages import HttpRequest, HttpResponse, header, json_response
 from .resources import request_id
+
+if TYPE_CHECKING:
+    from .backend import EcsBackend
+
+__all__ = ["Gateway", "HttpRequest", "HttpResponse", "error_response", "host_id", "API_VERSION"]
 
 API_VERSION = "2014-05-26"
 PRODUCT = "Ecs"
@@ -45,26 +48,8 @@ _AUTH = re.compile(r"^(\S+) Credential=([^,]+),SignedHeaders=([^,]+),Signature=(
 _TIMESTAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{1,9})?Z$")
 
 
-@dataclass
-class HttpRequest:
-    method: str
-    url: str  # absolute URL or path with query
-    headers: Dict[str, str]
-    body: bytes = b""
-
-
-@dataclass
-class HttpResponse:
-    status: int
-    body: bytes
-    headers: Dict[str, str] = field(default_factory=dict)
-    drop: bool = False  # the response is lost: close the connection without answering
-
-
 def _json_response(status: int, payload: dict) -> HttpResponse:
-    return HttpResponse(status, json.dumps(payload).encode("utf-8"),
-                        {"Content-Type": "application/json;charset=utf-8",
-                         "x-acs-request-id": payload.get("RequestId", "")})
+    return json_response(status, payload, {"x-acs-request-id": payload.get("RequestId", "")})
 
 
 def error_response(err: ApiError, host_id: str) -> HttpResponse:
@@ -76,14 +61,15 @@ def error_response(err: ApiError, host_id: str) -> HttpResponse:
 
 def host_id(request: "HttpRequest") -> str:
     """HostId: the endpoint the client called (ecs-cn-hangzhou.aliyuncs.com...), without a port."""
-    host = _header(request.headers, "host") or urlsplit(request.url).netloc
+    host = header(request.headers, "host") or urlsplit(request.url).netloc
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
 class Gateway:
-    """Parses, authenticates and routes HTTP requests to one EcsBackend."""
+    """The ECS service's gateway (registry.ECS): parses and authenticates HTTP requests, then
+    hands each action to one EcsBackend."""
 
-    def __init__(self, backend: EcsBackend):
+    def __init__(self, backend: "EcsBackend"):
         self.backend = backend
         self._nonces: Dict[str, float] = {}  # nonce -> when seen; forgotten once too old to replay
         self._lock = threading.Lock()
@@ -110,11 +96,7 @@ class Gateway:
         return _json_response(200, result.body)
 
     def _log_rejected(self, request: HttpRequest, err: ApiError) -> None:
-        from .backend import CallRecord
-        action = _header(request.headers, "x-acs-action") or "?"
-        with self.backend.lock:
-            self.backend.calls.append(CallRecord(action, {}, self.backend.clock.now(), error_code=err.code,
-                                                 style="rejected"))
+        self.backend.log_rejected(header(request.headers, "x-acs-action") or "?", err.code)
 
     # --- authentication -----------------------------------------------------------------------
     def authenticate(self, request: HttpRequest) -> Tuple[str, Dict[str, str], str, str]:
@@ -122,14 +104,14 @@ class Gateway:
         parts = urlsplit(request.url)
         query = parse_qsl(parts.query, keep_blank_values=True)
         form: List[Tuple[str, str]] = []
-        content_type = (_header(request.headers, "content-type") or "").lower()
+        content_type = (header(request.headers, "content-type") or "").lower()
         if request.body and content_type.startswith("application/x-www-form-urlencoded"):
             # Undecodable bytes become U+FFFD: such a body then fails its signature check.
             form = parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True)
         flat = dict(query + form)
-        if "Signature" in flat or ("Action" in flat and not _header(request.headers, "authorization")):
+        if "Signature" in flat or ("Action" in flat and not header(request.headers, "authorization")):
             return self._rpc(request.method, flat)
-        if _header(request.headers, "x-acs-action") or _header(request.headers, "authorization"):
+        if header(request.headers, "x-acs-action") or header(request.headers, "authorization"):
             return self._v3(request, parts.path or "/", query, form)
         raise gateway_missing("Action")
 
@@ -153,7 +135,7 @@ class Gateway:
     def _v3(self, request: HttpRequest, path: str, query, form) -> Tuple[str, Dict[str, str], str, str]:
         # A missing or malformed Authorization, another algorithm or too few signed headers: the
         # documented IncompleteSignature text, with no detail (the gateway gives none).
-        auth = _header(request.headers, "authorization") or ""
+        auth = header(request.headers, "authorization") or ""
         match = _AUTH.match(auth.strip())
         if not match or match.group(1) != "ACS3-HMAC-SHA256":
             raise error("IncompleteSignature")
@@ -166,7 +148,7 @@ class Gateway:
         # x-acs-content-sha256, gives a canonical request other than the client's.
         payload_hash = hashlib.sha256(request.body or b"").hexdigest()
         canonical_query = "&".join("%s=%s" % (quote(k, safe="~"), quote(v, safe="~")) for k, v in sorted(query))
-        canonical_headers = "".join("%s:%s\n" % (name, (_header(request.headers, name) or "").strip())
+        canonical_headers = "".join("%s:%s\n" % (name, (header(request.headers, name) or "").strip())
                                     for name in signed_names)
         canonical = "\n".join([request.method.upper(), path, canonical_query, canonical_headers,
                                signed, payload_hash])
@@ -174,11 +156,11 @@ class Gateway:
         expected = hmac.new(secret.encode("utf-8"), to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected, signature.lower()):
             raise v3_signature_mismatch(to_sign, canonical)
-        self._fresh(_header(request.headers, "x-acs-signature-nonce") or "",
-                    _parse_time(_header(request.headers, "x-acs-date") or ""))
-        if _header(request.headers, "x-acs-version") != API_VERSION:
+        self._fresh(header(request.headers, "x-acs-signature-nonce") or "",
+                    _parse_time(header(request.headers, "x-acs-date") or ""))
+        if header(request.headers, "x-acs-version") != API_VERSION:
             raise error("InvalidVersion")
-        return _header(request.headers, "x-acs-action") or "", dict(query + form), access_key_id, "V3"
+        return header(request.headers, "x-acs-action") or "", dict(query + form), access_key_id, "V3"
 
     def _rpc(self, method: str, flat: Dict[str, str]) -> Tuple[str, Dict[str, str], str, str]:
         for name in ("AccessKeyId", "Signature", "SignatureNonce", "Timestamp"):
@@ -204,13 +186,6 @@ class Gateway:
             raise error("InvalidVersion")
         params = {k: v for k, v in flat.items() if k not in RPC_COMMON}
         return flat["Action"], params, flat["AccessKeyId"], "RPC"
-
-
-def _header(headers: Dict[str, str], name: str) -> Optional[str]:
-    for key, value in headers.items():
-        if key.lower() == name:
-            return value
-    return None
 
 
 def _parse_time(value: str) -> float:

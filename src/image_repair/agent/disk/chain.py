@@ -23,6 +23,7 @@ import struct
 from ..errors import BadInput, RefusedDisk
 from ..fileid import file_identity
 from . import blockdev
+from .formats import detect_format
 
 # qemu-img's driver names by the format we report.
 QEMU_FORMATS = {"raw": "raw", "qcow2": "qcow2", "vmdk": "vmdk", "vhd": "vpc", "vhdx": "vhdx"}
@@ -212,7 +213,6 @@ def _backing_format(path, recorded):
         if fmt is None:
             raise BadInput("backing file %s has format %r, which the agent does not handle" % (path, recorded))
         return fmt
-    from .imagefile import detect_format
     try:
         return detect_format(path)
     except BadInput:

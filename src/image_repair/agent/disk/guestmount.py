@@ -272,7 +272,18 @@ def kernel_supports(fstype):
 def build_layout(table, disk_device, volumes, root_volume, root_subvol, resolved, mounted):
     """The layout dict of the common brief (one entry per guest mount of a volume), plus
     "mounted": whether that filesystem is mounted under the guest root now."""
-    filesystems = []
+    filesystems = _layout_filesystems(volumes, root_volume, root_subvol, resolved, mounted)
+    esp = any(v.partition is not None and v.partition.esp for v in volumes) or any(
+        p.esp for p in table.partitions)
+    described = [_describe_mount(fs) for fs in filesystems
+                 if fs["mountpoint"] and fs["mountpoint"].startswith("/")]
+    return {"summary": "; ".join([table.kind] + described), "table": table.kind, "disk_device": disk_device,
+            "boot_mode_hint": "UEFI" if esp else "BIOS", "filesystems": filesystems}
+
+
+def _layout_filesystems(volumes, root_volume, root_subvol, resolved, mounted):
+    """One entry per guest mount of a volume (the root's first), one for each volume the guest's
+    fstab does not mount; sorted by mount point, the unmounted ones last."""
 
     def entry(volume, mountpoint, subvol):
         return {"device": volume.device, "partition": volume.number, "lvm": volume.lvm,
@@ -280,7 +291,7 @@ def build_layout(table, disk_device, volumes, root_volume, root_subvol, resolved
                 "partuuid": volume.partuuid, "mountpoint": mountpoint, "subvol": subvol,
                 "mounted": mountpoint in mounted}
 
-    filesystems.append(entry(root_volume, "/", root_subvol))
+    filesystems = [entry(root_volume, "/", root_subvol)]
     for volume in volumes:
         mounts = [(e.mountpoint, e.subvol) for e, v in resolved if v is volume and e.mountpoint != "/"]
         for mountpoint, subvol in mounts:
@@ -288,14 +299,12 @@ def build_layout(table, disk_device, volumes, root_volume, root_subvol, resolved
         if not mounts and volume is not root_volume:
             filesystems.append(entry(volume, None, None))
     filesystems.sort(key=lambda f: (f["mountpoint"] is None, f["mountpoint"] or "", f["partition"] or 0))
-    esp = any(v.partition is not None and v.partition.esp for v in volumes) or any(
-        p.esp for p in table.partitions)
-    described = []
-    for fs in filesystems:
-        if fs["mountpoint"] and fs["mountpoint"].startswith("/"):
-            what = fs["fstype"] + (" (subvolume %s)" % fs["subvol"] if fs["subvol"] else "")
-            where = ("LV %s" % fs["lvm"] if fs["lvm"] else
-                     "partition %d" % fs["partition"] if fs["partition"] else "the whole disk")
-            described.append("%s %s on %s" % (fs["mountpoint"], what, where))
-    return {"summary": "; ".join([table.kind] + described), "table": table.kind, "disk_device": disk_device,
-            "boot_mode_hint": "UEFI" if esp else "BIOS", "filesystems": filesystems}
+    return filesystems
+
+
+def _describe_mount(fs):
+    """"/home btrfs (subvolume @home) on partition 1", "/ ext4 on LV vg/root"..."""
+    what = fs["fstype"] + (" (subvolume %s)" % fs["subvol"] if fs["subvol"] else "")
+    where = ("LV %s" % fs["lvm"] if fs["lvm"] else
+             "partition %d" % fs["partition"] if fs["partition"] else "the whole disk")
+    return "%s %s on %s" % (fs["mountpoint"], what, where)

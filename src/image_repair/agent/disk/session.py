@@ -16,7 +16,7 @@ import stat
 from .. import log, outputs
 from ..errors import AgentError, BadInput
 from ..fileid import file_identity, mode_text, owner_may_write, path_identity
-from . import blockdev, chain, chroot, guestmount, imagefile, volumes
+from . import blockdev, chain, chroot, formats, guestmount, imagefile, volumes
 from .claim import DiskClaim
 from .mounts import MountStack
 from .partitions import disk_size, read_partition_table
@@ -121,7 +121,7 @@ def _image_target(path, output, read_only, force, allow_backing_outside):
     claim = DiskClaim(exclusive=not read_only and not output)
     try:
         st = claim.lock_file(source, "image %s" % path)
-        fmt = imagefile.detect_format(source)
+        fmt = formats.detect_format(source)
         node, chain_files = None, []
         inputs = {file_identity(st): "the image %s" % path}
         if fmt != "raw":

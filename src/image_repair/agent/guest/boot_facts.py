@@ -18,10 +18,10 @@ import re
 
 from .. import runner
 from . import boot_entries, grub_defaults
-from .bootloader import BLS_DIR, DEFAULT_GRUB, KNOWN_GRUB_CFGS, default_grub_files, legacy_menu_paths
 from .distro import dpkg_packages
-from .facts import DEBIAN, GRUB2, GRUB2_BLS, GRUB_LEGACY
 from .fstab_rewrite import Entry
+from .kernel_cmdline import BLS_DIR, DEFAULT_GRUB, KNOWN_GRUB_CFGS, default_grub_files, legacy_menu_paths
+from .model import DEBIAN, GRUB2, GRUB2_BLS, GRUB_LEGACY
 
 EFI_DIR = "/boot/efi/EFI"
 # Bootloader binaries an ESP vendor directory holds (x86_64 and arm64; SUSE: shim.efi, grub.efi).

@@ -16,22 +16,19 @@ Per bootloader (``facts.bootloader``):
 * GRUB_LEGACY: the kernel lines of menu.lst/grub.conf edited directly.
 ``root=`` is never added to ``/etc/default/grub``: grub-mkconfig writes the root itself.
 Reading what is in effect (``read_kernel_args``, ``missing_kernel_args``...) is in
-:mod:`.kernel_cmdline`, re-exported here.
+:mod:`.kernel_cmdline`; items import the readers from there.
 """
 import os
 
 from .. import log
 from ..errors import AgentError
 from . import boot_entries, grub_defaults
-from .facts import GRUB2, GRUB2_BLS, GRUB_LEGACY
 from .kernel_args import arg_name, edit_args, matches, split_args
+from .kernel_cmdline import (BLS_DIR, DEFAULT_GRUB, GRUBENVS, KERNEL_CMDLINE, SUSE_APPEND, SUSE_BOOTLOADER,
+                             bls_entry_paths, default_grub_files, describe_sources, expected_root,
+                             grub_cfg_paths, kernel_arg_sources, legacy_menus, suse_default_append)
+from .model import GRUB2, GRUB2_BLS, GRUB_LEGACY
 from .netconf import sysconfig
-# The readers live in kernel_cmdline; items import them from here too.
-from .kernel_cmdline import (BLS_DIR, DEFAULT_GRUB, DEFAULT_GRUB_D, GRUBENVS, KERNEL_CMDLINE,  # noqa: F401
-                             KNOWN_GRUB_CFGS, LEGACY_MENUS, bls_entry_paths, default_grub_files,
-                             describe_sources, expected_root, grub_cfg_paths, kernel_arg_sources,
-                             legacy_menu_paths, legacy_menus, missing_kernel_args, read_kernel_args,
-                             SUSE_APPEND, SUSE_BOOTLOADER, suse_default_append)
 
 # -- the shared rewrite -------------------------------------------------------------------------
 class BootPlan(object):
@@ -176,33 +173,30 @@ class BootPlan(object):
 
     def _apply_bls(self, guest):
         add, remove = self.merged()
-        fs = guest.fs
-        sources = kernel_arg_sources(guest)
-        entry_words = [w for label, words in sources if label.startswith(BLS_DIR) or "kernelopts" in label
-                       for w in words]
-        # grubby wants concrete arguments: "name=" specs become the values present in the entries
-        concrete = []
-        for spec in remove:
-            concrete.extend(w for w in entry_words if matches(w, spec) and w not in concrete)
-        needed_add = [a for a in add if any(a not in words for label, words in sources
-                                            if label.startswith(BLS_DIR))]
+        needed_add, concrete = _bls_changes(kernel_arg_sources(guest), add, remove)
         if needed_add or concrete:
-            if guest.has_command("grubby"):
-                argv = ["grubby", "--update-kernel=ALL"]
-                if needed_add:
-                    argv.append("--args=" + " ".join(needed_add))
-                if concrete:
-                    argv.append("--remove-args=" + " ".join(concrete))
-                guest.run(argv, label="grubby")
-                if not (guest.dry_run or guest.read_only):
-                    self._check_bls(guest, add, remove)
-            else:
-                self._note("grubby not found in the guest: BLS entries edited directly")
-                _edit_bls_directly(fs, add, remove)
+            self._edit_bls_entries(guest, needed_add, concrete, add, remove)
+        fs = guest.fs
         if fs.isfile(KERNEL_CMDLINE):
             text = fs.read_text(KERNEL_CMDLINE, "")
             fs.write_text(KERNEL_CMDLINE, boot_entries.edit_cmdline_file(text, add, remove))
         self._rewrite_defaults(guest, create=False)
+
+    def _edit_bls_entries(self, guest, needed_add, concrete, add, remove):
+        """``grubby --update-kernel=ALL``, its result read back; without grubby, the entries
+        edited directly."""
+        if not guest.has_command("grubby"):
+            self._note("grubby not found in the guest: BLS entries edited directly")
+            _edit_bls_directly(guest.fs, add, remove)
+            return
+        argv = ["grubby", "--update-kernel=ALL"]
+        if needed_add:
+            argv.append("--args=" + " ".join(needed_add))
+        if concrete:
+            argv.append("--remove-args=" + " ".join(concrete))
+        guest.run(argv, label="grubby")
+        if not (guest.dry_run or guest.read_only):
+            self._check_bls(guest, add, remove)
 
     def _check_bls(self, guest, add, remove):
         """grubby's result, read back. RHEL's grubby-bls replaces the first ``key=`` when adding
@@ -231,6 +225,20 @@ class BootPlan(object):
             if new != words:
                 text = guest.fs.read_text(SUSE_BOOTLOADER, "")
                 guest.fs.write_text(SUSE_BOOTLOADER, sysconfig.edit(text, {SUSE_APPEND: " ".join(new)}, ()))
+
+
+def _bls_changes(sources, add, remove):
+    """What grubby is asked for: ``(arguments some BLS entry lacks, words to remove)``. grubby
+    wants concrete arguments: a ``name=`` spec becomes the values present in the entries (or in
+    grubenv's kernelopts)."""
+    entries = [words for label, words in sources if label.startswith(BLS_DIR)]
+    entry_words = [w for label, words in sources if label.startswith(BLS_DIR) or "kernelopts" in label
+                   for w in words]
+    concrete = []
+    for spec in remove:
+        concrete.extend(w for w in entry_words if matches(w, spec) and w not in concrete)
+    needed_add = [a for a in add if any(a not in words for words in entries)]
+    return needed_add, concrete
 
 
 def _edit_bls_directly(fs, add, remove):

@@ -1,6 +1,8 @@
 """The guest as items see it: its files, its facts, the options of this run, shared regenerations."""
 from .. import runner
 from ..guestfs import GuestFS
+from .bootloader import BootPlan
+from .initramfs import InitramfsPlan
 
 
 class RepairOptions(object):
@@ -26,15 +28,12 @@ class RepairOptions(object):
 class Guest(object):
     """One mounted guest root, ready for chrooted commands (the disk layer bound /dev, /proc...).
 
-    ``facts`` is a :class:`~image_repair.agent.guest.facts.GuestFacts`; ``layout`` describes
+    ``facts`` is a :class:`~image_repair.agent.guest.model.GuestFacts`; ``layout`` describes
     where the guest's filesystems came from (device, UUID, fstab mount point) for items that
     rewrite references to them (fstab, grub).
     """
 
     def __init__(self, root, facts, layout=None, options=None, dry_run=False, read_only=False):
-        from .initramfs import InitramfsPlan
-        from .bootloader import BootPlan
-
         self.root = root
         self.fs = GuestFS(root, dry_run=dry_run or read_only)
         self.facts = facts

@@ -6,10 +6,10 @@ DescribeImages reports for such an image.
 """
 import re
 
-from .facts import DEBIAN as FAMILY_DEBIAN
-from .facts import RHEL as FAMILY_RHEL
-from .facts import SUSE as FAMILY_SUSE
-from .facts import UNKNOWN as FAMILY_UNKNOWN
+from .model import DEBIAN as FAMILY_DEBIAN
+from .model import RHEL as FAMILY_RHEL
+from .model import SUSE as FAMILY_SUSE
+from .model import UNKNOWN as FAMILY_UNKNOWN
 
 OS_RELEASE_FILES = ("/etc/os-release", "/usr/lib/os-release")
 

@@ -21,7 +21,7 @@ from .. import log, runner
 from ..errors import AgentError
 from . import cpio
 from . import initramfs_tools
-from .facts import DRACUT, INITRAMFS_TOOLS, MKINITRD
+from .model import DRACUT, INITRAMFS_TOOLS, MKINITRD
 
 KEEP_SUFFIX = ".image-repair-old"
 
@@ -194,9 +194,20 @@ class InitramfsPlan(object):
 
     def apply(self, guest):
         """Rebuild each kernel's initramfs that lacks a required module. Returns {item: error}."""
+        rebuilds = self._rebuilds(guest)
+        if not rebuilds:
+            return {}
+        builder, problem = _ready_builder(guest, rebuilds)
+        if problem is not None:
+            return dict((name, problem) for _kernel, _add, items in rebuilds for name in items)
+        return _rebuild_kernels(guest, builder, rebuilds)
+
+    def _rebuilds(self, guest):
+        """[(kernel, modules to add, items that asked)] for each kernel whose initramfs lacks a
+        required module that the kernel ships (built-in and unshipped ones are not added)."""
         wanted = self.modules()
         if not wanted:
-            return {}
+            return []
         rebuilds = []
         for kernel in guest.facts.kernels:
             if not has_modules_dir(guest, kernel):
@@ -207,34 +218,40 @@ class InitramfsPlan(object):
             items = [name for name, mods in self._requests.items() if set(mods) & set(status.missing)]
             to_add = [m for m in wanted if m not in status.builtin and m not in status.unavailable]
             rebuilds.append((kernel, to_add, items))
-        if not rebuilds:
-            return {}
-        errors = {}
-        tool = guest.facts.initramfs_tool
-        builder = BUILDERS.get(tool)
-        problem = None
-        if builder is None:
-            problem = "no supported initramfs tool found in the guest (found: %s)" % (tool or "none")
-        elif not guest.has_command(builder.command):
-            problem = "%s is not installed in the guest" % builder.command
-        if problem is None:
-            try:
-                everything = []
-                for _kernel, to_add, _items in rebuilds:
-                    everything.extend(m for m in to_add if m not in everything)
-                builder.persist(guest, everything)
-            except (AgentError, OSError) as error:
-                problem = "keeping the drivers for future kernels: %s" % error
-        if problem is not None:
-            return dict((name, problem) for _kernel, _add, items in rebuilds for name in items)
-        for kernel, to_add, items in rebuilds:
-            try:
-                _rebuild(guest, builder, kernel, to_add)
-            except (AgentError, OSError) as error:
-                log.warn("initramfs of %s: %s", kernel.version, error)
-                for name in items:
-                    errors[name] = "; ".join(filter(None, [errors.get(name), "kernel %s: %s" % (kernel.version, error)]))
-        return errors
+        return rebuilds
+
+
+def _ready_builder(guest, rebuilds):
+    """The guest's initramfs tool, with every module to add kept for its future kernels:
+    ``(builder, None)``, or ``(None, why nothing can be rebuilt)``."""
+    tool = guest.facts.initramfs_tool
+    builder = BUILDERS.get(tool)
+    if builder is None:
+        return None, "no supported initramfs tool found in the guest (found: %s)" % (tool or "none")
+    if not guest.has_command(builder.command):
+        return None, "%s is not installed in the guest" % builder.command
+    everything = []
+    for _kernel, to_add, _items in rebuilds:
+        everything.extend(m for m in to_add if m not in everything)
+    try:
+        builder.persist(guest, everything)
+    except (AgentError, OSError) as error:
+        return None, "keeping the drivers for future kernels: %s" % error
+    return builder, None
+
+
+def _rebuild_kernels(guest, builder, rebuilds):
+    """Rebuild each kernel's initramfs; one that fails is an error of every item that asked for
+    it (its errors on several kernels joined), and never stops the next kernel."""
+    errors = {}
+    for kernel, to_add, items in rebuilds:
+        try:
+            _rebuild(guest, builder, kernel, to_add)
+        except (AgentError, OSError) as error:
+            log.warn("initramfs of %s: %s", kernel.version, error)
+            for name in items:
+                errors[name] = "; ".join(filter(None, [errors.get(name), "kernel %s: %s" % (kernel.version, error)]))
+    return errors
 
 
 def _rebuild(guest, builder, kernel, modules):

@@ -10,8 +10,8 @@ import os
 
 from . import boot_entries, grub_defaults
 from .. import log
-from .facts import GRUB_LEGACY
 from .kernel_args import arg_name, split_args
+from .model import GRUB_LEGACY
 from .netconf import sysconfig
 
 DEFAULT_GRUB = "/etc/default/grub"

@@ -7,7 +7,7 @@ tree), Debian's ``vmlinuz.old`` links, and module trees left behind by a removed
 """
 import re
 
-from .facts import DEBIAN, INITRAMFS_TOOLS, MKINITRD, SUSE, Kernel
+from .model import DEBIAN, INITRAMFS_TOOLS, MKINITRD, SUSE, Kernel
 
 MODULE_ROOTS = ("/lib/modules", "/usr/lib/modules")
 IMAGE_PATTERNS = ("/boot/vmlinuz-%s", "/boot/vmlinux-%s", "/boot/Image-%s")

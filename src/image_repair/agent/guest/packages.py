@@ -17,7 +17,7 @@ import urllib.request
 
 from .. import log
 from ..errors import AgentError, BadInput
-from .facts import DEBIAN, RHEL, SUSE
+from .model import DEBIAN, RHEL, SUSE
 
 ASIDE_SUFFIX = ".image-repair-orig"
 DOWNLOAD_DIR = "/var/tmp"

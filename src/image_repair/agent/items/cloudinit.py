@@ -9,6 +9,7 @@ import os
 from .. import log
 from ..errors import AgentError
 from ..guest import cloudcfg, packages
+from ..guest.kernel_cmdline import read_kernel_args
 from .base import Detection, RepairItem
 
 ALIYUN_CFG = "/etc/cloud/cloud.cfg.d/90_image_repair_aliyun.cfg"
@@ -84,8 +85,6 @@ class CloudInitItem(RepairItem):
     installs_packages = True
 
     def detect(self, guest):
-        from ..guest.bootloader import read_kernel_args
-
         fs = guest.fs
         problems = []
         if not cloudcfg.installed(fs):
@@ -105,8 +104,6 @@ class CloudInitItem(RepairItem):
         return Detection.healthy("cloud-init installed, AliYun datasource, enabled")
 
     def fix(self, guest, detection):
-        from ..guest.bootloader import read_kernel_args
-
         fs = guest.fs
         if not cloudcfg.installed(fs):
             packages.install(guest, ["cloud-init"], label="installing cloud-init")

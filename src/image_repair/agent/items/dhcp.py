@@ -10,7 +10,8 @@ hypervisor (ens33 on VMware): on ECS it comes up without network. The fix, per s
 * ``net.ifnames=0 biosdevname=0`` are asked from the BootPlan, so the NIC is called eth0 even
   when the grub item is not run.
 """
-from ..guest import facts as F
+from ..guest import model as F
+from ..guest.kernel_cmdline import missing_kernel_args
 from ..guest.netconf import ifcfg, ifupdown, netplan, networkd, nm_keyfile, wicked
 from .base import Detection, RepairItem
 
@@ -67,8 +68,6 @@ class DhcpItem(RepairItem):
     name = "dhcp"
 
     def detect(self, guest):
-        from ..guest.bootloader import missing_kernel_args
-
         if not stacks(guest):
             return Detection.risky(["no network configuration found (none of ifcfg, ifupdown, netplan, "
                                     "NetworkManager, wicked, systemd-networkd)"], risk="High")
@@ -84,8 +83,6 @@ class DhcpItem(RepairItem):
         return Detection.healthy("eth0 by DHCP (%s)" % ", ".join(stacks(guest)))
 
     def fix(self, guest, detection):
-        from ..guest.bootloader import missing_kernel_args
-
         if not stacks(guest):
             # no stack at all: the distribution family's usual one
             chosen = {F.RHEL: F.IFCFG, F.SUSE: F.WICKED}.get(guest.facts.family, F.IFUPDOWN)

@@ -7,7 +7,7 @@ filesystem. Both modules must stay active: listed in cloud_init_modules, not swi
 """
 from ..errors import AgentError
 from ..guest import cloudcfg, packages
-from ..guest.facts import DEBIAN, RHEL, SUSE
+from ..guest.model import DEBIAN, RHEL, SUSE
 from .base import Detection, RepairItem
 
 PACKAGES = {DEBIAN: "cloud-guest-utils", RHEL: "cloud-utils-growpart", SUSE: "growpart"}

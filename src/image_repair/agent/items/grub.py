@@ -15,11 +15,11 @@ from ..errors import AgentError
 from ..guest import grub_defaults
 from ..guest import boot_entries
 from ..guest.boot_entries import is_wrapper_cfg
-from ..guest.bootloader import (DEFAULT_GRUB, default_grub_files, describe_sources, expected_root,
-                                grub_cfg_paths, kernel_arg_sources, missing_kernel_args)
-from ..guest.facts import GRUB2, GRUB2_BLS, GRUB_LEGACY
+from ..guest.kernel_cmdline import (DEFAULT_GRUB, default_grub_files, describe_sources, expected_root,
+                                    grub_cfg_paths, kernel_arg_sources, missing_kernel_args)
 from ..guest.fstab_rewrite import partition_uuid
 from ..guest.kernel_args import edit_args
+from ..guest.model import GRUB2, GRUB2_BLS, GRUB_LEGACY
 from .base import Detection, RepairItem
 
 REQUIRED_ARGS = ["console=tty0", "console=ttyS0,115200n8", "net.ifnames=0", "biosdevname=0"]

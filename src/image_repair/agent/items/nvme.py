@@ -14,6 +14,7 @@ import re
 
 from ..errors import AgentError
 from ..guest.initramfs import drivers_detection
+from ..guest.kernel_cmdline import kernel_arg_sources, missing_kernel_args
 from .base import Detection, RepairItem
 
 REQUIRED = ["nvme"]
@@ -47,8 +48,6 @@ class NvmeItem(RepairItem):
     name = "nvme"
 
     def detect(self, guest):
-        from ..guest.bootloader import kernel_arg_sources, missing_kernel_args
-
         at_risk, findings, _blocked = drivers_detection(guest, REQUIRED, OPTIONAL)
         arg_findings = missing_kernel_args(guest, wanted_args(guest))
         if not kernel_arg_sources(guest):
@@ -62,8 +61,6 @@ class NvmeItem(RepairItem):
         return Detection.risky(findings, risk="Medium") if at_risk else Detection.healthy(*findings)
 
     def fix(self, guest, detection):
-        from ..guest.bootloader import missing_kernel_args
-
         if not guest.facts.kernels:
             raise AgentError("no installed kernel found in /boot: no initramfs to add the NVMe drivers to")
         drivers_at_risk, _findings, blocked = drivers_detection(guest, REQUIRED, OPTIONAL)

@@ -8,6 +8,7 @@ re-enabling needs ``touch /.autorelabel`` first, which the finding says). Guests
 import re
 
 from ..errors import AgentError
+from ..guest.kernel_cmdline import read_kernel_args
 from .base import Detection, RepairItem
 
 CONFIG = "/etc/selinux/config"
@@ -45,7 +46,6 @@ def disable(text):
 
 
 def enforcing_args(guest):
-    from ..guest.bootloader import read_kernel_args
     return [a for a in read_kernel_args(guest) if a.startswith("enforcing=") and a != "enforcing=0"]
 
 

@@ -1,6 +1,12 @@
-"""ECS actions, one method per action, grouped by resource family. A method named exactly like
-the action and marked ``@api`` is what the dispatcher finds by name."""
-from typing import Callable, List, Optional, Tuple
+"""The ECS API on the wire (moto's responses): one method per action, named exactly like the
+action and marked ``@api``, grouped by resource family; ``dispatch.EcsResponses`` composes them
+and finds an action's method by its name.
+
+A wire method reads the call's ``Params`` (presence, types, enumerations: MissingParameter and
+InvalidParameter), calls one typed backend method (models/), and renders the documented response
+shape. The API's own rules (NotFound, statuses, limits, mismatches, DryRun) are the typed
+method's, so a test calling it directly meets the same errors (docs/emulator.md)."""
+from typing import Callable, List, Tuple
 
 from ..errors import invalid
 from ..params import Params
@@ -32,12 +38,3 @@ def paginate(items: List, params: Params, default_size: int = 10, max_size: int 
     if next_token:
         envelope["NextToken"] = ""
     return items[start:start + size], envelope
-
-
-def tag_filter(tags: dict, wanted: List[Tuple[str, str]]) -> bool:
-    """Tag.N filters: every given key must match (an empty value matches any value)."""
-    return all(key in tags and (not value or tags[key] == value) for key, value in wanted)
-
-
-def id_filter(resource_id: str, wanted: Optional[List[str]]) -> bool:
-    return wanted is None or resource_id in wanted

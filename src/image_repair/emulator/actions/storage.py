@@ -1,10 +1,9 @@
-"""DescribeDisks, CreateSnapshot, DescribeSnapshots, DeleteSnapshot."""
-from typing import List
-
+"""DescribeDisks, CreateSnapshot, DescribeSnapshots, DeleteSnapshot, DeleteDisk on the wire
+(typed methods: models/storage.py)."""
 from ..errors import error
 from ..params import Params
 from ..resources import Disk, Snapshot, iso, tag_shape
-from . import api, id_filter, paginate, tag_filter
+from . import api, paginate
 
 
 def disk_shape(disk: Disk, region: str) -> dict:
@@ -43,125 +42,54 @@ def snapshot_shape(snap: Snapshot, usage: str, now: float, region: str) -> dict:
     }
 
 
-class StorageActions:
-
-    def disk(self, disk_id: str) -> Disk:
-        disk = self.disks.get(disk_id)
-        if disk is None:
-            raise error("InvalidDiskId.NotFound")
-        return disk
-
-    def snapshot(self, snapshot_id: str) -> Snapshot:
-        snap = self.snapshots.get(snapshot_id)
-        if snap is None:
-            raise error("InvalidSnapshotId.NotFound")
-        return snap
-
-    def snapshot_usage(self, snapshot_id: str) -> str:
-        by_image = any(snapshot_id == m.snapshot_id for i in self.images.values() for m in i.mappings)
-        by_disk = any(d.source_snapshot_id == snapshot_id for d in self.disks.values())
-        return {(True, True): "image_disk", (True, False): "image",
-                (False, True): "disk", (False, False): "none"}[(by_image, by_disk)]
+class StorageResponses:
 
     @api
     def DescribeDisks(self, p: Params) -> dict:
         p.str("RegionId", required=True)
-        ids = p.json_list("DiskIds")
-        instance_id, snapshot_id = p.str("InstanceId"), p.str("SnapshotId")
-        disk_type = p.str("DiskType", default="all", choices=["all", "system", "data"])
-        status = p.str("Status", choices=["In_use", "Available", "Attaching", "Detaching",
-                                          "Creating", "ReIniting", "All"])
-        category = p.str("Category", choices=["all", "cloud", "cloud_efficiency", "cloud_ssd",
-                                              "cloud_essd", "cloud_auto", "cloud_essd_entry"])
-        wanted_tags = p.tags()
-        found: List[Disk] = [
-            d for d in self.disks.values()
-            if id_filter(d.id, ids) and (not instance_id or d.instance_id == instance_id)
-            and (disk_type == "all" or d.type == disk_type)
-            and (not status or status == "All" or d.status == status)
-            and (not category or category == "all" or d.category == category)
-            and (not snapshot_id or d.source_snapshot_id == snapshot_id)
-            and tag_filter(d.tags, wanted_tags)]
-        if p.bool("DryRun"):
-            raise error("DryRunOperation")
+        found = self.backend.describe_disks(
+            disk_ids=p.json_list("DiskIds"), instance_id=p.str("InstanceId"), snapshot_id=p.str("SnapshotId"),
+            disk_type=p.str("DiskType", default="all", choices=["all", "system", "data"]),
+            status=p.str("Status", choices=["In_use", "Available", "Attaching", "Detaching", "Creating",
+                                            "ReIniting", "All"]),
+            category=p.str("Category", choices=["all", "cloud", "cloud_efficiency", "cloud_ssd", "cloud_essd",
+                                                "cloud_auto", "cloud_essd_entry"]),
+            tags=p.tags(), dry_run=p.bool("DryRun"))
         page, envelope = paginate(found, p, default_size=10, max_size=100, next_token=True)
-        return dict(envelope, Disks={"Disk": [disk_shape(d, self.region) for d in page]})
+        return dict(envelope, Disks={"Disk": [disk_shape(d, self.backend.region) for d in page]})
 
     @api
     def CreateSnapshot(self, p: Params) -> dict:
-        disk = self.disk(p.str("DiskId", required=True))
+        disk_id = p.str("DiskId", required=True)
         retention = p.str("RetentionDays")
-        if retention is not None and not (retention.isdigit() and 1 <= int(retention) <= 65536):
+        if retention is not None and not retention.isdigit():
             raise error("InvalidRetentionDays")
-        tags = dict(p.tags())
-        if disk.status != "In_use":
-            raise error("IncorrectDiskStatus")
-        inst = self.instances.get(disk.instance_id)
-        if inst is None or inst.status not in ("Running", "Stopped"):
-            raise error("IncorrectInstanceStatus")
-        if any(s.disk_id == disk.id and s.status == "progressing" for s in self.snapshots.values()):
-            raise error("IncorrectDiskStatus.CreatingSnapshot")
-        snap_id = self.new_id("s-")
-        self.snapshots[snap_id] = Snapshot(
-            id=snap_id, name=p.str("SnapshotName", default=""), disk_id=disk.id,
-            disk_type="System" if disk.type == "system" else "Data", size=disk.size,
-            progress=self.new_progress("snapshot.create", [self.latency.snapshot_seconds(disk.size)]),
-            created=self.clock.now(), retention_days=int(retention) if retention else None,
-            description=p.str("Description", default=""), tags=tags)
-        if self.local is not None:
-            self.local.snapshot_created(self.snapshots[snap_id], disk)
-        return {"SnapshotId": snap_id}
+        snap = self.backend.create_snapshot(
+            disk_id, name=p.str("SnapshotName", default=""), description=p.str("Description", default=""),
+            retention_days=int(retention) if retention else None, tags=dict(p.tags()))
+        return {"SnapshotId": snap.id}
 
     @api
     def DescribeSnapshots(self, p: Params) -> dict:
         p.str("RegionId", required=True)
-        ids = p.json_list("SnapshotIds")
-        disk_id, instance_id, name = p.str("DiskId"), p.str("InstanceId"), p.str("SnapshotName")
-        status = p.str("Status", default="all", choices=["progressing", "accomplished", "failed", "all"])
-        usage = p.str("Usage", choices=["image", "disk", "image_disk", "none"])
-        wanted_tags = p.tags()
-        found = []
-        for snap in self.snapshots.values():
-            if wanted_tags and not tag_filter(snap.tags, wanted_tags):
-                continue        # before the usage, which looks at every image (large accounts)
-            disk = self.disks.get(snap.disk_id or "")
-            snap_usage = self.snapshot_usage(snap.id)
-            if (id_filter(snap.id, ids) and (not disk_id or snap.disk_id == disk_id)
-                    and (not instance_id or (disk is not None and disk.instance_id == instance_id))
-                    and (not name or snap.name == name) and (status == "all" or snap.status == status)
-                    and (not usage or snap_usage == usage) and tag_filter(snap.tags, wanted_tags)):
-                found.append((snap, snap_usage))
-        if p.bool("DryRun"):
-            raise error("DryRunOperation")
+        found = self.backend.describe_snapshots(
+            snapshot_ids=p.json_list("SnapshotIds"), disk_id=p.str("DiskId"), instance_id=p.str("InstanceId"),
+            name=p.str("SnapshotName"),
+            status=p.str("Status", default="all", choices=["progressing", "accomplished", "failed", "all"]),
+            usage=p.str("Usage", choices=["image", "disk", "image_disk", "none"]), tags=p.tags(),
+            dry_run=p.bool("DryRun"))
         page, envelope = paginate(found, p, default_size=10, max_size=100, next_token=True)
-        now = self.clock.now()
-        return dict(envelope, Snapshots={"Snapshot": [snapshot_shape(s, u, now, self.region) for s, u in page]})
+        now, region = self.backend.clock.now(), self.backend.region
+        return dict(envelope, Snapshots={"Snapshot": [
+            snapshot_shape(s, self.backend.snapshot_usage(s.id), now, region) for s in page]})
 
     @api
     def DeleteSnapshot(self, p: Params) -> dict:
-        snapshot_id = p.str("SnapshotId", required=True)
-        snap = self.snapshots.get(snapshot_id)
-        if snap is None:
-            return {}  # documented: a snapshot that does not exist is ignored
-        usage = self.snapshot_usage(snap.id)
-        if usage in ("image", "image_disk"):
-            raise error("SnapshotCreatedImage")
-        if usage == "disk" and not p.bool("Force"):
-            raise error("SnapshotCreatedDisk")
-        del self.snapshots[snap.id]
-        if self.local is not None:
-            self.local.snapshot_deleted(snap)
+        self.backend.delete_snapshot(p.str("SnapshotId", required=True), force=p.bool("Force"))
         return {}
 
     @api
     def DeleteDisk(self, p: Params) -> dict:
         """Only a detached (Available) disk; an attached one answers IncorrectDiskStatus."""
-        disk = self.disk(p.str("DiskId", required=True))
-        if disk.status != "Available" or disk.instance_id:
-            raise error("IncorrectDiskStatus", "The disk is attached: detach it or delete its instance.")
-        if p.bool("DryRun"):
-            raise error("DryRunOperation")
-        del self.disks[disk.id]
-        if self.local is not None:
-            self.local.disk_deleted(disk)
+        self.backend.delete_disk(p.str("DiskId", required=True), dry_run=p.bool("DryRun"))
         return {}
