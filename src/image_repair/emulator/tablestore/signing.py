@@ -60,7 +60,7 @@ def authenticate(path: str, headers: Mapping[str, str], body: bytes, accounts: M
     ``headers`` have lower-case names."""
     for name in REQUIRED_HEADERS:
         if name not in headers:
-            if name == "x-ots-signature" and "x-ots-signature-v4" in headers:
+            if name == "x-ots-signature" and "x-ots-signaturev4" in headers:
                 raise OTSError("OTSAuthFailed", "V4 signatures are not emulated (sign without a region).")
             raise invalid("Missing header: %s." % name)
     if headers["x-ots-apiversion"] != API_VERSION:
