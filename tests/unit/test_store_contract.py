@@ -1,14 +1,17 @@
-"""One contract for every state-store adapter: SQLite (a real file) and Tablestore (through the
-in-memory OTSClient fake, which honours the service's row and column conditions)."""
+"""One contract for every state-store adapter: SQLite (a real file) and Tablestore (the real
+``tablestore`` SDK over HTTP to the Tablestore emulator on a loopback port: protobuf, PlainBuffer,
+signed requests). Loopback sockets only, no network, so it stays in the unit layer (as
+test_bootproof_metadata.py does)."""
 import threading
 
 import pytest
 
 from image_repair.control.store import (ConcurrentUpdate, ExecutionNotFound, ExecutionStatus, LockHeld, StepClaimLost,
                                 StepInProgress, StepPayloadMismatch, StepStatus, record_key)
-from tests.fakes.ots import FakeOTSClient
+from image_repair.emulator.tablestore import TablestoreBackend, TablestoreServer
 from image_repair.control.store.sqlite import SQLiteStore
 from image_repair.control.store.tablestore import TablestoreStore
+from image_repair.control.store.tablestore_retry import RetrySchedule, no_wait
 
 THREADS = 8
 
@@ -33,19 +36,24 @@ def clock():
 def make_store(request, tmp_path, clock):
     """A factory: every call opens another store object on the same backing data (another
     connection / client user), as concurrent function instances would."""
-    client = FakeOTSClient(page_rows=3)   # tiny pages: listing must follow next_start_primary_key
+    server = None
+    if request.param == "tablestore":   # tiny pages: listing must follow next_start_primary_key
+        server = TablestoreServer(TablestoreBackend(page_rows=3)).start()
     stores = []
 
     def make():
         if request.param == "sqlite":
             store = SQLiteStore(str(tmp_path / "state.db"), clock=clock, step_timeout_s=60)
-        else:
-            store = TablestoreStore(client, "image_repair_state", clock=clock, step_timeout_s=60)
+        else:   # a client of its own, as another function instance would have
+            store = TablestoreStore(server.client(), "image_repair_state", clock=clock, step_timeout_s=60,
+                                    retry=RetrySchedule(sleep=no_wait))
         stores.append(store)
         return store
     yield make
     for store in stores:
         store.close()
+    if server is not None:
+        server.stop()
 
 
 @pytest.fixture
@@ -197,24 +205,22 @@ def test_step_payload_mismatch_is_refused(store):
 
 
 def test_racing_attempts_run_the_work_once(make_store):
-    ran, release = [], threading.Event()
+    ran, collided = [], threading.Semaphore(0)
 
     def work():
         ran.append(1)
-        release.wait(10)   # hold the record while every other attempt collides with it
+        for _ in range(THREADS - 1):   # hold the record until every other attempt has met it
+            collided.acquire(timeout=30)
         return {"n": 1}
 
     def attempt(i):
         try:
             return make_store().run_step("exec-1", "launch", work)
         except StepInProgress:
+            collided.release()
             return "in-progress"
 
-    # Release the winner only after the other attempts had time to collide with its record.
-    releaser = threading.Timer(0.5, release.set)
-    releaser.start()
     results, errors = run_threads(attempt)
-    releaser.join()
     assert errors == [None] * THREADS
     assert len(ran) == 1
     assert results.count({"n": 1}) == 1 and results.count("in-progress") == THREADS - 1

@@ -12,7 +12,7 @@ import hashlib
 from typing import Optional
 
 from ..cloud_errors import CloudError
-from ..store import ConcurrentUpdate, StepClaimLost, StepInProgress
+from ..store import ConcurrentUpdate, StepClaimLost, StepInProgress, StoreUnavailable
 
 # The flow's Choice after each step gives up after this many retries in a row (a test keeps the
 # two equal). With the waits below that outlasts about half an hour of throttling.
@@ -26,6 +26,8 @@ def transient_kind(error: BaseException) -> Optional[str]:
     """"Throttled", "Transient", "StepBusy" or None (a terminal error: the execution cleans up)."""
     if isinstance(error, CloudError) and error.code in ("Throttled", "Transient"):
         return error.code
+    if isinstance(error, StoreUnavailable):      # the store itself throttled or unreachable, retries spent
+        return error.kind
     if isinstance(error, (StepInProgress, ConcurrentUpdate, StepClaimLost)):
         return "StepBusy"
     return None

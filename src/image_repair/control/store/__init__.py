@@ -6,12 +6,12 @@ docs/store.md. Backends are imported on demand: loading this package never loads
 from .base import StateStore, StepClaim, StoredRow, record_key
 from .models import (NEVER_MS, ConcurrentUpdate, Execution, ExecutionNotFound, ExecutionStatus, Lock, LockHeld,
                      StepClaimLost, StepInProgress, StepPayloadMismatch, StepRecord, StepResult, StepStatus,
-                     StoreConfigError, StoreError)
+                     StoreConfigError, StoreError, StoreUnavailable)
 from .settings import StoreSettings, open_store, store_settings_from_env
 
 __all__ = [
     "StateStore", "StepClaim", "StoredRow", "record_key", "NEVER_MS", "ConcurrentUpdate", "Execution",
     "ExecutionNotFound", "ExecutionStatus", "Lock", "LockHeld", "StepClaimLost", "StepInProgress",
     "StepPayloadMismatch", "StepRecord", "StepResult", "StepStatus", "StoreConfigError", "StoreError",
-    "StoreSettings", "open_store", "store_settings_from_env",
+    "StoreUnavailable", "StoreSettings", "open_store", "store_settings_from_env",
 ]

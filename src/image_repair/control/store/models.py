@@ -102,6 +102,17 @@ class StepClaimLost(StoreError):
     """Our in-progress record expired and another attempt took it over: our result is not kept."""
 
 
+class StoreUnavailable(StoreError):
+    """The store kept failing (throttled, 5xx, lost responses, timeouts) through the adapter's
+    retries: a transient failure, the flow calls the step again later. ``kind`` is "Throttled" or
+    "Transient"; ``service_code`` the last error's code (``NetworkError`` without an answer)."""
+
+    def __init__(self, kind: str, service_code: str, message: str):
+        super().__init__(message)
+        self.kind = kind
+        self.service_code = service_code
+
+
 class LockHeld(StoreError):
     def __init__(self, lock: Lock):
         self.lock = lock

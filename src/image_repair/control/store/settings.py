@@ -69,15 +69,15 @@ def store_settings_from_env(env: Optional[Mapping[str, str]] = None) -> StoreSet
 
 def open_store(settings: Optional[StoreSettings] = None, clock: Optional[Callable[[], float]] = None,
                ots_client=None) -> StateStore:
-    """Build the configured store. ``ots_client`` replaces the real OTSClient (tests, local cloud)."""
+    """Build the configured store. ``ots_client`` replaces the OTSClient built from the settings
+    (it must not retry by itself: ``store.tablestore.make_ots_client``)."""
     settings = store_settings_from_env() if settings is None else settings
     extra = {} if clock is None else {"clock": clock}
     if settings.backend == "sqlite":
         from .sqlite import SQLiteStore
         return SQLiteStore(settings.sqlite_path, **extra)
-    from .tablestore import TablestoreStore
+    from .tablestore import TablestoreStore, make_ots_client
     if ots_client is None:
-        from tablestore import OTSClient
-        ots_client = OTSClient(settings.endpoint, settings.access_key_id, settings.access_key_secret,
-                               settings.instance, sts_token=settings.security_token)
+        ots_client = make_ots_client(settings.endpoint, settings.access_key_id, settings.access_key_secret,
+                                     settings.instance, security_token=settings.security_token)
     return TablestoreStore(ots_client, settings.table, **extra)

@@ -1,0 +1,18 @@
+"""A Tablestore endpoint for tests and local runs: the operations the state store's adapter uses
+(CreateTable, DescribeTable, ListTable, DeleteTable, GetRow, PutRow, UpdateRow, DeleteRow,
+GetRange), spoken on the service's own wire (protobuf messages, PlainBuffer rows, signed x-ots-*
+headers) so the real ``tablestore`` SDK is the client. docs/store.md describes it.
+
+    backend.py      instances, tables, versioned rows, conditional writes, ranges (typed methods)
+    conditions.py   row existence expectations and column conditions
+    plainbuffer.py  the row format, written from its published definition
+    protocol.py     protobuf messages <-> backend calls, one function per operation
+    signing.py      request authentication, response signatures
+    wire.py         handle(): one HTTP request in, one response out (the seam every transport uses)
+    faults.py       throttling, 5xx, lost responses, timeouts, late writes
+    server.py       a loopback HTTP server and the ``serve`` command
+"""
+from .backend import TablestoreBackend
+from .server import TablestoreServer
+
+__all__ = ["TablestoreBackend", "TablestoreServer"]
