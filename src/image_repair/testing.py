@@ -20,6 +20,11 @@ import functools
 import inspect
 from typing import Any, Iterable, Mapping, Optional, Union
 
+import requests
+import responses
+from alibabacloud_ecs20140526.client import Client
+from alibabacloud_tea_openapi.models import Config
+
 from .emulator.backend import EcsBackend
 from .emulator.clock import LatencyModel
 from .emulator.http_messages import HttpRequest
@@ -38,9 +43,6 @@ class mock_services:  # noqa: N801 - a context manager named like moto's decorat
         self._mock = None
 
     def __enter__(self) -> Router:
-        import requests
-        import responses
-
         def callback(request):
             body = request.body or b""
             if isinstance(body, str):
@@ -104,9 +106,6 @@ def ecs_client(backend: EcsBackend, endpoint: Optional[str] = None, rpc: bool = 
     ``endpoint``: "127.0.0.1:PORT" for a server (plain HTTP), else the region's public endpoint
     (intercepted by ``mock_ecs``). ``rpc=True`` makes the SDK sign the classic RPC way
     (HMAC-SHA1 signature v1 in the query) instead of V3."""
-    from alibabacloud_ecs20140526.client import Client
-    from alibabacloud_tea_openapi.models import Config
-
     config = Config(access_key_id=backend.access_key_id, access_key_secret=backend.access_key_secret,
                     region_id=backend.region,
                     endpoint=endpoint or "ecs.%s.aliyuncs.com" % backend.region,

@@ -12,10 +12,12 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Mapping, Optional
 
+from ..cli.args import CommandParser, number      # one-line errors, exit 2, like every command
 from .backend import EcsBackend
 from .clock import LatencyModel
 from .http_body import FramingError, read_body
 from .http_messages import HttpRequest
+from .localcloud import LocalCloud
 from .registry import Registry, Router
 from .seed import build_backend, load_seed_file
 
@@ -119,7 +121,6 @@ class EmulatorServer:
 
 
 def main(argv=None) -> int:
-    from ..cli.args import CommandParser, number      # one-line errors, exit 2, like every command
     parser = CommandParser(prog="image-repair emulator",
                            description="Emulate the ECS OpenAPI on 127.0.0.1 (see docs/emulator.md).")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -141,7 +142,6 @@ def main(argv=None) -> int:
         if args.image and not args.local_cloud:
             raise ValueError("--image needs --local-cloud")
         if args.local_cloud:
-            from .localcloud import LocalCloud
             cloud = LocalCloud(backend, args.local_cloud)
             for spec in args.image:
                 path, _, name = spec.partition("=")

@@ -9,9 +9,15 @@ Configuration (environment):
 * IMAGE_REPAIR_EVENT_POLICY: a JSON object ``{"items": [...] | null, "riskLevels": ["High"]}``,
   the policy of events that carry none (default: any repairable item at High risk);
 * FC_REGION (set by FC): events for images of other regions are ignored."""
+from pydantic import ValidationError
 
-from ..steps.runner import HandlerError, ports_from_env
-from .fc import json_env, region_default
+from ..clients.cloudflow import cloudflow_from_env
+from ..launchers import CloudFlowLauncher
+from ..logs import configure_for_function
+from ..models import WatchPolicy
+from ..steps.runner import HandlerError
+from ..triggers.events import handle_delivery
+from .fc import json_env, ports_from_env, region_default
 
 
 def event_defaults() -> dict:
@@ -19,9 +25,6 @@ def event_defaults() -> dict:
 
 
 def event_policy():
-    from pydantic import ValidationError
-
-    from ..models import WatchPolicy
     raw = json_env("IMAGE_REPAIR_EVENT_POLICY")
     try:
         return WatchPolicy.model_validate(raw or {})
@@ -30,10 +33,6 @@ def event_policy():
 
 
 def handler(event, context=None):
-    from ..clients.cloudflow import cloudflow_from_env
-    from ..launchers import CloudFlowLauncher
-    from ..logs import configure_for_function
-    from ..triggers.events import handle_delivery
     configure_for_function()
     summary = handle_delivery(event, ports_from_env().store, CloudFlowLauncher(cloudflow_from_env()),
                               defaults=event_defaults(), policy=event_policy(), region=region_default())

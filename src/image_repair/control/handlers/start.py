@@ -4,8 +4,12 @@ record the execution, start the CloudFlow execution named by its deterministic i
 Every bad body is ``HandlerError("InvalidInput", one short line)`` before anything is built,
 recorded or started: bytes that are not UTF-8, not JSON, larger than MAX_START_BODY, nested
 deeper than inputs.MAX_JSON_DEPTH, not an object, or parameters RepairRequest refuses."""
-from ..steps.runner import HandlerError, parse_event, ports_from_env
-from .fc import region_default
+from ..clients.cloudflow import cloudflow_from_env
+from ..inputs import load_json
+from ..launchers import CloudFlowLauncher, start_execution
+from ..models import InvalidRequest, parse_request
+from ..steps.runner import HandlerError, parse_event
+from .fc import ports_from_env, region_default
 
 MAX_START_BODY = 64 * 1024     # a start request is under 2 KB; a timer's payload string likewise
 
@@ -13,7 +17,6 @@ MAX_START_BODY = 64 * 1024     # a start request is under 2 KB; a timer's payloa
 def start_parameters(event) -> dict:
     """The start parameters of an invocation body (bytes, text or an already parsed dict); a
     timer trigger's body carries them as a JSON string in ``payload``."""
-    from ..inputs import load_json
     try:
         if isinstance(event, (bytes, bytearray, str)):
             event = load_json(event or "{}", "the start request", max_bytes=MAX_START_BODY)
@@ -27,9 +30,6 @@ def start_parameters(event) -> dict:
 
 
 def handler(event, context=None):
-    from ..clients.cloudflow import cloudflow_from_env
-    from ..launchers import CloudFlowLauncher, start_execution
-    from ..models import InvalidRequest, parse_request
     raw = start_parameters(event)
     defaults = {"regionId": region_default()}
     try:

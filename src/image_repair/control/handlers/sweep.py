@@ -18,8 +18,17 @@ error is raised after it)."""
 import logging
 import os
 
-from ..steps.runner import HandlerError, ports_from_env
-from .fc import json_env
+from pydantic import ValidationError
+
+from ..launchers import launcher_from_env
+from ..logs import configure_for_function
+from ..models import InvalidRequest
+from ..steps.runner import HandlerError
+from ..triggers import bounded
+from ..triggers.bounded import TooBig, cut, loads, preview
+from ..triggers.janitor import JANITOR_TTL_S, MAX_TTL_HOURS, MIN_TTL_HOURS, janitor
+from ..triggers.sweep import SweepPayload, sweep
+from .fc import json_env, ports_from_env
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +39,6 @@ TIMER_FIELDS = ("triggerTime", "triggerName")
 
 def sweep_payload(event):
     """The timer's event -> a validated ``SweepPayload`` (HandlerError InvalidInput otherwise)."""
-    from pydantic import ValidationError
-
-    from ..logs import configure_for_function
-    from ..triggers.sweep import SweepPayload
     configure_for_function()
     raw = _json_object(event, "the sweep's event")
     if any(field in raw for field in TIMER_FIELDS):          # a timer: payload is a string
@@ -56,7 +61,6 @@ def payload_of(event) -> dict:
 
 
 def _json_object(value, what: str):
-    from ..triggers.bounded import TooBig, loads
     if isinstance(value, (bytes, bytearray)):
         if len(value) > MAX_EVENT_CHARS:
             raise HandlerError("InvalidInput", "%s is %d bytes (at most %d)" % (what, len(value), MAX_EVENT_CHARS))
@@ -79,8 +83,6 @@ def _json_object(value, what: str):
 
 def one_line(error) -> str:
     """A pydantic ValidationError as one line: where, what, and a short prefix of the bad value."""
-    from ..triggers import bounded
-    from ..triggers.bounded import cut, preview
     problems = []
     for problem in error.errors()[:3]:
         where = ".".join(cut(str(p), 20) for p in problem["loc"]) or "payload"
@@ -97,7 +99,6 @@ def one_line(error) -> str:
 def janitor_ttl_s(payload) -> float:
     """The janitor's TTL: the payload's janitorTtlHours, else IMAGE_REPAIR_JANITOR_TTL_HOURS (a
     number within the same bounds: HandlerError InvalidConfiguration otherwise), else 6 h."""
-    from ..triggers.janitor import JANITOR_TTL_S, MAX_TTL_HOURS, MIN_TTL_HOURS
     if payload.janitorTtlHours is not None:
         return payload.janitorTtlHours * 3600
     text = os.environ.get("IMAGE_REPAIR_JANITOR_TTL_HOURS", "").strip()
@@ -108,7 +109,6 @@ def janitor_ttl_s(payload) -> float:
     except ValueError:
         hours = None
     if hours is None or not MIN_TTL_HOURS <= hours <= MAX_TTL_HOURS:
-        from ..triggers.bounded import preview
         raise HandlerError("InvalidConfiguration", "IMAGE_REPAIR_JANITOR_TTL_HOURS is %s: a number of hours from "
                                                    "%d to %d" % (preview(text), MIN_TTL_HOURS, MAX_TTL_HOURS))
     return hours * 3600
@@ -119,10 +119,6 @@ def sweep_defaults() -> dict:
 
 
 def handler(event, context=None):
-    from ..launchers import launcher_from_env
-    from ..models import InvalidRequest
-    from ..triggers.janitor import janitor
-    from ..triggers.sweep import sweep
     payload = sweep_payload(event)          # everything checked before any work
     ttl_s = janitor_ttl_s(payload)
     defaults = sweep_defaults()

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Tuple
 
+from ..agent_build import build_zipapp
 from ..models import FlowEvent, FlowState, RepairRequest
 from ..policy import TAG_EXECUTION, TAG_SOURCE_IMAGE
 from ..store import Execution, ExecutionNotFound, StateStore
@@ -75,7 +76,6 @@ class Ports:
 
     def zipapp(self) -> bytes:
         if self.agent_zipapp is None:
-            from ..agent_build import build_zipapp
             self.agent_zipapp = build_zipapp
         return self.agent_zipapp()
 

@@ -4,21 +4,28 @@ the local runner of the CLI, a test).
 ``run_step(step, event, ports)`` parses the event, runs ``steps.<step>.run(ports, event)``, answers
 transient failures as "retry after N s" (the flow loops back) and records terminal ones as the
 execution's cause before raising them (Function Compute passes only the exception's class name and
-message on). Ports come from the function's environment when none are given (built on the first
-call, cached for the container's life); JSON logs are configured on the first event (logs.py).
-``bound_handlers(ports)`` maps every function name to its step with these ports (the local runner).
+message on). The caller gives the ports, or a function that makes them once the event is known to
+be good (the FC handlers build theirs from the environment: handlers/fc.py); JSON logs are
+configured on the first event (logs.py). ``bound_handlers(ports)`` maps every function name to its
+step with these ports (the local runner).
 
 The FC entry points over this are ``handlers/*``; nothing here knows FC beyond its context's
-``request_id`` and ``function.timeout``."""
+``request_id`` and ``function.timeout``, and nothing here builds an adapter (docs/architecture.md)."""
 import importlib
 import json
 import logging
 import time
-from typing import Any, Optional
+from typing import Any, Callable, Optional, Union
+
+from pydantic import ValidationError
 
 from ..logs import configure_for_function
+from ..models import FlowEvent, FlowState, describe_validation_error
+from ..store import ExecutionNotFound, StoreError
+from . import FUNCTIONS
+from .common import Ports
+from .transient import retry_wait, transient_kind
 
-_PORTS = None
 log = logging.getLogger(__name__)
 
 
@@ -47,26 +54,10 @@ def parse_event(event: Any) -> dict:
     return event
 
 
-def ports_from_env():
-    """Store and ECS port from the function's environment, built once per container."""
-    global _PORTS
-    if _PORTS is None:
-        from ..clients.ecs import ecs_port_from_env
-        from ..store import open_store
-        from .common import Ports, agent_options_from_env
-        _PORTS = Ports(store=open_store(), ecs=ecs_port_from_env(), options=agent_options_from_env())
-    return _PORTS
-
-
-def use_ports(ports) -> None:
-    """Set the ports handlers use (the local runner and tests); None resets to the environment's."""
-    global _PORTS
-    _PORTS = ports
-
-
-def run_step(step: str, event: Any, ports=None, request_id: Optional[str] = None,
+def run_step(step: str, event: Any, ports: Union[Ports, Callable[[], Ports]], request_id: Optional[str] = None,
              time_limit_s: Optional[float] = None) -> dict:
-    """Parse, run one step, return its FlowState as a dict.
+    """Parse, run one step, return its FlowState as a dict. ``ports`` may be a function that makes
+    them: it is called only once the event is good (a bad event builds no store, no client).
 
     A transient failure (throttling, a 5xx, a lost response, a concurrent attempt) is answered
     with ``retry`` and a wait, never raised: the flow routes it back to this step (steps/transient.py
@@ -75,14 +66,9 @@ def run_step(step: str, event: Any, ports=None, request_id: Optional[str] = None
     reads the cause from the store. ``time_limit_s`` (the function's timeout) bounds the leases of
     the step's idempotency records, so an attempt killed at its timeout frees the step soon after.
     Logs step.started, then step.finished, step.retry or step.failed, with the execution id."""
-    from pydantic import ValidationError
-
-    from ..models import FlowEvent
-    from .transient import retry_wait, transient_kind
     try:
         flow_event = FlowEvent.model_validate(parse_event(event))
     except (ValueError, ValidationError, HandlerError, RecursionError) as error:
-        from ..models import describe_validation_error
         reason = describe_validation_error(error, "bad event for %s" % step) if isinstance(error, ValidationError) \
             else "bad event for %s: %s" % (step, " ".join(str(error).split()))    # one line, whatever came
         log.warning("step.failed", extra={"step": step, "execution_id": None, "request_id": request_id,
@@ -91,7 +77,8 @@ def run_step(step: str, event: Any, ports=None, request_id: Optional[str] = None
     fields = {"step": step, "execution_id": flow_event.executionId, "request_id": request_id}
     log.info("step.started", extra=fields)
     started = time.monotonic()
-    ports = ports or ports_from_env()
+    if callable(ports):
+        ports = ports()
     if time_limit_s:
         ports = ports.with_time_limit(time_limit_s)
     try:
@@ -118,7 +105,6 @@ def run_step(step: str, event: Any, ports=None, request_id: Optional[str] = None
 
 def retry_answer(event, step: str, kind: str, code: str, message: str, wait: int) -> dict:
     """The answer of a step that met a transient failure: the same step again after ``wait`` s."""
-    from ..models import FlowState
     return FlowState(executionId=event.executionId, step=step, ready=False, attempt=event.attempt, retry=True,
                      retries=event.retries + 1, waitSeconds=wait, errorCode=kind,
                      errorDetail=clip("%s: %s" % (code, message)), waitingFor="retry after %s" % code).model_dump()
@@ -127,7 +113,6 @@ def retry_answer(event, step: str, kind: str, code: str, message: str, wait: int
 def record_first_cause(ports, execution_id: str, step: str, code: str, message: str) -> None:
     """Keep the execution's first error (its cause) where clean-up will read it; best effort: if
     the store cannot take it, clean-up treats the failure as unexplained (docs/flow.md)."""
-    from ..store import ExecutionNotFound, StoreError
 
     def change(execution):
         if execution.error is None:
@@ -162,7 +147,6 @@ def function_time_limit(context) -> Optional[float]:
 
 def bound_handlers(ports) -> dict:
     """{function name: handler} calling the steps with these ports (the local runner's mapping)."""
-    from . import FUNCTIONS
 
     def bind(step):
         return lambda event, context=None: run_step(step, event, ports, getattr(context, "request_id", None),

@@ -18,6 +18,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Optional
 
+from ...cli.args import CommandParser, number      # one-line errors, exit 2, like every command
+from ...control.store.tablestore import make_ots_client
 from ..http_body import FramingError, read_body
 from .backend import TablestoreBackend
 from .wire import handle
@@ -95,7 +97,6 @@ class TablestoreServer:
     def client(self, instance: str = "image-repair", socket_timeout: float = 10.0):
         """A real OTSClient on this endpoint, signed with the emulator's key, built as the state
         store builds its own (store.tablestore.make_ots_client: the SDK does not retry)."""
-        from ...control.store.tablestore import make_ots_client
         key_id, secret = next(iter(self.backend.accounts.items()))
         return make_ots_client(self.endpoint, key_id, secret, instance, socket_timeout=socket_timeout)
 
@@ -120,7 +121,6 @@ class TablestoreServer:
 
 
 def main(argv=None) -> int:
-    from ...cli_args import CommandParser, number      # one-line errors, exit 2, like every command
     parser = CommandParser(prog="python -m image_repair.emulator.tablestore",
                            description="Emulate a Tablestore endpoint on 127.0.0.1 (see docs/store.md).")
     sub = parser.add_subparsers(dest="command", required=True)
