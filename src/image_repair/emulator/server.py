@@ -6,13 +6,11 @@ routed to the registered services (registry.py): ECS on ``/``, the emulator's cl
 HTTP/1.1 as any client speaks it (RFC 9112): persistent connections (several requests, pipelined
 or not, on one connection until the client says ``Connection: close``), bodies framed by
 Content-Length or ``Transfer-Encoding: chunked`` (http_body.py)."""
-import signal
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Mapping, Optional
 
-from ..cli.args import CommandParser, number      # one-line errors, exit 2, like every command
 from .backend import EcsBackend
 from .clock import LatencyModel
 from .http_body import FramingError, read_body
@@ -20,6 +18,7 @@ from .http_messages import HttpRequest
 from .localcloud import LocalCloud
 from .registry import Registry, Router
 from .seed import build_backend, load_seed_file
+from .serving import serve_command, serve_until_stopped
 
 
 def latency_model(spec: str) -> LatencyModel:
@@ -121,15 +120,11 @@ class EmulatorServer:
 
 
 def main(argv=None) -> int:
-    parser = CommandParser(prog="image-repair emulator",
-                           description="Emulate the ECS OpenAPI on 127.0.0.1 (see docs/emulator.md).")
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the emulator as an HTTP server")
-    serve.add_argument("--port", type=number(int, 0, 65535), required=True, help="TCP port on 127.0.0.1 (0: any free port)")
+    parser, serve = serve_command("image-repair emulator", "Emulate the ECS OpenAPI on 127.0.0.1 (see docs/emulator.md).",
+                                  "run the emulator as an HTTP server")
     serve.add_argument("--seed", help="seed file, YAML or JSON (default: the built-in seed)")
     serve.add_argument("--latency", default="realistic",
                        help="immediate | manual | realistic | fast, or a YAML/JSON file of figures")
-    serve.add_argument("--verbose", action="store_true", help="log every request to stderr")
     serve.add_argument("--local-cloud", metavar="DIR",
                        help="disk-backed mode: disks and snapshots are files in DIR, commands really run (root)")
     serve.add_argument("--image", action="append", default=[], metavar="FILE[=NAME]",
@@ -156,14 +151,9 @@ def main(argv=None) -> int:
     sys.stdout.write("ECS emulator listening on http://%s (region %s, latency %s)\n"
                      % (server.endpoint, backend.region, args.latency))
     sys.stdout.flush()
-    # SIGTERM ends the server like Ctrl-C: the local cloud's loop devices are detached on the way out.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
-    try:
-        server.httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
+
+    def close() -> None:
         server.httpd.server_close()
         if cloud is not None:
             cloud.close()
-    return 0
+    return serve_until_stopped(server.httpd.serve_forever, close)

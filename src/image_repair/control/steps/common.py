@@ -194,6 +194,12 @@ def done(event: FlowEvent) -> FlowState:
     return FlowState(executionId=event.executionId)
 
 
+def skipped_in_dry_run(ports: Ports, event: FlowEvent, step: str, why: str) -> FlowState:
+    """A step with nothing to do in a dry run: recorded once as skipped, with why, and done."""
+    once(ports, event.executionId, step, lambda: {"skipped": "dry run: " + why})
+    return done(event)
+
+
 __all__ = ["Ports", "StepError", "ImageNotRepairable", "ImageNotFound", "ImageBusy", "RepairFailed",
-           "ResourceFailed", "load", "result_of", "once", "client_token", "tags_for", "poll", "done",
+           "ResourceFailed", "load", "result_of", "once", "client_token", "tags_for", "poll", "done", "skipped_in_dry_run",
            "next_wait", "remaining_from_progress", "seconds_since", "PUBLIC_REPAIR_COMMAND", "ExecutionNotFound"]

@@ -2,8 +2,8 @@
 The agent unmounts and syncs before it answers, so no flush sleep is needed. Called again by the
 flow's Wait loop: the create runs once, later calls only look at the snapshot."""
 from ..models import FlowEvent, FlowState
-from .common import (Ports, ResourceFailed, client_token, done, load, once, poll, remaining_from_progress, result_of,
-                     seconds_since, tags_for)
+from .common import (Ports, ResourceFailed, client_token, load, once, poll, remaining_from_progress, result_of,
+                     seconds_since, skipped_in_dry_run, tags_for)
 from .check_source_image import STEP as CHECK
 from .wait_until_ready import STEP as READY
 
@@ -15,8 +15,7 @@ FIRST_WAIT_S = 10
 def run(ports: Ports, event: FlowEvent) -> FlowState:
     execution, request = load(ports, event.executionId)
     if request.dryRun:
-        once(ports, execution.execution_id, STEP, lambda: {"skipped": "dry run: nothing to snapshot"})
-        return done(event)
+        return skipped_in_dry_run(ports, event, STEP, "nothing to snapshot")
     source, ready = result_of(execution, CHECK), result_of(execution, READY)
 
     def create() -> dict:

@@ -11,16 +11,15 @@ without answering; a "hold" fault answers nothing and waits until the client han
 timeout), then runs the stalled write if any, so a timeout never depends on guessing a delay.
 """
 import select
-import signal
 import socket
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Optional
 
-from ...cli.args import CommandParser, number      # one-line errors, exit 2, like every command
 from ...control.store.tablestore import make_ots_client
 from ..http_body import FramingError, read_body
+from ..serving import serve_command, serve_until_stopped
 from .backend import TablestoreBackend
 from .wire import handle
 
@@ -121,14 +120,11 @@ class TablestoreServer:
 
 
 def main(argv=None) -> int:
-    parser = CommandParser(prog="python -m image_repair.emulator.tablestore",
-                           description="Emulate a Tablestore endpoint on 127.0.0.1 (see docs/store.md).")
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the endpoint as an HTTP server")
-    serve.add_argument("--port", type=number(int, 0, 65535), required=True, help="TCP port on 127.0.0.1 (0: any free port)")
+    parser, serve = serve_command("python -m image_repair.emulator.tablestore",
+                                  "Emulate a Tablestore endpoint on 127.0.0.1 (see docs/store.md).",
+                                  "run the endpoint as an HTTP server")
     serve.add_argument("--instance", action="append", default=[], metavar="NAME",
                        help="an instance it serves (repeatable; default: image-repair)")
-    serve.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)
     instances = args.instance or ["image-repair"]
     bad = [name for name in instances if not (3 <= len(name) <= 16 and name[0].isalpha()
@@ -146,12 +142,8 @@ def main(argv=None) -> int:
     sys.stdout.write("Tablestore emulator listening on %s (instances %s; AccessKey ID %s)\n"
                      % (server.endpoint, ", ".join(instances), key_id))
     sys.stdout.flush()
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
-    try:
-        server.httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
+
+    def close() -> None:
         server._stopping.set()
         server.httpd.server_close()
-    return 0
+    return serve_until_stopped(server.httpd.serve_forever, close)
