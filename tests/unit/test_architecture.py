@@ -104,6 +104,19 @@ def test_a_forbidden_import_breaks_its_contract_and_is_named(package_copy, relat
     assert re.search(r"Contracts: \d+ kept, [1-9]\d* broken", output), output[-2000:]
 
 
+def test_a_new_control_plane_module_needs_a_layer(package_copy):
+    """The layers contract is exhaustive: a module nobody placed is a broken contract, by name."""
+    path = package_copy / "src" / "image_repair" / "control" / "unplaced.py"
+    path.write_text("VALUE = 1\n")
+    try:
+        result = lint_imports(package_copy / "src", package_copy / "pyproject.toml")
+    finally:
+        path.unlink()
+    assert result.returncode == 1, result.stdout[-4000:]
+    assert "not listed as layers" in result.stdout and "image_repair.control.unplaced" in result.stdout, \
+        result.stdout[-3000:]
+
+
 def test_the_untouched_copy_keeps_every_contract(package_copy):
     """The copy itself is not broken: the failures above are the added imports' alone."""
     result = lint_imports(package_copy / "src", package_copy / "pyproject.toml")
