@@ -3,8 +3,10 @@ virtual clock, and the repair host's behaviour (how long the repair itself takes
 import base64
 import copy
 import json
+import random
 import re
-from typing import Optional
+from dataclasses import dataclass
+from typing import List, Optional, Union
 
 from image_repair.agent.items import ITEM_NAMES
 from image_repair.emulator.clock import LatencyModel
@@ -50,6 +52,15 @@ DURATIONS = ("instance_pending", "instance_starting", "instance_stopping", "inst
 LATENCIES = ("realistic", "slow", "immediate")
 
 
+@dataclass(frozen=True)
+class Scenario:
+    """One run's cloud: its latency figures and how long the repair itself takes. Both flows of a
+    comparison get the same scenario (the same draw)."""
+    name: str
+    model: LatencyModel
+    repair_seconds: float
+
+
 def latency_model(name: str) -> LatencyModel:
     """``realistic``: the emulator's realistic figures (docs/emulator.md, unchanged) on a clock
     that moves only when a flow waits (``manual``); ``slow``: see SLOW_FACTOR; ``immediate``:
@@ -71,11 +82,42 @@ def repair_seconds(name: str) -> float:
     return {"immediate": 0.0, "slow": REPAIR_SECONDS * SLOW_FACTOR}.get(name, REPAIR_SECONDS)
 
 
-def unavoidable_seconds(name: str) -> dict:
+def scenario(name_or_scenario: Union[str, Scenario]) -> Scenario:
+    if isinstance(name_or_scenario, Scenario):
+        return name_or_scenario
+    return Scenario(name_or_scenario, latency_model(name_or_scenario), repair_seconds(name_or_scenario))
+
+
+# The draws: every duration of the realistic model, the snapshot rate and the repair itself each
+# multiplied by its own factor drawn from U(1 - JITTER, 1 + JITTER). A single point of the model
+# happens to sit on the seed's doubling poll checkpoints (2+4+8+16 = 30 s), its best case; across
+# draws both flows meet durations that fall between their polls, as a real cloud's do.
+JITTER = 0.2
+DRAW_SEED = 20261203
+
+
+def drawn_scenarios(count: int, seed: int = DRAW_SEED) -> List[Scenario]:
+    """``count`` scenarios from one seeded generator: the same list on every run and machine."""
+    if count < 1:
+        raise ValueError("draws: at least 1, got %d" % count)
+    rng = random.Random(seed)
+    scenarios = []
+    for index in range(count):
+        model = latency_model("realistic")
+        for figure in DURATIONS:
+            setattr(model, figure, getattr(model, figure) * rng.uniform(1 - JITTER, 1 + JITTER))
+        model.snapshot_mib_per_second /= rng.uniform(1 - JITTER, 1 + JITTER)
+        repair = REPAIR_SECONDS * rng.uniform(1 - JITTER, 1 + JITTER)
+        scenarios.append(Scenario("draw %d" % index, model, repair))
+    return scenarios
+
+
+def unavoidable_seconds(name_or_scenario: Union[str, Scenario]) -> dict:
     """The cloud work any repair of this image must wait for, back to back."""
-    model = latency_model(name)
+    scen = scenario(name_or_scenario)
+    model = scen.model
     return {"repair host boot": model.instance_pending + model.instance_starting,
-            "repair itself": model.invocation_delivery + repair_seconds(name),
+            "repair itself": model.invocation_delivery + scen.repair_seconds,
             "snapshot": model.snapshot_seconds(DISK_GIB),
             "image creation": model.image_seconds(DISK_GIB),
             "image check": model.image_check}
