@@ -90,9 +90,9 @@ def run_seed(latency: Latency = "realistic") -> dict:
                 "disk0_is_data_disk": final.get("disk0IsDataDisk")}
 
 
-def run_ours(latency: Latency = "realistic", engine: str = "agent") -> dict:
+def run_ours(latency: Latency = "realistic", engine: str = "agent", agent_progress: bool = True) -> dict:
     scen = cloud.scenario(latency)
-    host = cloud.RepairHost(scen.repair_seconds)
+    host = cloud.RepairHost(scen.repair_seconds, progress=agent_progress)
     with tempfile.TemporaryDirectory(prefix="bench-flow-") as tmp, \
             mock_ecs(cloud.seed(), latency=scen.model) as backend:
         backend.command_handlers.append(host)

@@ -131,3 +131,17 @@ def test_sweep_benchmark_counts_pages_against_the_minimum():
     result = sweep.benchmark(images=250)
     assert result["minimum_calls"] == 3 and result["calls_by_action"]["DescribeImages"] >= 3
     assert result["images_seen"] <= 250 and result["started"] >= 1
+
+
+def test_our_repair_wait_follows_the_agents_progress_lines():
+    """On the virtual clock (no timing of this machine), over seeded draws: with the agent's
+    progress lines, streamed by the emulator while the command runs, the repair wait overshoots
+    the repair's end by less than with the growing intervals alone."""
+    def overshoot(progress: bool) -> float:
+        total = 0.0
+        for scenario in cloud.drawn_scenarios(6):
+            ours = workflow.run_ours(scenario, agent_progress=progress)
+            assert ours["status"] == "Succeeded"
+            total += ours["step_seconds"]["wait_for_repair"] - scenario.repair_seconds
+        return total
+    assert overshoot(True) < overshoot(False)
