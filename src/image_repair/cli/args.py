@@ -13,6 +13,9 @@ from typing import Callable, NoReturn
 
 from ..control.inputs import load_json_object, shorten
 
+CLOUD_DIR = "/var/tmp/image-repair-cloud"      # --cloud-dir's default: the local cloud's folder
+ENDPOINT_HELP = ("an ECS emulator served by 'image-repair emulator serve' (HOST:PORT, plain HTTP; default "
+                 "IMAGE_REPAIR_ECS_ENDPOINT); the flow waits at the emulator's own pace (its clock)")
 MAX_MESSAGE = 400          # an error line longer than this is cut (argparse may quote whole values)
 MAX_TEXT = 128             # a plain text argument (an id, a platform name)
 ENDPOINT = re.compile(r"^[A-Za-z0-9.-]{1,253}:[0-9]{1,5}$")
@@ -46,7 +49,8 @@ def fail(command: str, message: str) -> int:
 
 # ---- argument types ---------------------------------------------------------------------------
 def json_object(text: str) -> dict:
-    """``--params``, ``--defaults``, ``--policy``: one JSON object, bounded in size and depth."""
+    """The type of every JSON-taking option (``--params``, ``--defaults``, ``--policy``): one
+    JSON object, bounded in size and depth; a bad one is argparse's one-line error, exit 2."""
     try:
         return load_json_object(text, "the value")
     except ValueError as error:
