@@ -3,7 +3,8 @@
 * ``--endpoint HOST:PORT``: an emulator served by ``image-repair emulator serve`` (its seeded
   keys and network). The command asks the emulator for its clock (``GET /__emulator__/clock``,
   emulator/clock_http.py) and runs the flow on it: a modelled wait of N seconds lasts N/speed
-  real seconds (speed 600 with ``--latency fast``), so no ``--time-scale`` is ever needed. An
+  real seconds (speed 600 with ``--latency fast``), so no ``--time-scale`` is ever needed; the
+  steps' own work takes the real time it takes. An
   endpoint that has no such clock (a 404, a refused connection: not our emulator) keeps real time.
 * no endpoint: the real ECS API, credentials from the SDKs' chain (cloud_config.py), resolved
   before anything is recorded so that none is one clear error.
@@ -24,11 +25,13 @@ class EndpointClock:
     """The flow's (and the store's and steps') clock against ``--endpoint``: the emulator's own
     time and pace, asked on first use (so a command refused before any work asks nothing).
 
-    The emulator's answer (now, speed): ``now()`` runs from that answer at its speed, and
-    ``sleep(N)`` lasts N/speed real seconds. Speed 0 (an emulator that only its tests move, or
-    ``--latency immediate``): waits take no real time. No answer (not an emulator): real time."""
+    From the emulator's answer (now, speed): ``sleep(N)``, a modelled wait, lasts N/speed real
+    seconds and moves ``now()`` by N; the rest of the time (the steps' own work) moves ``now()``
+    at the wall clock's rate, because it is real: the flow's function timeouts judge it as Function
+    Compute would. Speed 0 (an emulator that only its tests move, or ``--latency immediate``):
+    waits take no real time. No answer (not an emulator): real time."""
 
-    def __init__(self, endpoint: str, ask: Optional[Callable[[str], Tuple[float, float]]] = None,
+    def __init__(self, endpoint: str, ask: Optional[Callable[[str], Optional[Tuple[float, float]]]] = None,
                  monotonic: Callable[[], float] = time.monotonic, real_sleep: Callable[[float], None] = time.sleep,
                  wall: Callable[[], float] = time.time):
         self.endpoint = endpoint
@@ -36,7 +39,8 @@ class EndpointClock:
         self._monotonic, self._real_sleep, self._wall = monotonic, real_sleep, wall
         self._pace: Optional[Tuple[float, float, float]] = None      # (emulator now, speed, asked at)
         self._asked = False
-        self._waited = 0.0               # speed 0: the modelled time this clock has waited
+        self._waited = 0.0               # modelled seconds waited
+        self._slept = 0.0                # real seconds those waits took
 
     @property
     def speed(self) -> Optional[float]:
@@ -56,10 +60,9 @@ class EndpointClock:
         pace = self._learn()
         if pace is None:
             return self._wall()
-        started_at, speed, asked_at = pace
-        if speed == 0:
-            return started_at + self._waited
-        return started_at + (self._monotonic() - asked_at) * speed
+        started_at, _speed, asked_at = pace
+        working = self._monotonic() - asked_at - self._slept          # real time outside the waits
+        return started_at + working + self._waited
 
     def sleep(self, seconds: float) -> None:
         if seconds < 0:
@@ -67,10 +70,13 @@ class EndpointClock:
         pace = self._learn()
         if pace is None:
             self._real_sleep(seconds)
-        elif pace[1] == 0:
-            self._waited += seconds
-        else:
-            self._real_sleep(seconds / pace[1])
+            return
+        real = seconds / pace[1] if pace[1] > 0 else 0.0
+        before = self._monotonic()
+        if real > 0:
+            self._real_sleep(real)
+        self._slept += self._monotonic() - before
+        self._waited += seconds
 
     __call__ = now          # also the store's and the steps' clock (epoch seconds)
 

@@ -1,0 +1,50 @@
+"""`image-repair repair --endpoint` against `image-repair emulator serve --latency fast` (real
+sockets, the real SDK, the local flow runner): the command asks the emulator for its clock and
+runs the modelled minutes at the emulator's pace, with no --time-scale."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+SOURCE = "m-bp1emulatorbrokenimg01"       # the built-in seed's broken image
+GUARD_S = 240                             # a hang fails the test (not a timing assertion)
+
+
+def cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "image_repair", *args], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, env=env, timeout=GUARD_S)
+
+
+@pytest.fixture
+def fast_emulator(tmp_path):
+    server = subprocess.Popen([sys.executable, "-m", "image_repair", "emulator", "serve", "--port", "0",
+                               "--latency", "fast"], stdout=subprocess.PIPE, universal_newlines=True)
+    try:
+        line = server.stdout.readline()
+        assert "listening on http://" in line, line
+        env = dict(os.environ, IMAGE_REPAIR_STORE="sqlite://" + str(tmp_path / "state.db"))
+        for name in ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "IMAGE_REPAIR_ECS_ENDPOINT"):
+            env.pop(name, None)
+        yield line.split("http://", 1)[1].split()[0], env
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_repair_learns_the_emulators_pace_without_time_scale(fast_emulator):
+    endpoint, env = fast_emulator
+    done = cli("repair", SOURCE, "--endpoint", endpoint, "--engine", "alibaba", "--items", "auto", "--json", env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "runs 600 times faster than real time" in done.stderr
+    assert "failed without a recorded cause" not in done.stderr, done.stderr[-3000:]     # no step judged timed out
+    out = json.loads(done.stdout)
+    assert out["status"] == "SUCCEEDED" and out["report"]["newImageId"], out
+    # the flow waited the modelled minutes (the image checks alone are minutes), on the emulator's clock
+    assert sum(out["report"]["stepSeconds"].values()) > 5 * 60, out["report"]["stepSeconds"]
+    # the same command again shows the finished execution
+    again = cli("repair", SOURCE, "--endpoint", endpoint, "--engine", "alibaba", "--items", "auto", env=env)
+    assert again.returncode == 0 and "already ran" in again.stderr, again.stderr[-2000:]
+    listed = cli("list", env=env)
+    assert out["executionId"] in listed.stdout
