@@ -2,35 +2,18 @@
 sockets, the real SDK, the local flow runner): the command asks the emulator for its clock and
 runs the modelled minutes at the emulator's pace, with no --time-scale."""
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
+from tests.integration.served_cli import cli, served_emulator
+
 SOURCE = "m-bp1emulatorbrokenimg01"       # the built-in seed's broken image
-GUARD_S = 240                             # a hang fails the test (not a timing assertion)
-
-
-def cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "image_repair", *args], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, universal_newlines=True, env=env, timeout=GUARD_S)
 
 
 @pytest.fixture
 def fast_emulator(tmp_path):
-    server = subprocess.Popen([sys.executable, "-m", "image_repair", "emulator", "serve", "--port", "0",
-                               "--latency", "fast"], stdout=subprocess.PIPE, universal_newlines=True)
-    try:
-        line = server.stdout.readline()
-        assert "listening on http://" in line, line
-        env = dict(os.environ, IMAGE_REPAIR_STORE="sqlite://" + str(tmp_path / "state.db"))
-        for name in ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "IMAGE_REPAIR_ECS_ENDPOINT"):
-            env.pop(name, None)
-        yield line.split("http://", 1)[1].split()[0], env
-    finally:
-        server.terminate()
-        server.wait(10)
+    with served_emulator(tmp_path, "--latency", "fast") as (endpoint, env):
+        yield endpoint, env
 
 
 def test_repair_learns_the_emulators_pace_without_time_scale(fast_emulator):
