@@ -134,3 +134,16 @@ def test_a_command_with_a_bad_variable_exits_2_naming_it(argv, monkeypatch, tmp_
     err = capsys.readouterr().err
     assert err.startswith("image-repair %s: IMAGE_REPAIR_SWEEP_DEFAULTS: " % argv[0]) and len(err.splitlines()) == 1
     assert list(tmp_path.iterdir()) == []                            # nothing opened, nothing written
+
+
+def test_every_function_environment_of_s_yaml_is_valid_within_function_computes_rules():
+    """s.yaml's variables parse as settings, and keep to FC's rules for environment variables: a
+    key starts with a letter (letters, digits, underscores), FC_* is reserved, 4 KB in all
+    (https://www.alibabacloud.com/help/en/functioncompute/fc/environment-variables)."""
+    from tests.unit.serverless_devs import fc3_functions, resolved_s_yaml
+    for name, props in fc3_functions(resolved_s_yaml()).items():
+        env = props.get("environmentVariables") or {}
+        Settings.from_env(env)
+        for key in env:
+            assert re.match(r"^[A-Za-z][A-Za-z0-9_]*$", key) and not key.startswith("FC_"), (name, key)
+        assert sum(len(key.encode()) + len(str(value).encode()) for key, value in env.items()) <= 4096, name
