@@ -7,7 +7,8 @@ once per process at its entry point and passed down (never a global built at imp
 Every variable is one field, named by its alias; docs/deploying.md ("Environment variables")
 lists them all with their type and bound. A bad value is one ``SettingsError`` naming the
 variable (the FC handlers answer it as ``InvalidConfiguration``, the CLI exits 2). An empty
-value counts as unset, as Function Compute's console leaves unset variables empty.
+value counts as unset, as it always has here (an s.yaml variable left empty). Function Compute
+allows 4 KB of variables per function in all; the bounds below are each value's own.
 
 What is read elsewhere, on purpose:
 * credentials: ``cloud_config.py`` only (the SDKs' ``alibabacloud_credentials`` chain, which
