@@ -110,3 +110,12 @@ def test_status_of_an_unknown_execution_says_what_to_do(empty_store, capsys):
 def test_no_command_prints_the_usage_and_exits_2(capsys):
     assert cli.main([]) == 2
     assert capsys.readouterr().err.startswith("usage: image-repair COMMAND")
+
+
+@pytest.mark.parametrize("argv", [["repair", "m-bp1emulatorbrokenimg01", "--endpoint", "127.0.0.1:9", "--time-scale", "0.5"],
+                                  ["events", "deliver", "-", "--endpoint", "127.0.0.1:9", "--time-scale", "0.5"]])
+def test_time_scale_without_a_local_cloud_is_refused_not_ignored(argv, empty_store, capsys):
+    """--endpoint's pace is the emulator's own: a --time-scale there would be silently ignored."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "--time-scale applies to --image-file only" in err

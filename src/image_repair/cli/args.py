@@ -47,6 +47,19 @@ def fail(command: str, message: str) -> int:
     return 2
 
 
+def check_time_scale(args) -> None:
+    """``--time-scale`` paces ``--image-file``'s in-process cloud only: given without it, it would
+    be silently ignored (an emulator at --endpoint sets its own pace), so it is refused."""
+    if args.time_scale is not None and not args.image_file:
+        raise UsageError("--time-scale applies to --image-file only (an emulator at --endpoint sets its own pace: "
+                         "its clock)")
+
+
+def time_scale_of(args) -> float:
+    """The local cloud's time scale: ``--time-scale``, else 1 (real time)."""
+    return 1.0 if args.time_scale is None else args.time_scale
+
+
 # ---- argument types ---------------------------------------------------------------------------
 def json_object(text: str) -> dict:
     """The type of every JSON-taking option (``--params``, ``--defaults``, ``--policy``): one

@@ -47,7 +47,7 @@ def add_commands(sub) -> None:
                          help="start parameters events do not carry, JSON (seed names)")
     deliver.add_argument("--policy", metavar="JSON", type=cli_args.json_object,
                          help="the policy of events without one, JSON: items, riskLevels")
-    deliver.add_argument("--time-scale", metavar="S", type=cli_args.number(float, 0.0, 1.0, low_open=True), default=1.0,
+    deliver.add_argument("--time-scale", metavar="S", type=cli_args.number(float, 0.0, 1.0, low_open=True),
                          help="with --image-file: real seconds per second of flow wait, more than 0 and at most 1 "
                               "(default 1); real work in progress is always waited for (an emulator at "
                               "--endpoint sets its own pace)")
@@ -118,7 +118,8 @@ def deliver(args, payload: bytes, ecs, defaults: dict, clock, store, launcher_wr
 def run_on_local_cloud(args, payload: bytes) -> int:
     from .local_repair import MarkingLauncher, interrupt_running
     from .local_session import LocalSession
-    with LocalSession(args.cloud_dir, args.image_file, args.platform, args.time_scale, args.settings) as session:
+    with LocalSession(args.cloud_dir, args.image_file, args.platform, cli_args.time_scale_of(args),
+                      args.settings) as session:
         interrupt_running(session.store, session.image_id, own_lock=None)     # left by a dead run
         payload = substitute_image(payload, session.image_id)
         try:
@@ -145,6 +146,7 @@ def read_delivery(name: str) -> bytes:
 
 
 def run_deliver(args) -> int:
+    cli_args.check_time_scale(args)
     payload = read_delivery(args.file)
     if args.image_file:
         return run_on_local_cloud(args, payload)

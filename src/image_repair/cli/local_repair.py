@@ -21,7 +21,7 @@ import os
 from pathlib import Path
 from typing import Optional, Tuple
 
-from .args import UsageError
+from .args import UsageError, time_scale_of
 from .local_session import LocalSession, lock_is_free, progress
 from .outputs import OutputFile
 
@@ -34,7 +34,7 @@ def run_on_local_cloud(args) -> int:
     from ..control.models import InvalidRequest
     from .repair import request_from_args
     output = OutputFile.check(args.output, args.force, inputs=[args.image_file]) if args.output else None
-    with LocalSession(args.cloud_dir, args.image_file, args.platform, args.time_scale, args.settings) as session:
+    with LocalSession(args.cloud_dir, args.image_file, args.platform, time_scale_of(args), args.settings) as session:
         raw = dict(request_from_args(args, session.defaults()), repairImageId=session.image_id)
         try:
             raw["retry"], lock = claim_execution(session, raw)

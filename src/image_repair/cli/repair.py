@@ -74,7 +74,7 @@ def add_commands(sub) -> None:
                         help="with --image-file: also write the new image's system disk to FILE (sparse); "
                              "a new file unless --force")
     repair.add_argument("--force", action="store_true", help="let --output replace an existing file")
-    repair.add_argument("--time-scale", metavar="S", type=cli_args.number(float, 0.0, 1.0, low_open=True), default=1.0,
+    repair.add_argument("--time-scale", metavar="S", type=cli_args.number(float, 0.0, 1.0, low_open=True),
                         help="with --image-file: real seconds per second of flow wait, more than 0 and at most 1 "
                              "(default 1); real work in progress is always waited for (an emulator at "
                              "--endpoint sets its own pace)")
@@ -114,6 +114,7 @@ def check_repair_args(args) -> None:
         raise cli_args.UsageError("--output needs a repair that makes an image, not a dry run")
     if args.force and not args.output:
         raise cli_args.UsageError("--force applies to --output only")
+    cli_args.check_time_scale(args)
 
 
 def run_repair(args) -> int:
