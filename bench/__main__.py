@@ -2,7 +2,7 @@
 benchmarks, print one table, write the JSON (bench/results/latest.json by default).
 
 NAMES (comma-separated): workflow (1 and 2: critical path and API calls), coldstart (3),
-agent (4, root), sweep (5). Default: all."""
+agent (4, root), sweep (5), demo (6, root: the README's first command, warm). Default: all."""
 import argparse
 import datetime
 import json
@@ -12,14 +12,14 @@ from pathlib import Path
 
 from .report import calls_by_action, machine, rows_for, table
 
-BENCHMARKS = ("workflow", "coldstart", "agent", "sweep")
+BENCHMARKS = ("workflow", "coldstart", "agent", "sweep", "demo")
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
 
 
 def run(name: str, args) -> dict:
     if name == "workflow":
         from . import workflow
-        return {latency: workflow.benchmark(latency) for latency in ("realistic", "slow")}
+        return workflow.run_all(draws=args.draws)
     if name == "coldstart":
         from . import coldstart
         return coldstart.benchmark(repeats=args.repeats)
@@ -29,13 +29,28 @@ def run(name: str, args) -> dict:
     if name == "sweep":
         from . import sweep
         return sweep.benchmark()
+    if name == "demo":
+        from . import demo
+        return demo.benchmark()
     raise ValueError(name)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a whole number, got %r" % text[:20])
+    if not 1 <= value <= 10000:
+        raise argparse.ArgumentTypeError("expected 1 to 10000, got %d" % value)
+    return value
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--only", default=",".join(BENCHMARKS), help="comma-separated: " + ", ".join(BENCHMARKS))
     parser.add_argument("--repeats", type=int, default=5, help="cold-start measurements per figure (median)")
+    parser.add_argument("--draws", type=_positive, default=100,
+                        help="seeded latency draws for the workflow benchmark, each fed to both flows")
     parser.add_argument("--agent-repeats", type=int, default=3, help="runs of the agent benchmark (median)")
     parser.add_argument("--json", default=str(DEFAULT_JSON), help="where the JSON goes")
     args = parser.parse_args(argv)

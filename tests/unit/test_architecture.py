@@ -27,15 +27,16 @@ LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"     # the venv's, wi
 
 # The control plane's packages and modules: the layers' units (pyproject.toml, control-layers).
 CONTROL_PACKAGES = {
-    "handlers", "triggers", "launchers", "local_run", "steps", "flow", "clients", "store", "models", "policy",
+    "handlers", "triggers", "launchers", "local_run", "steps", "settings", "flow", "clients", "store", "models", "policy",
     "cloud_config", "agent_build", "inputs", "logs", "cloud_errors",
 }
 
 # Files whose function-level imports are checked elsewhere or not yet: the agent has its own list
 # (tests/unit/test_agent_imports.py: Python 3.6, stdlib, one reason each). The CLI package,
-# cloud_config.py and store/settings.py were being reworked by the settings/CLI change at the same
-# time as this test was written (issue 14's settings object); their imports get their reasons there,
-# and this exemption goes when that work lands.
+# cloud_config.py and store/settings.py belong to the settings/CLI change of issue 14, written at the
+# same time as this test and merged while it was: their function-level imports (about 75, most of
+# them the CLI's "refuse bad input before loading the heavy parts") get their reasons, or move up,
+# in a follow-up, and this exemption goes with it.
 NOT_CHECKED_HERE = ("image_repair/agent/", "image_repair/cli/", "image_repair/control/cloud_config.py",
                     "image_repair/control/store/settings.py")
 

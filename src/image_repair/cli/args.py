@@ -13,6 +13,9 @@ from typing import Callable, NoReturn
 
 from ..control.inputs import load_json_object, shorten
 
+CLOUD_DIR = "/var/tmp/image-repair-cloud"      # --cloud-dir's default: the local cloud's folder
+ENDPOINT_HELP = ("an ECS emulator served by 'image-repair emulator serve' (HOST:PORT, plain HTTP; default "
+                 "IMAGE_REPAIR_ECS_ENDPOINT); the flow waits at the emulator's own pace (its clock)")
 MAX_MESSAGE = 400          # an error line longer than this is cut (argparse may quote whole values)
 MAX_TEXT = 128             # a plain text argument (an id, a platform name)
 ENDPOINT = re.compile(r"^[A-Za-z0-9.-]{1,253}:[0-9]{1,5}$")
@@ -44,9 +47,37 @@ def fail(command: str, message: str) -> int:
     return 2
 
 
+def check_time_scale(args) -> None:
+    """``--time-scale`` paces ``--image-file``'s in-process cloud only: given without it, it would
+    be silently ignored (an emulator at --endpoint sets its own pace), so it is refused."""
+    if args.time_scale is not None and not args.image_file:
+        raise UsageError("--time-scale applies to --image-file only (an emulator at --endpoint sets its own pace: "
+                         "its clock)")
+
+
+# The local cloud's modelled minutes (a host's boot, CreateImage, the image check) stand for
+# work that is not done here, or is done for real and waited for anyway (the copies, the agent,
+# the checks): by default they pass 100 times faster, so a local repair lasts about as long as
+# its real work. --time-scale 1 rehearses the cloud's pace.
+DEFAULT_TIME_SCALE = 0.01
+
+
+def add_time_scale(parser) -> None:
+    parser.add_argument("--time-scale", metavar="S", type=number(float, 0.0, 1.0, low_open=True),
+                        help="with --image-file: real seconds per second of the modelled cloud's waits, more "
+                             "than 0 and at most 1 (default %g; 1 is the cloud's pace); real work in progress "
+                             "is always waited for (an emulator at --endpoint sets its own pace)" % DEFAULT_TIME_SCALE)
+
+
+def time_scale_of(args) -> float:
+    """The local cloud's time scale: ``--time-scale``, else DEFAULT_TIME_SCALE."""
+    return DEFAULT_TIME_SCALE if args.time_scale is None else args.time_scale
+
+
 # ---- argument types ---------------------------------------------------------------------------
 def json_object(text: str) -> dict:
-    """``--params``, ``--defaults``, ``--policy``: one JSON object, bounded in size and depth."""
+    """The type of every JSON-taking option (``--params``, ``--defaults``, ``--policy``): one
+    JSON object, bounded in size and depth; a bad one is argparse's one-line error, exit 2."""
     try:
         return load_json_object(text, "the value")
     except ValueError as error:

@@ -2,7 +2,7 @@
 repair per recognised event through CloudFlow, return ``{accepted: [...], ignored: [{reason}]}``.
 Bad events are ignored with a reason (never raised: no redelivery loop); docs/events.md.
 
-Configuration (environment):
+Configuration (the container's settings, control/settings.py):
 * IMAGE_REPAIR_EVENT_DEFAULTS (else IMAGE_REPAIR_SWEEP_DEFAULTS, the same repair defaults in
   s.yaml): a JSON object of the start parameters events do not carry (zoneId, vSwitchId,
   securityGroupId, instanceType, systemDiskCategory, repairItems...; the seed template's names);
@@ -11,29 +11,25 @@ Configuration (environment):
 * FC_REGION (set by FC): events for images of other regions are ignored."""
 from pydantic import ValidationError
 
-from ..clients.cloudflow import cloudflow_from_env
+from ..clients.cloudflow import cloudflow_starter
 from ..launchers import CloudFlowLauncher
-from ..logs import configure_for_function
-from ..models import WatchPolicy
+from ..models import WatchPolicy, describe_validation_error
 from ..steps.runner import HandlerError
 from ..triggers.events import handle_delivery
-from .fc import json_env, ports_from_env, region_default
+from .fc import ports_from_env, start_invocation
 
 
-def event_defaults() -> dict:
-    return json_env("IMAGE_REPAIR_EVENT_DEFAULTS", "IMAGE_REPAIR_SWEEP_DEFAULTS") or {}
-
-
-def event_policy():
-    raw = json_env("IMAGE_REPAIR_EVENT_POLICY")
+def event_policy(settings):
+    """The settings' IMAGE_REPAIR_EVENT_POLICY as a WatchPolicy (HandlerError InvalidConfiguration)."""
     try:
-        return WatchPolicy.model_validate(raw or {})
+        return WatchPolicy.model_validate(settings.event_policy or {})
     except ValidationError as error:
-        raise HandlerError("InvalidConfiguration", "IMAGE_REPAIR_EVENT_POLICY: %s" % error)
+        raise HandlerError("InvalidConfiguration", describe_validation_error(error, "IMAGE_REPAIR_EVENT_POLICY"))
 
 
 def handler(event, context=None):
-    configure_for_function()
-    summary = handle_delivery(event, ports_from_env().store, CloudFlowLauncher(cloudflow_from_env()),
-                              defaults=event_defaults(), policy=event_policy(), region=region_default())
+    settings = start_invocation()
+    summary = handle_delivery(event, ports_from_env().store, CloudFlowLauncher(cloudflow_starter(settings)),
+                              defaults=settings.repair_defaults_for_events(), policy=event_policy(settings),
+                              region=settings.function_region)
     return summary.model_dump()

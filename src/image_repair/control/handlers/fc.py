@@ -1,60 +1,66 @@
 """What the Function Compute entry points share beyond the step runner (steps/runner.py): the step
-handler each ``handlers/<step>.py`` is, the ports every function builds from its environment (the
-composition root: the one place a function wires the store and the ECS adapter to the steps), and
-the function's configuration read from its environment."""
-import json
-import os
+handler each ``handlers/<step>.py`` is, and a container's state, built on its first invocation and
+kept for its life (never at import time): its settings (control/settings.py, read once from the
+environment) and its ports (the store and the ECS adapter wired to the steps: this module is the
+functions' composition root, docs/architecture.md)."""
 from typing import Callable, Optional
 
-from ..clients.ecs import ecs_port_from_env
-from ..steps.common import Ports, agent_options_from_env
+from ..clients.ecs import ecs_port
+from ..logs import configure_for_function
+from ..settings import Settings, SettingsError
+from ..steps.common import Ports
 from ..steps.runner import HandlerError, function_time_limit, run_step
 from ..store import open_store
 
-_PORTS: Optional[Ports] = None      # built on a container's first invocation, kept for its life
+_SETTINGS: Optional[Settings] = None
+_PORTS: Optional[Ports] = None
+
+
+def function_settings() -> Settings:
+    """The function's settings, read from its environment on the first call and kept for the
+    container's life; a bad variable is HandlerError InvalidConfiguration."""
+    global _SETTINGS
+    if _SETTINGS is None:
+        try:
+            _SETTINGS = Settings.from_env()
+        except SettingsError as error:
+            raise HandlerError("InvalidConfiguration", str(error))
+    return _SETTINGS
+
+
+def start_invocation() -> Settings:
+    """What every FC entry point does first: the container's settings, its JSON logs (once)."""
+    settings = function_settings()
+    configure_for_function(settings)
+    return settings
 
 
 def ports_from_env() -> Ports:
-    """Store and ECS port from the function's environment, built once per container (never at
-    import: a cold start that fails its event builds nothing)."""
+    """Store and ECS port from the function's settings, built once per container."""
     global _PORTS
     if _PORTS is None:
-        _PORTS = Ports(store=open_store(), ecs=ecs_port_from_env(), options=agent_options_from_env())
+        settings = function_settings()
+        _PORTS = Ports(store=open_store(settings.store_settings()), ecs=ecs_port(settings),
+                       options=settings.agent_options())
     return _PORTS
 
 
 def use_ports(ports: Optional[Ports]) -> None:
-    """Set the ports the handlers use (tests); None: the environment's again, on the next call."""
-    global _PORTS
+    """Set the ports the handlers use (tests); None forgets them and the settings: the next call
+    reads the environment again, as a new container would."""
+    global _PORTS, _SETTINGS
     _PORTS = ports
+    if ports is None:
+        _SETTINGS = None
 
 
 def step_handler(step: str) -> Callable:
-    """FC's ``handler(event, context)`` of one step: the runner with the environment's ports, the
-    invocation's request id and the function's timeout (which bounds the step's leases)."""
+    """FC's ``handler(event, context)`` of one step: the runner with the container's ports (built
+    once the event is known to be good), the invocation's request id and the function's timeout
+    (which bounds the step's leases)."""
     def handler(event, context=None):
+        start_invocation()
         return run_step(step, event, ports_from_env, request_id=getattr(context, "request_id", None),
                         time_limit_s=function_time_limit(context))
     handler.__name__ = "handler_" + step
     return handler
-
-
-def json_env(*names: str) -> Optional[dict]:
-    """The first of these environment variables that is set, as a JSON object (None: none set)."""
-    for name in names:
-        text = os.environ.get(name)
-        if not text:
-            continue
-        try:
-            value = json.loads(text)
-        except ValueError as error:
-            raise HandlerError("InvalidConfiguration", "%s is not JSON: %s" % (name, error))
-        if not isinstance(value, dict):
-            raise HandlerError("InvalidConfiguration", "%s must be a JSON object" % name)
-        return value
-    return None
-
-
-def region_default() -> Optional[str]:
-    """The function's own region (FC sets FC_REGION): the default regionId of what it starts."""
-    return os.environ.get("FC_REGION")

@@ -5,9 +5,9 @@ the local runner of the CLI, a test).
 transient failures as "retry after N s" (the flow loops back) and records terminal ones as the
 execution's cause before raising them (Function Compute passes only the exception's class name and
 message on). The caller gives the ports, or a function that makes them once the event is known to
-be good (the FC handlers build theirs from the environment: handlers/fc.py); JSON logs are
-configured on the first event (logs.py). ``bound_handlers(ports)`` maps every function name to its
-step with these ports (the local runner).
+be good: the FC handlers build theirs from the container's settings (handlers/fc.py, the
+composition root). ``bound_handlers(ports)`` maps every function name to its step with these ports
+(the local runner).
 
 The FC entry points over this are ``handlers/*``; nothing here knows FC beyond its context's
 ``request_id`` and ``function.timeout``, and nothing here builds an adapter (docs/architecture.md)."""
@@ -19,7 +19,6 @@ from typing import Any, Callable, Optional, Union
 
 from pydantic import ValidationError
 
-from ..logs import configure_for_function
 from ..models import FlowEvent, FlowState, describe_validation_error
 from ..store import ExecutionNotFound, StoreError
 from . import FUNCTIONS
@@ -38,11 +37,9 @@ class HandlerError(Exception):
         self.code = code
 
 
-def parse_event(event: Any) -> dict:
-    """FC passes bytes; the local runner passes the same; tests may pass a dict.
 
-    Every handler starts here, so this is where a function container's logging is configured."""
-    configure_for_function()
+def parse_event(event: Any) -> dict:
+    """FC passes bytes; the local runner passes the same; tests may pass a dict."""
     if isinstance(event, (bytes, bytearray)):
         event = event.decode("utf-8")
     if isinstance(event, str):
@@ -52,6 +49,7 @@ def parse_event(event: Any) -> dict:
     if not isinstance(event, dict):
         raise HandlerError("InvalidInput", "the event must be a JSON object")
     return event
+
 
 
 def run_step(step: str, event: Any, ports: Union[Ports, Callable[[], Ports]], request_id: Optional[str] = None,
@@ -113,7 +111,6 @@ def retry_answer(event, step: str, kind: str, code: str, message: str, wait: int
 def record_first_cause(ports, execution_id: str, step: str, code: str, message: str) -> None:
     """Keep the execution's first error (its cause) where clean-up will read it; best effort: if
     the store cannot take it, clean-up treats the failure as unexplained (docs/flow.md)."""
-
     def change(execution):
         if execution.error is None:
             execution.error = {"code": code, "detail": clip(message, 2000), "step": step}
@@ -147,7 +144,6 @@ def function_time_limit(context) -> Optional[float]:
 
 def bound_handlers(ports) -> dict:
     """{function name: handler} calling the steps with these ports (the local runner's mapping)."""
-
     def bind(step):
         return lambda event, context=None: run_step(step, event, ports, getattr(context, "request_id", None),
                                                     function_time_limit(context))
