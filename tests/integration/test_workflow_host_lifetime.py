@@ -37,12 +37,19 @@ def test_a_host_kept_long_gets_its_release_time_pushed_forward(tmp_path):
 
 
 def test_the_emulator_releases_an_instance_at_its_auto_release_time(tmp_path):
+    """The host could be deleted neither when the repair was done nor by clean-up: the repaired
+    disk, kept past the host until then, is given back to it (DeleteWithInstance on again), so the
+    host's AutoReleaseTime releases both."""
     with WorkflowEnv(tmp_path) as env:
-        env.before_step["clean_up"] = lambda e: e.backend.faults.fail_next("DeleteInstance", "QuotaExceed.ElasticQuota")
+        env.before_step["release_repair_host"] = lambda e: e.backend.faults.fail_next(
+            "DeleteInstance", "QuotaExceed.ElasticQuota", times=2)
         result, execution = env.repair()
-        # the repair succeeded; the host that could not be deleted is named in its report
-        assert result.status == "Succeeded" and len(env.backend.instances) == 1
-        assert [i["id"] for i in execution.report["leftBehind"]] == list(env.backend.instances)
+        assert result.error_code == "CleanUpIncomplete" and len(env.backend.instances) == 1
+        [host] = list(env.backend.instances)
+        [disk] = [d for d in env.backend.disks.values() if d.type == "data"]
+        # both are named in the report, the disk handed back to its host
+        assert [(i["kind"], i["id"]) for i in execution.report["leftBehind"]] == [("instance", host), ("disk", disk.id)]
+        assert disk.instance_id == host and disk.delete_with_instance
         env.backend.advance(HOST_LIFETIME_S)
         assert env.backend.instances == {}
         assert not [d for d in env.backend.disks.values() if d.type == "data"]   # DeleteWithInstance

@@ -15,7 +15,9 @@ so never touched. A tagged resource is a leak, and deleted, when both:
 
 Never deleted: the new image of a SUCCEEDED execution (its report's ``newImageId``) and the
 snapshots that image uses. Order: instances (Force; disks with DeleteWithInstance go with them),
-images, then snapshots (a snapshot an image uses can only go after the image), then detached disks.
+images, then snapshots (a snapshot an image uses can only go after the image), then detached disks
+(a repaired disk that outlived its repair host, tagged like the host: Available ones are deleted;
+one still Detaching, or kept by an instance deleted in this run, is left to the next run).
 A delete that fails (e.g. an instance still in its creation protection window) is reported and
 retried by the next run. What it deletes (or would, in a dry run) is logged, one
 ``janitor.deleted`` line per resource, and returned in the report: the janitor keeps no store
@@ -31,7 +33,7 @@ from pydantic import BaseModel, Field
 from ..cloud_errors import CloudError
 from ..policy import TAG_EXECUTION
 from ..store import ExecutionStatus
-from .inventory import delete_disk, resource_id, tagged_resources, tags_of
+from .inventory import resource_id, tagged_resources, tags_of
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +127,7 @@ def janitor(ecs, store, *, ttl_s: float = JANITOR_TTL_S, dry_run: bool = False,
     deleted_instances = set()
     doomed_images = {a.resourceId for a, _ in plan["image"] if a.action == "would_delete"}
     for kind, deleter in (("instance", ecs.delete_instance), ("image", ecs.delete_image),
-                          ("snapshot", ecs.delete_snapshot), ("disk", lambda d: delete_disk(ecs, d))):
+                          ("snapshot", ecs.delete_snapshot), ("disk", ecs.delete_disk)):
         for action, resource in plan[kind]:
             if action.action == "would_delete" and kind == "snapshot" and \
                     _used_by_other_image(resource, users.get(action.resourceId, set()), doomed_images):
@@ -134,7 +136,12 @@ def janitor(ecs, store, *, ttl_s: float = JANITOR_TTL_S, dry_run: bool = False,
                 attached = resource.get("InstanceId") or ""
                 if attached and attached in deleted_instances and _goes_with_instance(resource):
                     action.action = "gone_with_instance"
-                elif attached and attached not in deleted_instances:
+                elif attached and attached in deleted_instances:
+                    action.action, action.reason = "kept", ("kept by the release of instance %s (DeleteWithInstance "
+                                                            "false): the next run deletes it, once Available" % attached)
+                elif resource.get("Status") == "Detaching":
+                    action.action, action.reason = "kept", "Detaching: the next run deletes it, once Available"
+                elif attached:
                     action.action, action.reason = "kept", "attached to instance %s, which stays" % attached
             if action.action == "would_delete" and not dry_run:
                 try:
