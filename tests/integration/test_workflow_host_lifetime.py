@@ -53,3 +53,32 @@ def test_the_emulator_releases_an_instance_at_its_auto_release_time(tmp_path):
         env.backend.advance(HOST_LIFETIME_S)
         assert env.backend.instances == {}
         assert not [d for d in env.backend.disks.values() if d.type == "data"]   # DeleteWithInstance
+
+
+def test_the_host_is_deleted_before_the_snapshot_is_accomplished(tmp_path):
+    """Issue 12: the host lives only while it works. The repaired disk is kept (DeleteWithInstance
+    off) before the host is deleted, snapshotted once Available (off the host), and deleted once
+    its snapshot is accomplished; the image and its check run with no host at all."""
+    with WorkflowEnv(tmp_path) as env:
+        result, execution = env.repair()
+        assert result.status == "Succeeded", (result.error_code, execution.error)
+        env.check_invariants(execution.execution_id)
+        resources = execution.report["resources"]
+        host, disk, snapshot = resources["instanceId"], resources["diskId"], resources["snapshotId"]
+        done = [c for c in env.backend.calls if not c.error_code and not c.lost]
+
+        def first(action, **params):
+            return next(c for c in done if c.action == action
+                        and all(str(c.params.get(k)).lower() == v.lower() for k, v in params.items()))
+        keep = first("ModifyDiskAttribute", DiskId=disk, DeleteWithInstance="false")
+        release = first("DeleteInstance", InstanceId=host)
+        create = first("CreateSnapshot", DiskId=disk)
+        accomplished = env.backend.snapshots[snapshot].progress.since
+        delete_disk = first("DeleteDisk", DiskId=disk)
+        image = first("CreateImage")
+        assert done.index(keep) < done.index(release) < done.index(create)
+        assert release.time < create.time < accomplished <= delete_disk.time <= image.time
+        # the snapshot was taken of the disk off its host, and nothing else ever touched the host
+        assert not [c for c in done if c.params.get("InstanceId") == host and done.index(c) > done.index(release)
+                    and c.action != "DeleteInstance"]
+        assert execution.steps["snapshot_repaired_disk.disk"].result == {"diskId": disk, "deleted": True}

@@ -26,6 +26,7 @@ from ..policy import TAG_EXECUTION
 from ..store import ExecutionStatus
 from .common import LEASE_MARGIN_S, Ports, StepError, next_wait
 from .report import build_report
+from .release_repair_host import RELEASE as RELEASED
 from .snapshot_repaired_disk import DISK_DELETED
 from .transient import transient_kind
 
@@ -165,8 +166,10 @@ def run(ports: Ports, event: FlowEvent) -> FlowState:
                   if after in reached and (failed or kind == "instance"))
     deleter = Deleter(ports)
     tagged = deleter.tagged(exec_id, kinds)
-    instances = from_store_steps(ports, exec_id, "launch_repair_instance", "instanceId") | \
-        {rid for kind, rid in tagged if kind == "instance"}
+    # the host the release step deleted (its answer recorded) is not deleted again
+    instances = (from_store_steps(ports, exec_id, "launch_repair_instance", "instanceId") |
+                 {rid for kind, rid in tagged if kind == "instance"}) - \
+        from_store_steps(ports, exec_id, RELEASED, "instanceId")
     for instance_id in sorted(instances):
         deleter.delete("instance", instance_id)
     if failed:

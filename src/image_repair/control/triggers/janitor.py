@@ -16,8 +16,8 @@ so never touched. A tagged resource is a leak, and deleted, when both:
 Never deleted: the new image of a SUCCEEDED execution (its report's ``newImageId``) and the
 snapshots that image uses. Order: instances (Force; disks with DeleteWithInstance go with them),
 images, then snapshots (a snapshot an image uses can only go after the image), then detached disks
-(a repaired disk that outlived its repair host, tagged like the host: Available ones are deleted;
-one still Detaching, or kept by an instance deleted in this run, is left to the next run).
+(a repaired disk that outlived its repair host, tagged like the host; one still Detaching from an
+instance, deleted in this run or before, answers "not yet" and is left to the next run).
 A delete that fails (e.g. an instance still in its creation protection window) is reported and
 retried by the next run. What it deletes (or would, in a dry run) is logged, one
 ``janitor.deleted`` line per resource, and returned in the report: the janitor keeps no store
@@ -37,6 +37,8 @@ from .inventory import resource_id, tagged_resources, tags_of
 
 log = logging.getLogger(__name__)
 
+# DeleteDisk's answers for a disk that is not Available yet (Detaching from its released instance)
+DISK_NOT_YET = ("IncorrectDiskStatus", "DiskStillAttached", "DiskCreatingSnapshot")
 JANITOR_TTL_S = 6 * 3600      # longer than any step's create-then-record window, short enough to bill little
 # A TTL under an hour could delete what a step created but has not recorded yet; over a year, nothing.
 MIN_TTL_HOURS, MAX_TTL_HOURS = 1, 24 * 365
@@ -136,19 +138,18 @@ def janitor(ecs, store, *, ttl_s: float = JANITOR_TTL_S, dry_run: bool = False,
                 attached = resource.get("InstanceId") or ""
                 if attached and attached in deleted_instances and _goes_with_instance(resource):
                     action.action = "gone_with_instance"
-                elif attached and attached in deleted_instances:
-                    action.action, action.reason = "kept", ("kept by the release of instance %s (DeleteWithInstance "
-                                                            "false): the next run deletes it, once Available" % attached)
-                elif resource.get("Status") == "Detaching":
-                    action.action, action.reason = "kept", "Detaching: the next run deletes it, once Available"
-                elif attached:
+                elif attached and attached not in deleted_instances:
                     action.action, action.reason = "kept", "attached to instance %s, which stays" % attached
             if action.action == "would_delete" and not dry_run:
                 try:
                     deleter(action.resourceId)
                     action.action = "deleted"
                 except CloudError as error:
-                    action.action, action.reason = "failed", str(error)[:300]
+                    if kind == "disk" and error.code in DISK_NOT_YET:
+                        action.action, action.reason = "kept", ("not deletable yet (%s: Detaching from its released "
+                                                                "instance): the next run deletes it" % error.code)
+                    else:
+                        action.action, action.reason = "failed", str(error)[:300]
             if kind == "instance" and action.action in ("deleted", "would_delete"):
                 deleted_instances.add(action.resourceId)
             _record(report, action)
