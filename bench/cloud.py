@@ -3,8 +3,9 @@ virtual clock, and the repair host's behaviour (how long the repair itself takes
 import base64
 import copy
 import json
+import random
 import re
-from typing import Optional
+from typing import Optional, Tuple
 
 from image_repair.agent.items import ITEM_NAMES
 from image_repair.emulator.clock import LatencyModel
@@ -64,6 +65,22 @@ def latency_model(name: str) -> LatencyModel:
     elif name != "realistic":
         raise ValueError("latency %r: expected one of %s" % (name, ", ".join(LATENCIES)))
     return model
+
+
+# The cost row's draws: every duration of the realistic model (and the repair itself) times its own
+# factor from U(0.8, 1.2), one seeded draw fed to both flows (the same numbers for the seed and ours).
+DRAW_JITTER = 0.2
+DRAW_FIGURES = DURATIONS + ("disk_detach",)
+
+
+def drawn(index: int, seed: int = 12) -> Tuple[LatencyModel, float]:
+    """Draw ``index`` of the seeded set: (latency model, repair seconds)."""
+    rng = random.Random("%d/%d" % (seed, index))
+    model = latency_model("realistic")
+    for figure in DRAW_FIGURES:
+        setattr(model, figure, getattr(model, figure) * rng.uniform(1 - DRAW_JITTER, 1 + DRAW_JITTER))
+    model.snapshot_mib_per_second /= rng.uniform(1 - DRAW_JITTER, 1 + DRAW_JITTER)
+    return model, REPAIR_SECONDS * rng.uniform(1 - DRAW_JITTER, 1 + DRAW_JITTER)
 
 
 def repair_seconds(name: str) -> float:

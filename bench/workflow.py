@@ -8,10 +8,14 @@ Time points, in virtual seconds from the start of the execution:
   when the image it asked for became usable.
 - "to checked image" (ours only): when our flow ended Succeeded: the new image's check Finished,
   its items read, the repair host deleted.
+
+Cost: the repair host's instance-seconds, from its RunInstances to the DeleteInstance that
+released it (the emulator's call log), for both flows on the same latency draws (cost_benchmark).
 """
+import statistics
 import tempfile
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional, Tuple
 
 from image_repair.control.clients.ecs import EcsPort
 from image_repair.control.flow import FlowRunner, load_definition_file
@@ -48,9 +52,36 @@ def _image_times(backend, image_id: Optional[str], start: float) -> dict:
             "checked": image.check.since - start if image.check.status == "Finished" else None}
 
 
-def run_seed(latency: str = "realistic") -> dict:
-    host = cloud.RepairHost(cloud.repair_seconds(latency))
-    with mock_ecs(cloud.seed(), latency=cloud.latency_model(latency)) as backend:
+def host_seconds(backend) -> Optional[float]:
+    """The repair host's instance-seconds: from its RunInstances to the DeleteInstance that released
+    it (virtual seconds, the emulator's call log); None unless exactly one host was launched and
+    deleted."""
+    launches = [c.time for c in backend.calls if c.action == "RunInstances" and not c.error_code]
+    deletes = {}
+    for call in backend.calls:
+        if call.action == "DeleteInstance" and not call.error_code:
+            deletes.setdefault(call.params.get("InstanceId"), call.time)
+    if len(launches) != 1 or len(deletes) != 1:
+        return None
+    return next(iter(deletes.values())) - launches[0]
+
+
+def kept_disk_seconds(backend) -> Optional[float]:
+    """Ours only: how long the repaired disk lived on after its host (DeleteInstance to DeleteDisk)."""
+    deleted = [c.time for c in backend.calls if c.action == "DeleteInstance" and not c.error_code]
+    disks = [c.time for c in backend.calls if c.action == "DeleteDisk" and not c.error_code]
+    return disks[0] - deleted[0] if deleted and disks else None
+
+
+def _scenario(latency: str, draw: Optional[Tuple]) -> Tuple:
+    """(latency model, repair seconds): a named scenario's, or a draw's (cloud.drawn)."""
+    return draw if draw is not None else (cloud.latency_model(latency), cloud.repair_seconds(latency))
+
+
+def run_seed(latency: str = "realistic", draw: Optional[Tuple] = None) -> dict:
+    model, repair_s = _scenario(latency, draw)
+    host = cloud.RepairHost(repair_s)
+    with mock_ecs(cloud.seed(), latency=model) as backend:
         backend.command_handlers.append(host)
         clock = CloudClock(backend)
         runner = FlowRunner(load_reference_flow(), seed_handlers(ecs_client(backend), backend.region),
@@ -65,13 +96,14 @@ def run_seed(latency: str = "realistic") -> dict:
                 "to_image_available_s": times["available"], "image_checked_s": times["checked"],
                 "function_invocations": len(result.events("TaskSucceeded")) + len(result.events("TaskFailed")),
                 "waits_s": list(clock.sleeps), "repairs_run": host.repairs, "calls": _calls(backend),
-                "disk0_is_data_disk": final.get("disk0IsDataDisk")}
+                "disk0_is_data_disk": final.get("disk0IsDataDisk"), "host_seconds": host_seconds(backend)}
 
 
-def run_ours(latency: str = "realistic", engine: str = "agent") -> dict:
-    host = cloud.RepairHost(cloud.repair_seconds(latency))
+def run_ours(latency: str = "realistic", engine: str = "agent", draw: Optional[Tuple] = None) -> dict:
+    model, repair_s = _scenario(latency, draw)
+    host = cloud.RepairHost(repair_s)
     with tempfile.TemporaryDirectory(prefix="bench-flow-") as tmp, \
-            mock_ecs(cloud.seed(), latency=cloud.latency_model(latency)) as backend:
+            mock_ecs(cloud.seed(), latency=model) as backend:
         backend.command_handlers.append(host)
         clock = CloudClock(backend)
         store = SQLiteStore(str(Path(tmp) / "state.db"), clock=clock.now)
@@ -91,7 +123,8 @@ def run_ours(latency: str = "realistic", engine: str = "agent") -> dict:
                 "image_checked_s": times["checked"], "waits_s": list(clock.sleeps),
                 "function_invocations": len(result.events("TaskSucceeded")) + len(result.events("TaskFailed")),
                 "repairs_run": host.repairs, "calls": _calls(backend),
-                "step_seconds": report.get("stepSeconds")}
+                "step_seconds": report.get("stepSeconds"), "host_seconds": host_seconds(backend),
+                "kept_disk_seconds": kept_disk_seconds(backend)}
 
 
 _ZIPAPP = None
@@ -118,3 +151,32 @@ def benchmark(latency: str = "realistic") -> dict:
         out["overhead_to_available"] = ours["to_image_available_s"] / to_available - 1
         out["overhead_to_checked"] = ours["to_checked_image_s"] / to_checked - 1
     return out
+
+
+def _percentile(values: List[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
+
+
+def cost_benchmark(draws: int = 20, seed: int = 12) -> dict:
+    """The repair host's instance-seconds per repaired image, ours and the seed's, side by side on
+    ``draws`` seeded latency draws (cloud.drawn: each draw fed to both flows)."""
+    rows = []
+    for index in range(draws):
+        draw = cloud.drawn(index, seed)
+        seed_run, ours_run = run_seed(draw=draw), run_ours(draw=draw)
+        if seed_run["status"] != "Succeeded" or ours_run["status"] != "Succeeded" or \
+                not seed_run["host_seconds"] or ours_run["host_seconds"] is None:
+            raise RuntimeError("draw %d: seed %s, ours %s" % (index, seed_run["status"], ours_run["status"]))
+        rows.append({"seed_host_s": seed_run["host_seconds"], "ours_host_s": ours_run["host_seconds"],
+                     "ratio": ours_run["host_seconds"] / seed_run["host_seconds"],
+                     "ours_kept_disk_s": ours_run["kept_disk_seconds"],
+                     "ours_to_available_s": ours_run["to_image_available_s"],
+                     "seed_to_available_s": seed_run["to_image_available_s"]})
+    ratios = [r["ratio"] for r in rows]
+    return {"draws": draws, "seed": seed, "jitter": cloud.DRAW_JITTER, "per_draw": rows,
+            "seed_host_s_mean": statistics.mean(r["seed_host_s"] for r in rows),
+            "ours_host_s_mean": statistics.mean(r["ours_host_s"] for r in rows),
+            "ratio_mean": statistics.mean(ratios), "ratio_p10": _percentile(ratios, 0.1),
+            "ratio_p90": _percentile(ratios, 0.9),
+            "ours_kept_disk_s_mean": statistics.mean(r["ours_kept_disk_s"] or 0.0 for r in rows)}

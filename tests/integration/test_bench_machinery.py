@@ -44,6 +44,19 @@ def test_benchmark_figures_become_rows_and_a_table():
     assert "to image Available" in text and "met?" in text
 
 
+def test_the_cost_row_compares_both_hosts_on_the_same_draws():
+    """Each draw is fed to both flows; the host's instance-seconds come from the call log."""
+    assert cloud.drawn(3)[0] == cloud.drawn(3)[0] and cloud.drawn(3)[1] != cloud.drawn(4)[1]
+    cost = workflow.cost_benchmark(draws=2)
+    assert len(cost["per_draw"]) == 2
+    for draw in cost["per_draw"]:
+        # ours releases its host before the snapshot, the seed after CreateImage
+        assert 0 < draw["ours_host_s"] < draw["seed_host_s"] and draw["ours_kept_disk_s"] > 0
+    rows = rows_for({"workflow": {"cost": cost}})
+    assert rows[0]["benchmark"].startswith("1 cost: repair-host instance-seconds") and rows[0]["goal"] == "<= 0.5 x"
+    assert rows[0]["ratio"] == cost["ratio_mean"]
+
+
 def test_latency_scenarios_slow_is_slower():
     assert cloud.unavoidable_seconds("slow")["snapshot"] > cloud.unavoidable_seconds("realistic")["snapshot"]
     with pytest.raises(ValueError):

@@ -82,3 +82,4 @@ def test_the_host_is_deleted_before_the_snapshot_is_accomplished(tmp_path):
         assert not [c for c in done if c.params.get("InstanceId") == host and done.index(c) > done.index(release)
                     and c.action != "DeleteInstance"]
         assert execution.steps["snapshot_repaired_disk.disk"].result == {"diskId": disk, "deleted": True}
+        assert [c.params["DiskId"] for c in env.backend.calls if c.action == "DeleteDisk"] == [disk]   # once

@@ -81,14 +81,14 @@ def from_store_steps(ports: Ports, execution_id: str, step: str, key: str) -> Se
     return {value} if value else set()
 
 
-def kept_disks(ports: Ports, execution_id: str, reached: Set[str]) -> Set[str]:
+def kept_disks(ports: Ports, execution) -> Set[str]:
     """The repaired disk, if the flow may have kept it past its host and it is not known deleted."""
-    if RELEASE_AFTER not in reached:
+    if RELEASE_AFTER not in execution.steps:
         return set()
-    deleted = ports.store.get_step(execution_id, DISK_DELETED)
+    deleted = execution.steps.get(DISK_DELETED)
     if deleted is not None and (deleted.result or {}).get("deleted"):
         return set()
-    return from_store_steps(ports, execution_id, "wait_until_ready", "diskId")
+    return from_store_steps(ports, execution.execution_id, "wait_until_ready", "diskId")
 
 
 class Deleter:
@@ -181,7 +181,7 @@ def run(ports: Ports, event: FlowEvent) -> FlowState:
             {rid for kind, rid in tagged if kind == "snapshot"}
         for snapshot_id in sorted(snapshots):
             deleter.delete("snapshot", snapshot_id)
-    for disk_id in sorted(kept_disks(ports, exec_id, reached)):
+    for disk_id in sorted(kept_disks(ports, execution)):
         deleter.delete_kept_disk(disk_id, instances)
     if deleter.not_yet:
         wait = next_wait(FIRST_WAIT_S, event.attempt)
