@@ -26,7 +26,7 @@ from ..policy import TAG_EXECUTION
 from ..store import ExecutionStatus
 from .common import LEASE_MARGIN_S, Ports, StepError, next_wait
 from .report import build_report
-from .release_repair_host import RELEASE as RELEASED
+from .release_repair_host import RELEASE as RELEASED, STEP as RELEASE_STEP
 from .snapshot_repaired_disk import DISK_DELETED
 from .transient import transient_kind
 
@@ -83,8 +83,9 @@ def from_store_steps(ports: Ports, execution_id: str, step: str, key: str) -> Se
 
 def kept_disks(ports: Ports, execution) -> Set[str]:
     """The repaired disk, if the flow may have kept it past its host and it is not known deleted."""
-    if RELEASE_AFTER not in execution.steps:
-        return set()
+    released = execution.steps.get(RELEASE_STEP)
+    if RELEASE_AFTER not in execution.steps or (released is not None and (released.result or {}).get("skipped")):
+        return set()                    # not reached, or a dry run: the disk went with its host
     deleted = execution.steps.get(DISK_DELETED)
     if deleted is not None and (deleted.result or {}).get("deleted"):
         return set()
