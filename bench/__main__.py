@@ -1,7 +1,7 @@
-"""``python -m bench [--only NAMES] [--repeats N] [--agent-repeats N] [--cost-draws N] [--json PATH]``:
-run the benchmarks, print one table, write the JSON (bench/results/latest.json by default).
+"""``python -m bench [--only NAMES] [--repeats N] [--agent-repeats N] [--json PATH]``: run the
+benchmarks, print one table, write the JSON (bench/results/latest.json by default).
 
-NAMES (comma-separated): workflow (1 and 2: critical path, the repair host's cost, API calls), coldstart (3),
+NAMES (comma-separated): workflow (1 and 2: critical path and API calls), coldstart (3),
 agent (4, root), sweep (5). Default: all."""
 import argparse
 import datetime
@@ -19,9 +19,7 @@ DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
 def run(name: str, args) -> dict:
     if name == "workflow":
         from . import workflow
-        results = {latency: workflow.benchmark(latency) for latency in ("realistic", "slow")}
-        results["cost"] = workflow.cost_benchmark(draws=args.cost_draws)
-        return results
+        return workflow.run_all(draws=args.draws)
     if name == "coldstart":
         from . import coldstart
         return coldstart.benchmark(repeats=args.repeats)
@@ -34,13 +32,23 @@ def run(name: str, args) -> dict:
     raise ValueError(name)
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a whole number, got %r" % text[:20])
+    if not 1 <= value <= 10000:
+        raise argparse.ArgumentTypeError("expected 1 to 10000, got %d" % value)
+    return value
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--only", default=",".join(BENCHMARKS), help="comma-separated: " + ", ".join(BENCHMARKS))
     parser.add_argument("--repeats", type=int, default=5, help="cold-start measurements per figure (median)")
+    parser.add_argument("--draws", type=_positive, default=100,
+                        help="seeded latency draws for the workflow benchmark, each fed to both flows")
     parser.add_argument("--agent-repeats", type=int, default=3, help="runs of the agent benchmark (median)")
-    parser.add_argument("--cost-draws", type=int, default=100,
-                        help="seeded latency draws for the repair host's cost (each fed to both flows)")
     parser.add_argument("--json", default=str(DEFAULT_JSON), help="where the JSON goes")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.only.split(",") if n.strip()]
