@@ -65,18 +65,6 @@ def rows_for(results: dict) -> List[dict]:
         rows.append(row("2 function invocations (flow Task states)", ours["function_invocations"],
                         seed["function_invocations"], ours["function_invocations"] / seed["function_invocations"],
                         "(no goal)", None, "calls"))
-    cost = results.get("workflow", {}).get("cost")
-    if cost:
-        point = ""
-        if flow and flow["ours"].get("host_seconds") and flow["seed"].get("host_seconds"):
-            point = "; the point (realistic): %.0f / %.0f s = %.2f x" % (
-                flow["ours"]["host_seconds"], flow["seed"]["host_seconds"],
-                flow["ours"]["host_seconds"] / flow["seed"]["host_seconds"])
-        rows.append(row("1 cost: repair-host instance-seconds per image (mean of %d draws, seed = ref)" % cost["draws"],
-                        cost["ours_host_s_mean"], cost["seed_host_s_mean"], cost["ratio_mean"], "<= 0.5 x",
-                        cost["ratio_mean"] <= 0.5, "s",
-                        "ratio p10 %.2f, p90 %.2f%s; ours keeps the repaired disk %.0f s after the host (detach, "
-                        "snapshot)" % (cost["ratio_p10"], cost["ratio_p90"], point, cost["ours_kept_disk_s_mean"])))
     slow = results.get("workflow", {}).get("slow")
     if slow and slow.get("overhead_to_available") is not None:
         rows.append(row("1 workflow, slow cloud (x1.5): to image Available", slow["ours"]["to_image_available_s"],
