@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from image_repair.cli.repair import main
+from image_repair.cli import main
 
 ITEMS = ["fstab", "grub", "virtio", "dhcp"]     # no package installs: no network needed
 

@@ -13,15 +13,17 @@
 The top-level usage (``image-repair --help``) is generated from the parsers: every command's
 usage line and help, the delegated ones' included; nothing is kept by hand.
 
-Imports of the cloud SDKs are deferred to the command that needs them, so ``image-repair
-check-disk`` never loads them.
+What loads when: ``image-repair --help`` and a refused argument load this tree (parsers.py: the
+standard library); a command that runs loads the control plane (commands.py and the modules it
+imports at their top); the emulator, the flow runner and the cloud SDKs load only in the command
+that uses them (each such import says why on its line).
 """
 import argparse
 import sys
 import textwrap
-import traceback
 
-from .args import CommandParser, UsageError, fail, one_line
+from .args import CommandParser
+from .parsers import add_events_commands, add_repair_commands, add_sweep_commands
 
 # Commands with parsers of their own: (name, help, how to run it with the whole argv).
 DELEGATED = (
@@ -30,20 +32,17 @@ DELEGATED = (
     ("build-agent", "build the agent zipapp delivered to repair hosts"),
     ("emulator", "the ECS OpenAPI emulator on 127.0.0.1 (emulator serve --port PORT, docs/emulator.md)"),
 )
-# Codes of errors that mean the command cannot run as configured: exit status 2 like bad input.
-CONFIGURATION_CODES = ("MissingCredentials", "InvalidConfiguration", "InvalidInput")
 
 
 def build_parser() -> CommandParser:
-    from . import events, repair, sweep
     parser = CommandParser(prog="image-repair", description="Repair Linux custom images for Alibaba Cloud ECS "
                            "offline. Run 'image-repair COMMAND --help' for a command's options.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, helptext in DELEGATED[:2]:
         delegated(sub, name, helptext)
-    repair.add_commands(sub)
-    sweep.add_commands(sub)
-    events.add_commands(sub)
+    add_repair_commands(sub)
+    add_sweep_commands(sub)
+    add_events_commands(sub)
     for name, helptext in DELEGATED[2:]:
         delegated(sub, name, helptext)
     return parser
@@ -81,12 +80,12 @@ def delegated(sub, name: str, helptext: str) -> None:
 def run_delegated(argv: list) -> int:
     command = argv[0]
     if command in ("check-disk", "repair-disk"):
-        from ..agent.cli import main as agent_main
+        from ..agent.cli import main as agent_main      # lazy: the agent's disk tools, for their commands only
         return agent_main(argv)
     if command == "build-agent":
-        from .build_agent import main as build_main
+        from .build_agent import main as build_main     # lazy: the zipapp builder, for build-agent only
         return build_main(argv[1:])
-    from ..emulator.server import main as emulator_main
+    from ..emulator.server import main as emulator_main     # lazy: the emulator (about 0.1 s), for its command only
     return emulator_main(argv[1:])
 
 
@@ -105,35 +104,6 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as done:             # --help (0) or a refused argument (2, one line written)
         return done.code if isinstance(done.code, int) else 2
+    # lazy: the control plane (pydantic, the store: about 0.15 s), once the arguments are accepted, never for --help
+    from .commands import run
     return run(args)
-
-
-def run(args) -> int:
-    """Run a parsed control-plane command with the environment's settings (read once, here);
-    every failure is one line on stderr."""
-    from ..control.cloud_errors import CloudError
-    from ..control.settings import Settings, SettingsError
-    from ..control.steps.runner import HandlerError
-    from ..control.store.models import StoreConfigError
-    try:
-        args.settings = Settings.from_env()
-    except SettingsError as error:
-        return fail(args.command, str(error))
-    try:
-        return args.run(args)
-    except (UsageError, StoreConfigError) as error:
-        return fail(args.command, str(error))
-    except (CloudError, HandlerError) as error:
-        if error.code in CONFIGURATION_CODES:
-            return fail(args.command, str(error))
-        sys.stderr.write("image-repair %s: %s\n" % (args.command, one_line(str(error))))
-        return 1
-    except KeyboardInterrupt:
-        sys.stderr.write("image-repair %s: interrupted\n" % args.command)
-        return 130
-    except Exception as error:   # a bug or an unforeseen failure: still one line (and a way to see more)
-        if args.settings.debug:
-            traceback.print_exc()
-        sys.stderr.write("image-repair %s: failed: %s: %s (IMAGE_REPAIR_DEBUG=1 shows the traceback)\n"
-                         % (args.command, type(error).__name__, one_line(str(error))))
-        return 1

@@ -9,6 +9,7 @@ import os
 import re
 import stat
 import sys
+import time
 from typing import Callable, NoReturn
 
 from ..control.inputs import load_json_object, shorten
@@ -39,6 +40,12 @@ def one_line(message: str) -> str:
     """A message as one bounded line: newlines folded, cut at MAX_MESSAGE characters."""
     message = " ".join(str(message).split())
     return message if len(message) <= MAX_MESSAGE else message[:MAX_MESSAGE] + "..."
+
+
+def progress(message: str) -> None:
+    """A command's progress line on stderr, timed (stdout carries only its result)."""
+    sys.stderr.write("[%s] %s\n" % (time.strftime("%H:%M:%S"), message))
+    sys.stderr.flush()
 
 
 def fail(command: str, message: str) -> int:

@@ -15,7 +15,10 @@ emulator, and only with ``--endpoint``: never on the Function Compute path.
 import time
 from typing import Callable, NamedTuple, Optional, Tuple
 
-from .local_session import progress
+from ..control.clients.ecs import ecs_port
+from ..control.cloud_config import StaticKeys, resolved_keys
+from ..control.store import open_store
+from .args import progress
 
 DEFAULT_REGION = "cn-hangzhou"      # the real API's region when the settings name none
 CLOCK_TIMEOUT_S = 3.0               # asking the clock: a loopback answer takes milliseconds
@@ -84,7 +87,7 @@ class EndpointClock:
 def ask_emulator_clock(endpoint: str) -> Optional[Tuple[float, float]]:
     """(now, speed) of the emulator served at ``endpoint``, or None when it has no clock; says
     which pace the flow's waits take."""
-    from ..emulator.clock_http import EmulatorClockError, emulator_clock
+    from ..emulator.clock_http import EmulatorClockError, emulator_clock   # lazy: the emulator, for --endpoint only
     try:
         now, speed = emulator_clock(endpoint, timeout=CLOCK_TIMEOUT_S)
     except EmulatorClockError:
@@ -116,10 +119,9 @@ def cloud_target(settings, endpoint: Optional[str], region: Optional[str] = None
     """The command's ECS port, start-parameter defaults and flow clock: the emulator served at
     ``endpoint`` (else the settings' IMAGE_REPAIR_ECS_ENDPOINT), else the real API (the settings'
     ALIBABA_CLOUD_REGION_ID, ``cloud_defaults`` for the rest)."""
-    from ..control.cloud_config import StaticKeys, resolved_keys
-    from ..control.clients.ecs import ecs_port
     endpoint = endpoint or settings.ecs_endpoint
     if endpoint:
+        # lazy: the emulator's seed (about 70 ms), for --endpoint only: the real API never loads the emulator
         from ..emulator.seed import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, DEFAULT_SEED
         defaults = emulator_defaults(DEFAULT_SEED)
         keys = StaticKeys(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET)   # the emulator's seeded account
@@ -132,6 +134,5 @@ def cloud_target(settings, endpoint: Optional[str], region: Optional[str] = None
 
 def open_command_store(settings, target: Optional[CloudTarget] = None):
     """The settings' store (IMAGE_REPAIR_STORE), on the target's clock when it has one."""
-    from ..control.store import open_store
     clock = target.clock if target is not None else None
     return open_store(settings.store_settings(), clock=clock)

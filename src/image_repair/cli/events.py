@@ -21,40 +21,23 @@ import json
 import sys
 from typing import List
 
+from pydantic import ValidationError
+
+from ..control.launchers import LocalLauncher
+from ..control.models import WatchPolicy, describe_validation_error
+from ..control.triggers.events import Ignore, as_cloud_event, handle_delivery, image_request, split_delivery
 from . import args as cli_args
+from .args import progress
+from .cloud_target import cloud_target, open_command_store
+from .execution import command_ports, print_execution
+from .local_repair import MarkingLauncher, interrupt_running
+from .local_session import LocalSession
 
 MAX_DELIVERY = 16 * 1024 * 1024   # what the command reads at most (the function's own bounds apply after)
 
 
-def add_commands(sub) -> None:
-    """``events deliver`` in the command tree (cli.build_parser)."""
-    events = sub.add_parser("events", help="handle an EventBridge delivery like the events function (docs/events.md)")
-    events_sub = events.add_subparsers(dest="events_command", metavar="deliver", required=True)
-    deliver = events_sub.add_parser("deliver", help="handle an EventBridge delivery like the events function",
-                                    description="Handle an EventBridge delivery (a CloudEvent, an array of them, "
-                                    "or RawData) as the image-repair-events function does, and run the accepted "
-                                    "repairs here to their end (docs/events.md).")
-    deliver.add_argument("file", metavar="FILE|-", type=cli_args.readable_file_or_stdin,
-                         help="the delivery (JSON, or base64 RawData); - reads stdin")
-    deliver.add_argument("--image-file", metavar="DISK", type=cli_args.disk_image_file,
-                         help="register this disk image on an in-process local cloud as the event's image")
-    deliver.add_argument("--platform", metavar="NAME", type=cli_args.text(r"^[A-Za-z0-9][A-Za-z0-9 ._()-]*$", "a platform name", 64),
-                         help="with --image-file: the image's platform (default from check-disk)")
-    deliver.add_argument("--cloud-dir", metavar="DIR", type=cli_args.folder, default=cli_args.CLOUD_DIR,
-                         help="with --image-file: the local cloud's folder (default %(default)s)")
-    deliver.add_argument("--endpoint", metavar="HOST:PORT", type=cli_args.endpoint, help=cli_args.ENDPOINT_HELP)
-    deliver.add_argument("--defaults", metavar="JSON", type=cli_args.json_object,
-                         help="start parameters events do not carry, JSON (seed names)")
-    deliver.add_argument("--policy", metavar="JSON", type=cli_args.json_object,
-                         help="the policy of events without one, JSON: items, riskLevels")
-    cli_args.add_time_scale(deliver)
-    deliver.add_argument("--json", action="store_true", help="print the summary and reports as JSON")
-    deliver.set_defaults(run=run_deliver)
-
-
 def event_image_ids(payload: bytes) -> List[str]:
     """The image ids the delivery's events name (for --image-file's substitution)."""
-    from ..control.triggers.events import Ignore, as_cloud_event, image_request, split_delivery
     found = []
     for event, _ in split_delivery(payload):
         try:
@@ -76,13 +59,6 @@ def substitute_image(payload: bytes, image_id: str) -> bytes:
 
 
 def deliver(args, payload: bytes, ecs, defaults: dict, clock, store, launcher_wrapper=None) -> int:
-    from pydantic import ValidationError
-
-    from ..control.launchers import LocalLauncher
-    from .local_session import progress
-    from ..control.models import WatchPolicy, describe_validation_error
-    from .repair import command_ports, print_execution
-    from ..control.triggers.events import handle_delivery
     defaults.update(args.defaults or {})
     try:
         policy = WatchPolicy.model_validate(args.policy) if args.policy is not None else None
@@ -113,8 +89,6 @@ def deliver(args, payload: bytes, ecs, defaults: dict, clock, store, launcher_wr
 
 
 def run_on_local_cloud(args, payload: bytes) -> int:
-    from .local_repair import MarkingLauncher, interrupt_running
-    from .local_session import LocalSession
     with LocalSession(args.cloud_dir, args.image_file, args.platform, cli_args.time_scale_of(args),
                       args.settings) as session:
         interrupt_running(session.store, session.image_id, own_lock=None)     # left by a dead run
@@ -147,7 +121,6 @@ def run_deliver(args) -> int:
     payload = read_delivery(args.file)
     if args.image_file:
         return run_on_local_cloud(args, payload)
-    from .cloud_target import cloud_target, open_command_store
     args.settings.store_settings()             # a bad IMAGE_REPAIR_STORE is refused before any call
     target = cloud_target(args.settings, args.endpoint, cloud_defaults=args.settings.repair_defaults_for_events())
     store = open_command_store(args.settings, target)
@@ -155,9 +128,3 @@ def run_deliver(args) -> int:
         return deliver(args, payload, target.ecs, target.defaults, target.clock, store)
     finally:
         store.close()
-
-
-def main(argv=None) -> int:
-    """``image-repair events deliver ...`` with ``argv`` after ``events`` (cli.main runs the tree)."""
-    from . import main as cli_main
-    return cli_main(["events"] + list(sys.argv[1:] if argv is None else argv))

@@ -21,8 +21,12 @@ import os
 from pathlib import Path
 from typing import Optional, Tuple
 
-from .args import UsageError, time_scale_of
-from .local_session import LocalSession, lock_is_free, progress
+from ..control.models import InvalidRequest, parse_request
+from ..control.steps.start import record_execution
+from ..control.store import ExecutionStatus
+from .args import UsageError, progress, time_scale_of
+from .execution import command_ports, finish, print_execution, request_from_args
+from .local_session import LocalSession, lock_is_free
 from .outputs import OutputFile
 
 LOCAL_RUN = "cli.localRun"      # the execution's record of its local run (dotted: not a flow step)
@@ -31,8 +35,6 @@ LOCKS = "locks"
 
 
 def run_on_local_cloud(args) -> int:
-    from ..control.models import InvalidRequest
-    from .repair import request_from_args
     output = OutputFile.check(args.output, args.force, inputs=[args.image_file]) if args.output else None
     with LocalSession(args.cloud_dir, args.image_file, args.platform, time_scale_of(args), args.settings) as session:
         raw = dict(request_from_args(args, session.defaults()), repairImageId=session.image_id)
@@ -50,8 +52,6 @@ def claim_execution(session: LocalSession, raw: dict) -> Tuple[int, int]:
     """The retry number this command runs or shows, with its execution's lock held (an open
     descriptor). An execution another command runs now: Busy. One left RUNNING by a dead
     process is recorded Interrupted; an Interrupted one moves on to the next retry number."""
-    from ..control.models import parse_request
-    from ..control.store import ExecutionStatus
     retry = int(raw.get("retry") or 0)
     while True:
         execution_id = parse_request(dict(raw, retry=retry)).execution_id()    # InvalidRequest past 99
@@ -99,9 +99,6 @@ def take_execution_lock(path: Path, execution_id: str) -> int:
 
 
 def repair_on(session: LocalSession, args, raw: dict, output: Optional[OutputFile]) -> int:
-    from .repair import command_ports, finish, print_execution
-    from ..control.steps.start import record_execution
-    from ..control.store import ExecutionStatus
     store = session.store
     execution, created, _ = record_execution(store, raw)
     execution_id = execution.execution_id
@@ -159,7 +156,6 @@ def interrupt_running(store, image_id: str, own_lock: Optional[str]) -> None:
     """Record as Interrupted the RUNNING executions of ``image_id`` that no live process runs:
     with ``own_lock`` None, those whose recorded lock is free (their process died); else those of
     this process (it is stopping)."""
-    from ..control.store import ExecutionStatus
     for execution in store.list_executions():
         if execution.source_image_id != image_id or execution.status != ExecutionStatus.RUNNING:
             continue
@@ -174,7 +170,6 @@ def interrupt_running(store, image_id: str, own_lock: Optional[str]) -> None:
 def keep_new_image(session: LocalSession, execution) -> Optional[str]:
     """Move the new image's system-disk file out of the run's folder (deleted on exit) to
     CLOUD_DIR/images/<execution id>.img and record where it is; -> its path (None: no image)."""
-    from ..control.store import ExecutionStatus
     new_image_id = (execution.report or {}).get("newImageId")
     source = session.new_image_file(new_image_id) if execution.status == ExecutionStatus.SUCCEEDED else None
     if not source:
@@ -221,15 +216,12 @@ def refuse_output(execution, output: OutputFile) -> int:
 
 
 def is_interrupted(execution) -> bool:
-    from ..control.store import ExecutionStatus
     return execution.status == ExecutionStatus.FAILED and (execution.error or {}).get("code") == INTERRUPTED
 
 
 def mark_interrupted(store, execution_id: str, why: str) -> None:
     """Record a RUNNING execution of a local cloud that is gone as FAILED ``Interrupted`` and free
     its image's lock (the next retry of the same image must not find it held)."""
-    from ..control.store import ExecutionStatus
-
     def interrupt(execution):
         if execution.status == ExecutionStatus.RUNNING:
             execution.status = ExecutionStatus.FAILED
@@ -242,7 +234,6 @@ def mark_interrupted(store, execution_id: str, why: str) -> None:
 
 def local_run_note(execution) -> Optional[str]:
     """What ``image-repair status`` adds about an execution run on a local cloud (None: not one)."""
-    from ..control.store import ExecutionStatus
     recorded = execution.steps.get(LOCAL_RUN)
     if recorded is None:
         return None

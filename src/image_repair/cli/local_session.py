@@ -32,6 +32,11 @@ import time
 from pathlib import Path
 from typing import List, Optional
 
+from ..control.clients.ecs import EcsPort
+from ..control.store import open_store
+from .args import progress
+from .cloud_target import emulator_defaults
+
 RUNS = "runs"
 IMAGES = "images"
 LOCK = "run.lock"
@@ -55,11 +60,6 @@ class ScaledClock:
         self.backend.advance(seconds)
 
     __call__ = now
-
-
-def progress(message: str) -> None:
-    sys.stderr.write("[%s] %s\n" % (time.strftime("%H:%M:%S"), message))
-    sys.stderr.flush()
 
 
 def image_identity(path: str) -> str:
@@ -95,14 +95,14 @@ class LocalSession:
         self.image_file, self.platform, self.time_scale = image_file, platform, time_scale
         self.folder: Optional[Path] = None
         self._lock_handle: Optional[int] = None
-        self._mock = self.cloud = self.backend = self.store = None
+        self._mock = self.cloud = self.backend = self.store = self.ecs = None
         self._signals: dict = {}
 
     # ---- entering: reap the dead, take a folder, start the cloud, register the image ---------
     def __enter__(self) -> "LocalSession":
+        # lazy: the emulator and the SDKs it serves (about 0.5 s): only a run on a local cloud needs them
         from ..emulator.localcloud import LocalCloud
-        from ..control.store import open_store
-        from ..testing import mock_ecs
+        from ..testing import ecs_client, mock_ecs
         runs = self.cloud_dir / RUNS
         runs.mkdir(parents=True, exist_ok=True)
         # One command at a time reaps and starts (a folder just made has its lock at once).
@@ -126,6 +126,7 @@ class LocalSession:
             self.image_id = self.cloud.add_image(self.image_file, name=os.path.basename(self.image_file),
                                                  platform=self.platform)
             progress("local cloud in %s: %s registered as %s" % (self.folder, self.image_file, self.image_id))
+            self.ecs = EcsPort(ecs_client(self.backend), self.backend.region)
             self.store = open_store(self.settings.store_settings(), clock=self.backend.clock.now)
         except BaseException:
             self.__exit__(*sys.exc_info())
@@ -137,17 +138,10 @@ class LocalSession:
         return str(self.folder / LOCK)
 
     @property
-    def ecs(self):
-        from ..control.clients.ecs import EcsPort
-        from ..testing import ecs_client
-        return EcsPort(ecs_client(self.backend), self.backend.region)
-
-    @property
     def clock(self) -> ScaledClock:
         return ScaledClock(self.backend, self.time_scale)
 
     def defaults(self) -> dict:
-        from .cloud_target import emulator_defaults
         return emulator_defaults(self.backend.seed_data)
 
     def seed_for(self, execution_id: str) -> None:
