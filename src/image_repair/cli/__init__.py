@@ -14,7 +14,7 @@ The top-level usage (``image-repair --help``) is generated from the parsers: eve
 usage line and help, the delegated ones' included; nothing is kept by hand.
 
 What loads when: ``image-repair --help`` and a refused argument load this tree (parsers.py: the
-standard library); a command that runs loads the control plane (commands.py and the modules it
+standard library); a command that runs loads the control plane (dispatch.py and the modules it
 imports at their top); the emulator, the flow runner and the cloud SDKs load only in the command
 that uses them (each such import says why on its line).
 """
@@ -105,5 +105,5 @@ def main(argv=None) -> int:
     except SystemExit as done:             # --help (0) or a refused argument (2, one line written)
         return done.code if isinstance(done.code, int) else 2
     # lazy: the control plane (pydantic, the store: about 0.15 s), once the arguments are accepted, never for --help
-    from .commands import run
+    from .dispatch import run
     return run(args)

@@ -3,8 +3,8 @@
 
 ``image-repair --help`` and every refused argument need only these, so this module imports the
 standard library and the argument types alone; what a command does is in its own module (repair.py,
-sweep.py, events.py), loaded by commands.py once its arguments are accepted. Each parser names its
-command in ``run`` (commands.RUNS maps the name to the function that runs it).
+sweep.py, events.py), loaded by dispatch.py once its arguments are accepted. Each parser names its
+command in ``run`` (dispatch.RUNS maps the name to the function that runs it).
 """
 from ..agent.items import SEED_DEFAULT       # stdlib, a tuple of names: the --items help
 from . import args as cli_args
