@@ -4,11 +4,12 @@
   and ``emulator`` have their own parsers: the tree names them (help, enumeration) and hands
   their arguments over untouched.
 * The control-plane commands (``repair``, ``status``, ``list``, ``sweep``, ``janitor``,
-  ``events deliver``) are added to the tree by their modules and parsed by it: every value is
-  typed and bounded (cli_args.py), every refusal is one line on stderr with exit status 2, and
+  ``events deliver``) are added to the tree by parsers.py and parsed by it: every value is
+  typed and bounded (args.py), every refusal is one line on stderr with exit status 2, and
   no traceback reaches the user (an unexpected error is one line too, exit 1;
   IMAGE_REPAIR_DEBUG=1 shows its traceback). Their configuration is read once, before they run:
-  ``args.settings`` (control/settings.py); a bad variable is one line naming it, exit 2.
+  ``args.settings`` (control/settings.py, read by dispatch.py); a bad variable is one line naming
+  it, exit 2.
 
 The top-level usage (``image-repair --help``) is generated from the parsers: every command's
 usage line and help, the delegated ones' included; nothing is kept by hand.

@@ -28,6 +28,16 @@ TTL_HOURS = (1.0, 24 * 365)  # the janitor's TTL: at least an hour (a step recor
                              # within seconds), at most a year
 
 
+def add_local_cloud_options(parser, metavar: str, helptext: str) -> None:
+    """``--image-file`` and the options that go with it (the in-process local cloud's)."""
+    parser.add_argument("--image-file", metavar=metavar, type=cli_args.disk_image_file, help=helptext)
+    parser.add_argument("--platform", metavar="NAME", type=cli_args.text(r"^[A-Za-z0-9][A-Za-z0-9 ._()-]*$",
+                                                                          "a platform name", 64),
+                        help="with --image-file: the image's platform (default from check-disk)")
+    parser.add_argument("--cloud-dir", metavar="DIR", type=cli_args.folder, default=cli_args.CLOUD_DIR,
+                        help="with --image-file: the local cloud's folder (default %(default)s)")
+
+
 def add_repair_commands(sub) -> None:
     """``repair``, ``status`` and ``list`` in the command tree (build_parser)."""
     repair = sub.add_parser("repair", help="repair a custom image through the whole workflow",
@@ -54,12 +64,8 @@ def add_repair_commands(sub) -> None:
     repair.add_argument("--params", metavar="JSON", type=cli_args.json_object,
                         help="the start parameters as one JSON object (the seed's names)")
     repair.add_argument("--endpoint", metavar="HOST:PORT", type=cli_args.endpoint, help=cli_args.ENDPOINT_HELP)
-    repair.add_argument("--image-file", metavar="FILE", type=cli_args.disk_image_file,
-                        help="repair this disk image file on an in-process local cloud (the file is only read)")
-    repair.add_argument("--platform", metavar="NAME", type=cli_args.text(r"^[A-Za-z0-9][A-Za-z0-9 ._()-]*$", "a platform name", 64),
-                        help="with --image-file: the image's platform (default from check-disk)")
-    repair.add_argument("--cloud-dir", metavar="DIR", type=cli_args.folder, default=cli_args.CLOUD_DIR,
-                        help="with --image-file: the local cloud's folder (default %(default)s)")
+    add_local_cloud_options(repair, "FILE", "repair this disk image file on an in-process local cloud (the file is "
+                                    "only read)")
     repair.add_argument("--output", metavar="FILE", type=cli_args.output_path,
                         help="with --image-file: also write the new image's system disk to FILE (sparse); "
                              "a new file unless --force")
@@ -115,12 +121,7 @@ def add_events_commands(sub) -> None:
                                     "repairs here to their end (docs/events.md).")
     deliver.add_argument("file", metavar="FILE|-", type=cli_args.readable_file_or_stdin,
                          help="the delivery (JSON, or base64 RawData); - reads stdin")
-    deliver.add_argument("--image-file", metavar="DISK", type=cli_args.disk_image_file,
-                         help="register this disk image on an in-process local cloud as the event's image")
-    deliver.add_argument("--platform", metavar="NAME", type=cli_args.text(r"^[A-Za-z0-9][A-Za-z0-9 ._()-]*$", "a platform name", 64),
-                         help="with --image-file: the image's platform (default from check-disk)")
-    deliver.add_argument("--cloud-dir", metavar="DIR", type=cli_args.folder, default=cli_args.CLOUD_DIR,
-                         help="with --image-file: the local cloud's folder (default %(default)s)")
+    add_local_cloud_options(deliver, "DISK", "register this disk image on an in-process local cloud as the event's image")
     deliver.add_argument("--endpoint", metavar="HOST:PORT", type=cli_args.endpoint, help=cli_args.ENDPOINT_HELP)
     deliver.add_argument("--defaults", metavar="JSON", type=cli_args.json_object,
                          help="start parameters events do not carry, JSON (seed names)")
