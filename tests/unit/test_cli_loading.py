@@ -7,7 +7,7 @@ These tests pin the result by module, in a fresh interpreter per run (no timing)
 * ``--help`` and a refused argument load the parser tree only: no pydantic, no control plane
   beyond control/inputs.py, no emulator, no SDK;
 * a command that runs (``list``) loads the control plane, but neither the emulator, nor the test
-  helpers, nor the flow runner and PyYAML, nor a cloud SDK;
+  helpers, nor the flow runner and PyYAML, nor a cloud SDK, nor the other commands' triggers;
 * a delegated command (``check-disk --help``) loads the agent, not the control-plane commands.
 """
 import json
@@ -62,7 +62,17 @@ def test_a_command_that_runs_loads_the_control_plane_but_no_emulator_flow_runner
     status, modules = loaded_by(["list"], env)
     assert status == 0
     assert {"pydantic", "image_repair.cli.dispatch", "image_repair.control.store"} <= modules
-    assert among(modules, HEAVY_FOR_ALL) == []
+    assert among(modules, HEAVY_FOR_ALL + ("image_repair.control.triggers", "image_repair.cli.sweep",
+                                           "image_repair.cli.events")) == []
+
+
+def test_every_parser_names_a_command_that_dispatch_runs():
+    from image_repair.cli import build_parser, commands
+    from image_repair.cli.dispatch import RUNS, command_function
+    named = sorted(command.get_default("run") for command, _help in commands(build_parser())
+                   if command.get_default("run") is not None)
+    assert named == sorted(RUNS)
+    assert all(callable(command_function(name)) for name in RUNS)
 
 
 def test_a_delegated_command_loads_its_own_tool_not_the_control_plane_commands():

@@ -1,28 +1,33 @@
 """Running a parsed control-plane command (cli.main loads this module once the arguments are
 accepted): the environment's settings read once into ``args.settings``, the command's function
-(RUNS, by the name its parser gives in ``run``), and every failure as one line on stderr.
+(``command_function``, by the name its parser gives in ``run``; the sweep's and the events' modules
+load for their commands only), and every failure as one line on stderr.
 """
 import sys
 import traceback
+from typing import Callable
 
 from ..control.cloud_errors import CloudError
 from ..control.settings import Settings, SettingsError
 from ..control.steps.runner import HandlerError
 from ..control.store.models import StoreConfigError
-from . import events, repair, sweep
+from . import repair
 from .args import UsageError, fail, one_line
 
 # Codes of errors that mean the command cannot run as configured: exit status 2 like bad input.
 CONFIGURATION_CODES = ("MissingCredentials", "InvalidConfiguration", "InvalidInput")
-# The parsers' ``run`` names (parsers.py) -> the function that runs the command.
-RUNS = {
-    "repair": repair.run_repair,
-    "status": repair.run_status,
-    "list": repair.run_list,
-    "sweep": sweep.run_sweep,
-    "janitor": sweep.run_janitor,
-    "events deliver": events.run_deliver,
-}
+RUNS = ("repair", "status", "list", "sweep", "janitor", "events deliver")     # the parsers' ``run`` names
+
+
+def command_function(name: str) -> Callable:
+    """The function that runs the command the parser named ``name`` (one of RUNS)."""
+    if name in ("sweep", "janitor"):
+        from . import sweep       # lazy: the sweep's and the janitor's triggers and launchers, for them only
+        return {"sweep": sweep.run_sweep, "janitor": sweep.run_janitor}[name]
+    if name == "events deliver":
+        from . import events      # lazy: the events trigger and its delivery parsing, for events deliver only
+        return events.run_deliver
+    return {"repair": repair.run_repair, "status": repair.run_status, "list": repair.run_list}[name]
 
 
 def run(args) -> int:
@@ -33,7 +38,7 @@ def run(args) -> int:
     except SettingsError as error:
         return fail(args.command, str(error))
     try:
-        return RUNS[args.run](args)
+        return command_function(args.run)(args)
     except (UsageError, StoreConfigError) as error:
         return fail(args.command, str(error))
     except (CloudError, HandlerError) as error:

@@ -4,7 +4,7 @@
 ``image-repair --help`` and every refused argument need only these, so this module imports the
 standard library and the argument types alone; what a command does is in its own module (repair.py,
 sweep.py, events.py), loaded by dispatch.py once its arguments are accepted. Each parser names its
-command in ``run`` (dispatch.RUNS maps the name to the function that runs it).
+command in ``run`` (dispatch.command_function finds the function that runs it).
 """
 from ..agent.items import SEED_DEFAULT       # stdlib, a tuple of names: the --items help
 from . import args as cli_args
