@@ -133,6 +133,7 @@ class WorkflowEnv:
         self.store_kind = store
         self.mock = mock_ecs(seed, latency=latency, tablestore=store == "tablestore")
         self.ots = None
+        self.store_faults_left = 0
         self.created_ids: List[str] = []
         self.before_step: Dict[str, Callable] = {}    # function step name -> hook(env) (first call)
         self.after_step: Dict[str, Callable] = {}
@@ -205,6 +206,9 @@ class WorkflowEnv:
         runner = FlowRunner(definition(), self.handlers(), clock=self.clock, region=self.backend.region,
                             function_error_naming=self.function_error_naming, platform_faults=self.platform_faults)
         result = runner.run(flow_input(execution_id), name=execution_id)
+        if self.ots is not None:     # store faults planted but never met are dropped: the checks read the store
+            self.store_faults_left = self.ots.faults.pending()
+            self.ots.faults.clear()
         execution = self.store.get_execution(execution_id)
         if result.status != "Succeeded" and execution.status == ExecutionStatus.RUNNING:
             self.store.finish_execution(execution_id, ExecutionStatus.FAILED,
