@@ -18,7 +18,7 @@ from image_repair.control.steps.transient import transient_kind
 from image_repair.control.store import (LockHeld, StepInProgress, StepStatus, StoreConfigError, StoreSettings,
                                 StoreUnavailable, open_store, record_key)
 from image_repair.control.store.tablestore import WRITE_ID, TablestoreStore
-from image_repair.control.store.tablestore_retry import RetrySchedule, no_wait
+from image_repair.control.store.tablestore_retry import RetrySchedule, failure_kind, no_wait
 
 IGNORE, EXIST, NOT_EXIST = (RowExistenceExpectation.IGNORE, RowExistenceExpectation.EXPECT_EXIST,
                             RowExistenceExpectation.EXPECT_NOT_EXIST)
@@ -233,6 +233,20 @@ def test_throttling_and_server_errors_are_retried(server, store, code):
     assert [e.execution_id for e in store.list_executions()] == ["exec-1"]
     assert store.get_execution("exec-1").steps["launch"].result == {"i": 1}
     assert server.backend.faults.pending() == 0
+
+
+@pytest.mark.parametrize("code", ["OTSRowOperationConflict", "OTSNotEnoughCapacityUnit", "OTSTableNotReady",
+                                  "OTSPartitionUnavailable", "OTSServerBusy", "OTSOperationConflict",
+                                  "OTSOperationThrottled", "OTSQuotaExhausted", "OTSTimeout", "OTSInternalServerError",
+                                  "OTSServerUnavailable", "OTSParameterInvalid", "OTSAuthFailed"])
+def test_every_error_the_sdks_own_policy_retries_is_retried(code):
+    """The SDK's lists (tablestore/retry.py RetryUtil), asked with a status below 500 so that only
+    the code decides: whatever the SDK would retry for any operation, the adapter retries too."""
+    from tablestore.retry import RetryUtil
+    error = OTSServiceError(409, code, "Too frequent table operations." if code == "OTSQuotaExhausted" else "x")
+    sdk_retries = RetryUtil.should_retry_no_matter_which_api(error) or \
+        RetryUtil.should_retry_when_api_repeatable(0, error, "GetRow")
+    assert (failure_kind(error) is not None) == sdk_retries, code
 
 
 def test_retries_run_out_into_a_transient_store_error(server, store):
