@@ -19,7 +19,7 @@ DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
 def run(name: str, args) -> dict:
     if name == "workflow":
         from . import workflow
-        return {latency: workflow.benchmark(latency) for latency in ("realistic", "slow")}
+        return workflow.run_all(draws=args.draws)
     if name == "coldstart":
         from . import coldstart
         return coldstart.benchmark(repeats=args.repeats)
@@ -32,10 +32,22 @@ def run(name: str, args) -> dict:
     raise ValueError(name)
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a whole number, got %r" % text[:20])
+    if not 1 <= value <= 10000:
+        raise argparse.ArgumentTypeError("expected 1 to 10000, got %d" % value)
+    return value
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--only", default=",".join(BENCHMARKS), help="comma-separated: " + ", ".join(BENCHMARKS))
     parser.add_argument("--repeats", type=int, default=5, help="cold-start measurements per figure (median)")
+    parser.add_argument("--draws", type=_positive, default=100,
+                        help="seeded latency draws for the workflow benchmark, each fed to both flows")
     parser.add_argument("--agent-repeats", type=int, default=3, help="runs of the agent benchmark (median)")
     parser.add_argument("--json", default=str(DEFAULT_JSON), help="where the JSON goes")
     args = parser.parse_args(argv)

@@ -3,10 +3,13 @@ virtual clock, and the repair host's behaviour (how long the repair itself takes
 import base64
 import copy
 import json
+import random
 import re
-from typing import Optional
+from dataclasses import dataclass
+from typing import List, Optional, Union
 
 from image_repair.agent.items import ITEM_NAMES
+from image_repair.agent.progress import PREFIX as PROGRESS_PREFIX
 from image_repair.emulator.clock import LatencyModel
 from image_repair.emulator.seed import DEFAULT_SEED
 from image_repair.control.steps.common import PUBLIC_REPAIR_COMMAND
@@ -50,6 +53,15 @@ DURATIONS = ("instance_pending", "instance_starting", "instance_stopping", "inst
 LATENCIES = ("realistic", "slow", "immediate")
 
 
+@dataclass(frozen=True)
+class Scenario:
+    """One run's cloud: its latency figures and how long the repair itself takes. Both flows of a
+    comparison get the same scenario (the same draw)."""
+    name: str
+    model: LatencyModel
+    repair_seconds: float
+
+
 def latency_model(name: str) -> LatencyModel:
     """``realistic``: the emulator's realistic figures (docs/emulator.md, unchanged) on a clock
     that moves only when a flow waits (``manual``); ``slow``: see SLOW_FACTOR; ``immediate``:
@@ -71,25 +83,68 @@ def repair_seconds(name: str) -> float:
     return {"immediate": 0.0, "slow": REPAIR_SECONDS * SLOW_FACTOR}.get(name, REPAIR_SECONDS)
 
 
-def unavoidable_seconds(name: str) -> dict:
+def scenario(name_or_scenario: Union[str, Scenario]) -> Scenario:
+    if isinstance(name_or_scenario, Scenario):
+        return name_or_scenario
+    return Scenario(name_or_scenario, latency_model(name_or_scenario), repair_seconds(name_or_scenario))
+
+
+# The draws: every duration of the realistic model, the snapshot rate and the repair itself each
+# multiplied by its own factor drawn from U(1 - JITTER, 1 + JITTER). A single point of the model
+# happens to sit on the seed's doubling poll checkpoints (2+4+8+16 = 30 s), its best case; across
+# draws both flows meet durations that fall between their polls, as a real cloud's do.
+JITTER = 0.2
+DRAW_SEED = 20261203
+
+
+def drawn_scenarios(count: int, seed: int = DRAW_SEED) -> List[Scenario]:
+    """``count`` scenarios from one seeded generator: the same list on every run and machine."""
+    if count < 1:
+        raise ValueError("draws: at least 1, got %d" % count)
+    rng = random.Random(seed)
+    scenarios = []
+    for index in range(count):
+        model = latency_model("realistic")
+        for figure in DURATIONS:
+            setattr(model, figure, getattr(model, figure) * rng.uniform(1 - JITTER, 1 + JITTER))
+        model.snapshot_mib_per_second /= rng.uniform(1 - JITTER, 1 + JITTER)
+        repair = REPAIR_SECONDS * rng.uniform(1 - JITTER, 1 + JITTER)
+        scenarios.append(Scenario("draw %d" % index, model, repair))
+    return scenarios
+
+
+def unavoidable_seconds(name_or_scenario: Union[str, Scenario]) -> dict:
     """The cloud work any repair of this image must wait for, back to back."""
-    model = latency_model(name)
+    scen = scenario(name_or_scenario)
+    model = scen.model
     return {"repair host boot": model.instance_pending + model.instance_starting,
-            "repair itself": model.invocation_delivery + repair_seconds(name),
+            "repair itself": model.invocation_delivery + scen.repair_seconds,
             "snapshot": model.snapshot_seconds(DISK_GIB),
             "image creation": model.image_seconds(DISK_GIB),
             "image check": model.image_check}
 
 
-def agent_report(items) -> str:
-    """What our agent prints after repairing (the report the workflow parses)."""
+# The agent's progress lines over a run (share of the run's time, percent), as the real agent printed
+# them repairing the demo image's offline items (--progress-lines; 8.6 s in all, 2026-12-03):
+# detection and fixes are quick, the initramfs rebuild is most of the run.
+AGENT_PACE = ((0.14, 11), (0.15, 20), (0.94, 81), (1.0, 88), (1.0, 100))
+
+
+def progress_lines(seconds: float) -> str:
+    return "".join("%s%s\n" % (PROGRESS_PREFIX, json.dumps({"percent": percent, "elapsed": round(share * seconds, 1)}))
+                   for share, percent in AGENT_PACE)
+
+
+def agent_report(items, seconds: float = REPAIR_SECONDS, progress: bool = True) -> str:
+    """What our agent prints while and after repairing: its progress lines (unless ``progress`` is
+    False: a comparison without them), then the report the workflow parses."""
     names = list(ITEM_NAMES) if items in (["auto"], ["all"]) else list(items)
     entries = [{"name": n, "status": "repaired", "findings": ["%s was at risk" % n],
                 "changes": {"files": [], "backups": [], "commands": []}, "duration": 1.0} for n in names]
     body = {"version": 1, "mode": "repair", "distribution": {"id": "debian", "version": "12",
                                                               "name": "Debian GNU/Linux 12", "platform": "Debian"},
-            "items": entries, "duration": REPAIR_SECONDS, "exit_status": 0}
-    return json.dumps(body) + "\n"
+            "items": entries, "duration": seconds, "exit_status": 0}
+    return (progress_lines(seconds) if progress else "") + json.dumps(body) + "\n"
 
 
 class RepairHost:
@@ -97,8 +152,9 @@ class RepairHost:
     and the seed's public command each run ``seconds`` (repair_seconds of the scenario); other
     commands (the seed's SELinux edit) keep their seeded behaviour."""
 
-    def __init__(self, seconds: float):
+    def __init__(self, seconds: float, progress: bool = True):
         self.seconds = seconds
+        self.progress = progress
         self.repairs = 0
 
     def __call__(self, backend, invocation, record, instance) -> Optional[tuple]:
@@ -112,5 +168,5 @@ class RepairHost:
             found = re.search(r"echo (\S+) \| base64 -d", invocation.content)
             params = json.loads(base64.b64decode(found.group(1))) if found else {"items": ["auto"]}
             self.repairs += 1
-            return 0, agent_report(params.get("items", ["auto"])), seconds
+            return 0, agent_report(params.get("items", ["auto"]), seconds, self.progress), seconds
         return None

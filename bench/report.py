@@ -33,26 +33,35 @@ def row(name: str, ours, reference, ratio: Optional[float], goal: str, met: Opti
 def rows_for(results: dict) -> List[dict]:
     rows = []
     flow = results.get("workflow", {}).get("realistic")
+    draws = results.get("workflow", {}).get("draws")
+    if draws:
+        rows += _draw_rows(draws)
     if flow:
         seed, ours = flow["seed"], flow["ours"]
         ratio = flow.get("ratio_to_available")
-        rows.append(row("1 workflow: to image Available (seed template = ref)", ours["to_image_available_s"],
-                        seed["to_image_available_s"], ratio, "<= 0.6 x", ratio is not None and ratio <= 0.6, "s",
-                        "floor (unavoidable) = %.0f s = %.2f x the seed" % (
+        rows.append(row("1 workflow at the typical point: to image Available (seed template = ref)",
+                        ours["to_image_available_s"], seed["to_image_available_s"], ratio, "(reference point)",
+                        None, "s", "floor (unavoidable) = %.0f s = %.2f x the seed" % (
                             flow["unavoidable_to_available_s"],
                             flow["unavoidable_to_available_s"] / seed["to_image_available_s"])))
         over = flow.get("overhead_to_available")
-        rows.append(row("1 workflow: overhead above unavoidable, to image Available",
+        rows.append(row("1 workflow at the typical point: overhead above unavoidable, to image Available",
                         ours["to_image_available_s"], flow["unavoidable_to_available_s"],
-                        None if over is None else 1 + over, "<= 1.05 x", over is not None and over <= 0.05, "s"))
+                        None if over is None else 1 + over, "(reference point)", None, "s"))
         over_c = flow.get("overhead_to_checked")
-        rows.append(row("1 workflow: to checked image (ours only; incl. check, cleanup)",
+        rows.append(row("1 workflow at the typical point: to checked image (ours only; incl. check, cleanup)",
                         ours["to_checked_image_s"], flow["unavoidable_to_checked_s"],
-                        None if over_c is None else 1 + over_c, "(info) <= 1.05 x",
-                        over_c is not None and over_c <= 0.05, "s"))
-        calls_ours, calls_seed = sum(ours["calls"].values()), sum(seed["calls"].values())
-        rows.append(row("2 ECS API calls per successful repair", calls_ours, calls_seed, calls_ours / calls_seed,
-                        "(no goal)", None, "calls"))
+                        None if over_c is None else 1 + over_c, "(info)", None, "s"))
+        if ours.get("host_seconds") is not None and seed.get("host_seconds"):
+            rows.append(row("1 cost at the typical point: repair host instance-seconds per image",
+                            ours["host_seconds"], seed["host_seconds"], ours["host_seconds"] / seed["host_seconds"],
+                            "(reference point)", None, "s"))
+        calls_ours = sum(ours["calls"].values())
+        calls_seed = sum(seed.get("calls_with_internal", seed["calls"]).values())
+        rows.append(row("2 ECS API calls per successful repair (seed with its actions' internal calls)",
+                        calls_ours, calls_seed, calls_ours / calls_seed, "<= 1.0 x", calls_ours <= calls_seed,
+                        "calls", "the seed's replica makes %d; its OOS actions %d more (bench/seed_functions.py)"
+                        % (sum(seed["calls"].values()), calls_seed - sum(seed["calls"].values()))))
         rows.append(row("2 function invocations (flow Task states)", ours["function_invocations"],
                         seed["function_invocations"], ours["function_invocations"] / seed["function_invocations"],
                         "(no goal)", None, "calls"))
@@ -89,9 +98,9 @@ def rows_for(results: dict) -> List[dict]:
                             "(info)", None, "s", "%.1f x the bare import with bytecode"
                             % (raw["first_event"]["cpu_seconds"] / bare)))
         mem = cold["first_event"]["maxrss_mb"]
-        rows.append(row("3 cold start: peak memory, first event (VmHWM)", mem, cold["memory_limit_mb"],
-                        mem / cold["memory_limit_mb"], "<= 128 MB", mem <= cold["memory_limit_mb"], "MB",
-                        "bare import alone: %.0f MB" % cold["bare"]["maxrss_mb"]))
+        rows.append(row("3 cold start: peak memory, first event (VmHWM; the function's limit = ref)", mem,
+                        cold["memory_limit_mb"], mem / cold["memory_limit_mb"], "<= 100 MB", mem <= PEAK_MB_GOAL,
+                        "MB", "bare import alone: %.0f MB" % cold["bare"]["maxrss_mb"]))
     agent = results.get("agent")
     if agent:
         rows.append(row("4 agent: repair-disk (offline items) vs bare regeneration", agent["ours_s"],
@@ -103,6 +112,41 @@ def rows_for(results: dict) -> List[dict]:
                         "calls"))
         rows.append(row("5 sweep of %d images: wall time" % sweep["images"], sweep["seconds"], 30.0,
                         sweep["seconds"] / 30.0, "< 30 s", sweep["seconds"] < 30.0, "s"))
+    return rows
+
+
+PEAK_MB_GOAL = 100.0
+
+
+def _spread(figure: dict, percent: bool = False) -> str:
+    scale, unit = (100.0, " %") if percent else (1.0, "")
+    return "mean %.3g%s, median %.3g, p10 %.3g, p90 %.3g, range %.3g-%.3g over %d draws" % (
+        figure["mean"] * scale, unit, figure["median"] * scale, figure["p10"] * scale, figure["p90"] * scale,
+        figure["min"] * scale, figure["max"] * scale, figure["n"])
+
+
+def _draw_rows(draws: dict) -> List[dict]:
+    """The goals of the workflow benchmark, judged over the seeded draws (each fed to both flows)."""
+    rows, figures = [], draws["figures"]
+    label = "(mean over %d draws, durations x U(%.1f, %.1f))" % (draws["draws"], 1 - draws["jitter"],
+                                                                 1 + draws["jitter"])
+    ratio = figures.get("ratio_to_available")
+    if ratio:
+        rows.append(row("1 workflow: to image Available, ours / seed " + label, None, None, ratio["mean"],
+                        "<= 0.65 x (p90 <= 0.75)", ratio["mean"] <= 0.65 and ratio["p90"] <= 0.75, "",
+                        _spread(ratio)))
+    over = figures.get("overhead_to_available")
+    if over:
+        rows.append(row("1 workflow: our overhead above the unavoidable work " + label, None, None,
+                        1 + over["mean"], "<= 1.05 x (p90 <= 1.08)", over["mean"] <= 0.05 and over["p90"] <= 0.08,
+                        "", _spread(over, percent=True)))
+    host = figures.get("ratio_host_seconds")
+    if host:
+        rows.append(row("1 cost: repair host instance-seconds per image, ours / seed " + label, None, None,
+                        host["mean"], "<= 0.5 x", host["mean"] <= 0.5, "", _spread(host)))
+    if draws.get("failed"):
+        rows.append(row("1 workflow: draws where a flow failed", len(draws["failed"]), draws["draws"], None,
+                        "0", False, "draws", "; ".join(str(f) for f in draws["failed"][:3])))
     return rows
 
 
@@ -134,9 +178,9 @@ def calls_by_action(results: dict) -> str:
     flow = results.get("workflow", {}).get("realistic")
     if not flow:
         return ""
-    ours, seed = flow["ours"]["calls"], flow["seed"]["calls"]
+    ours, seed = flow["ours"]["calls"], flow["seed"].get("calls_with_internal", flow["seed"]["calls"])
     actions = sorted(set(ours) | set(seed))
     width = max(len(a) for a in actions)
-    lines = ["ECS calls by action (ours / seed template):"]
+    lines = ["ECS calls by action (ours / seed template, its actions' internal calls included):"]
     lines += ["  %s  %3d / %3d" % (a.ljust(width), ours.get(a, 0), seed.get(a, 0)) for a in actions]
     return "\n".join(lines)

@@ -20,6 +20,27 @@ DELAY_S, BACKOFF = 2, 2            # the seed's untilInstanceReady: DelayType Ex
 MAX_FLOW_WAIT_S = 300              # a CloudFlow Wait is at most 300 s (never reached here)
 SELINUX_COMMAND = "sed -i s/^SELINUX=.*/SELINUX=permissive/g /etc/selinux/config"
 
+# The calls the seed's built-in OOS actions make beyond the one API call the replica makes for
+# each: the actions are ordinary templates in github.com/aliyun/oos-templates,
+# CloudProductActions/ECS/YAML/. ACS::ECS::RunCommand (at 49bfcbe) is CreateCommand, InvokeCommand,
+# DescribeInvocations until Finished, DescribeInvocationResults, a CheckFor on the ExitCode (a second
+# DescribeInvocationResults) and DeleteCommand, where the replica calls RunCommand once and reads the
+# results once. ACS::ECS::CreateSnapshot (at 2b26dc6) calls DescribeDisks and waits on
+# DescribeInstances for the disk's instance to be Running or Stopped before CreateSnapshot. These
+# are counted, not timed: the replica assumes their waits pass at the first look (the seed's best
+# case; that WaitFor's Constant 20 s delay comes before or after its first look is not documented).
+ACTION_INTERNAL_CALLS = {"RunCommand": -1, "CreateCommand": 1, "InvokeCommand": 1, "DeleteCommand": 1,
+                         "DescribeInvocationResults": 1, "DescribeDisks": 1, "DescribeInstances": 1}
+
+
+def with_internal_calls(calls: Dict[str, int]) -> Dict[str, int]:
+    """The replica's calls by action, plus what the seed's actions make inside (one repair that
+    reached CreateSnapshot: every successful run does)."""
+    counted = dict(calls)
+    for action, extra in ACTION_INTERNAL_CALLS.items():
+        counted[action] = counted.get(action, 0) + extra
+    return {action: n for action, n in sorted(counted.items()) if n}
+
 
 class SeedTaskFailed(Exception):
     """An ACS::CheckFor that saw a value it does not accept (the flow's Catch takes it)."""

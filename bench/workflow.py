@@ -8,10 +8,17 @@ Time points, in virtual seconds from the start of the execution:
   when the image it asked for became usable.
 - "to checked image" (ours only): when our flow ended Succeeded: the new image's check Finished,
   its items read, the repair host deleted.
+- "host instance-seconds": from the repair host's RunInstances to its accepted DeleteInstance (or
+  the flow's end, if it was never deleted): what the repair host is billed for, per repaired image.
+
+The figures are reported at the model's one typical point (for reference) and over seeded draws
+(bench/cloud.py drawn_scenarios), each draw fed to both flows: means and percentiles over draws.
 """
+import statistics
+import sys
 import tempfile
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional, Union
 
 from image_repair.control.clients.ecs import EcsPort
 from image_repair.control.flow import FlowRunner, load_definition_file
@@ -22,7 +29,7 @@ from image_repair.control.store.sqlite import SQLiteStore
 from image_repair.testing import ecs_client, mock_ecs
 
 from . import cloud
-from .seed_functions import seed_handlers
+from .seed_functions import seed_handlers, with_internal_calls
 
 REFERENCE = Path(__file__).resolve().parents[1] / "state_machine" / "reference" / "acs_ecs_repair_image.yaml"
 
@@ -38,6 +45,15 @@ def _calls(backend) -> dict:
     return dict(sorted(counts.items()))
 
 
+def _host_seconds(backend, end: float) -> Optional[float]:
+    """The repair host's life: its RunInstances to the DeleteInstance ECS accepted (flow end if none)."""
+    launched = next((c.time for c in backend.calls if c.action == "RunInstances" and not c.error_code), None)
+    if launched is None:
+        return None
+    deleted = next((c.time for c in backend.calls if c.action == "DeleteInstance" and not c.error_code), end)
+    return deleted - launched
+
+
 def _image_times(backend, image_id: Optional[str], start: float) -> dict:
     """When the image entered Available and its check Finished (settled far ahead of the flow)."""
     if not image_id or image_id not in backend.images:
@@ -48,9 +64,13 @@ def _image_times(backend, image_id: Optional[str], start: float) -> dict:
             "checked": image.check.since - start if image.check.status == "Finished" else None}
 
 
-def run_seed(latency: str = "realistic") -> dict:
-    host = cloud.RepairHost(cloud.repair_seconds(latency))
-    with mock_ecs(cloud.seed(), latency=cloud.latency_model(latency)) as backend:
+Latency = Union[str, cloud.Scenario]
+
+
+def run_seed(latency: Latency = "realistic") -> dict:
+    scen = cloud.scenario(latency)
+    host = cloud.RepairHost(scen.repair_seconds)
+    with mock_ecs(cloud.seed(), latency=scen.model) as backend:
         backend.command_handlers.append(host)
         clock = CloudClock(backend)
         runner = FlowRunner(load_reference_flow(), seed_handlers(ecs_client(backend), backend.region),
@@ -65,13 +85,16 @@ def run_seed(latency: str = "realistic") -> dict:
                 "to_image_available_s": times["available"], "image_checked_s": times["checked"],
                 "function_invocations": len(result.events("TaskSucceeded")) + len(result.events("TaskFailed")),
                 "waits_s": list(clock.sleeps), "repairs_run": host.repairs, "calls": _calls(backend),
+                "calls_with_internal": with_internal_calls(_calls(backend)),
+                "host_seconds": _host_seconds(backend, end),
                 "disk0_is_data_disk": final.get("disk0IsDataDisk")}
 
 
-def run_ours(latency: str = "realistic", engine: str = "agent") -> dict:
-    host = cloud.RepairHost(cloud.repair_seconds(latency))
+def run_ours(latency: Latency = "realistic", engine: str = "agent", agent_progress: bool = True) -> dict:
+    scen = cloud.scenario(latency)
+    host = cloud.RepairHost(scen.repair_seconds, progress=agent_progress)
     with tempfile.TemporaryDirectory(prefix="bench-flow-") as tmp, \
-            mock_ecs(cloud.seed(), latency=cloud.latency_model(latency)) as backend:
+            mock_ecs(cloud.seed(), latency=scen.model) as backend:
         backend.command_handlers.append(host)
         clock = CloudClock(backend)
         store = SQLiteStore(str(Path(tmp) / "state.db"), clock=clock.now)
@@ -91,6 +114,7 @@ def run_ours(latency: str = "realistic", engine: str = "agent") -> dict:
                 "image_checked_s": times["checked"], "waits_s": list(clock.sleeps),
                 "function_invocations": len(result.events("TaskSucceeded")) + len(result.events("TaskFailed")),
                 "repairs_run": host.repairs, "calls": _calls(backend),
+                "host_seconds": _host_seconds(backend, end),
                 "step_seconds": report.get("stepSeconds")}
 
 
@@ -105,16 +129,54 @@ def _zipapp() -> bytes:
     return _ZIPAPP
 
 
-def benchmark(latency: str = "realistic") -> dict:
-    """Both runs, the ratio and our overhead above the unavoidable cloud work."""
+def benchmark(latency: Latency = "realistic") -> dict:
+    """Both runs on one scenario, the ratios and our overhead above the unavoidable cloud work."""
     seed, ours = run_seed(latency), run_ours(latency)
     floor = cloud.unavoidable_seconds(latency)
     to_available = floor["repair host boot"] + floor["repair itself"] + floor["snapshot"] + floor["image creation"]
     to_checked = to_available + floor["image check"]
-    out = {"latency_model": latency, "seed": seed, "ours": ours, "unavoidable_s": floor,
+    out = {"latency_model": cloud.scenario(latency).name, "seed": seed, "ours": ours, "unavoidable_s": floor,
            "unavoidable_to_available_s": to_available, "unavoidable_to_checked_s": to_checked}
     if seed["to_image_available_s"] and ours["to_image_available_s"]:
         out["ratio_to_available"] = ours["to_image_available_s"] / seed["to_image_available_s"]
         out["overhead_to_available"] = ours["to_image_available_s"] / to_available - 1
         out["overhead_to_checked"] = ours["to_checked_image_s"] / to_checked - 1
+    if seed["host_seconds"] and ours["host_seconds"] is not None:
+        out["ratio_host_seconds"] = ours["host_seconds"] / seed["host_seconds"]
     return out
+
+
+FIGURES = ("ratio_to_available", "overhead_to_available", "overhead_to_checked", "ratio_host_seconds")
+
+
+def summary(values: List[float]) -> dict:
+    ordered = sorted(values)
+
+    def percentile(p: float) -> float:
+        return ordered[min(len(ordered) - 1, int(round(p * (len(ordered) - 1))))]
+    return {"mean": statistics.fmean(ordered), "median": statistics.median(ordered), "p10": percentile(0.1),
+            "p90": percentile(0.9), "min": ordered[0], "max": ordered[-1], "n": len(ordered)}
+
+
+def benchmark_draws(count: int = 100, seed: int = cloud.DRAW_SEED, progress=None) -> dict:
+    """Both flows on each of ``count`` seeded draws (the same draw for both): each figure's mean,
+    median, p10 and p90 over the draws. A draw where either flow failed is counted, not averaged."""
+    per_draw, failed = [], []
+    for index, scen in enumerate(cloud.drawn_scenarios(count, seed)):
+        result = benchmark(scen)
+        if result["seed"]["status"] != "Succeeded" or result["ours"]["status"] != "Succeeded":
+            failed.append({"draw": scen.name, "seed": result["seed"]["error"], "ours": result["ours"]["error"]})
+            continue
+        per_draw.append({figure: result.get(figure) for figure in FIGURES})
+        if progress and (index + 1) % 10 == 0:
+            print("bench: workflow draw %d/%d" % (index + 1, count), file=progress, flush=True)
+    figures = {figure: summary([d[figure] for d in per_draw if d[figure] is not None])
+               for figure in FIGURES if any(d[figure] is not None for d in per_draw)}
+    return {"draws": count, "seed": seed, "jitter": cloud.JITTER, "failed": failed, "figures": figures}
+
+
+def run_all(draws: int = 100) -> dict:
+    """What ``python -m bench --only workflow`` runs: the typical point, the slow sensitivity check
+    and the draws."""
+    return {"realistic": benchmark("realistic"), "slow": benchmark("slow"),
+            "draws": benchmark_draws(draws, progress=sys.stderr)}

@@ -18,10 +18,10 @@ PYTHON=${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo pyt
 
 rm -rf "$OUT"
 mkdir -p "$OUT" "$WHEELS"
-"$PYTHON" -m pip wheel --quiet --disable-pip-version-check -w "$WHEELS" -r requirements-fc.txt
+"$PYTHON" -m pip wheel --quiet --disable-pip-version-check -w "$WHEELS" -c constraints-fc.txt -r requirements-fc.txt
 "$PYTHON" -m pip install --quiet --disable-pip-version-check --no-compile \
   --target "$OUT" --python-version 3.10 --implementation cp --platform manylinux2014_x86_64 \
-  --only-binary=:all: --find-links "$WHEELS" -r requirements-fc.txt
+  --only-binary=:all: --find-links "$WHEELS" -c constraints-fc.txt -r requirements-fc.txt
 # Proof the compiled dependencies are the runtime's (not this machine's Python).
 if ! ls "$OUT"/pydantic_core/_pydantic_core.cpython-310-x86_64-linux-gnu.so >/dev/null 2>&1; then
   echo "build-fc-package: pydantic-core for cpython-310 x86_64 is missing from $OUT" >&2

@@ -83,7 +83,7 @@ def repair(args, endpoint: Optional[str], store_dir: str) -> dict:
     argv = [sys.executable, "-m", "image_repair", "repair", args.image, "--items", args.items, "--json",
             "--engine", args.engine or ("alibaba" if endpoint else "agent")]
     if endpoint:
-        argv += ["--endpoint", endpoint, "--time-scale", "600"]
+        argv += ["--endpoint", endpoint]       # the CLI asks the emulator's clock for its pace
     else:
         argv += ["--region", args.region, "--zone", args.zone, "--vswitch", args.vswitch,
                  "--security-group", args.security_group, "--instance-type", args.instance_type]
@@ -150,17 +150,19 @@ def deploy_and_invoke(args) -> None:
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     from image_repair.control.cloud_config import StaticKeys
-    from image_repair.control.clients.ecs import ecs_port_from_env
+    from image_repair.control.clients.ecs import ecs_port
+    from image_repair.control.settings import Settings
+    settings = Settings.from_env()
     emulator = Emulator() if args.dry_run else None
     try:
         if emulator:
             from image_repair.emulator.seed import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
             args.image = args.image or EMULATOR_IMAGE
-            ecs = ecs_port_from_env("cn-hangzhou", emulator.endpoint,
-                                    StaticKeys(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET))
+            ecs = ecs_port(settings, "cn-hangzhou", emulator.endpoint,
+                         StaticKeys(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET))
             say("dry run against the emulator at %s (no account is touched)" % emulator.endpoint)
         else:
-            ecs = ecs_port_from_env(args.region)
+            ecs = ecs_port(settings, args.region)
         with tempfile.TemporaryDirectory(prefix="smoke-") as store_dir:
             report = repair(args, emulator.endpoint if emulator else None, store_dir)
         print_timeline(report)

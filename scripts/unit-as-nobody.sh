@@ -26,7 +26,7 @@ command -v setpriv >/dev/null || { echo "unit-as-nobody.sh: setpriv (util-linux)
 
 python=/usr/bin/python3
 venvs=${IMAGE_REPAIR_NOBODY_VENVS:-/var/tmp/image-repair-nobody-venv}
-checksum=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
+checksum=$(cat requirements.txt requirements-dev.txt constraints.txt | sha256sum | cut -c1-16)
 venv=$venvs/$("$python" -c 'import sys; print("py%d%d" % sys.version_info[:2])')-$checksum
 mkdir -p "$venvs"
 chmod 0755 "$venvs"
@@ -38,7 +38,7 @@ if [ ! -e "$venv/.complete" ]; then
   echo "unit-as-nobody.sh: building $venv (once)" >&2
   rm -rf "$venv"
   "$python" -m venv "$venv"
-  "$venv/bin/python" -m pip install -q -r requirements-dev.txt >&2
+  "$venv/bin/python" -m pip install -q -c constraints.txt -r requirements-dev.txt >&2
   chmod -R a+rX "$venv"
   touch "$venv/.complete"
 fi

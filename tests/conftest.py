@@ -74,3 +74,19 @@ def store(tmp_path):
     store = SQLiteStore(str(tmp_path / "state.db"))
     yield store
     store.close()
+
+
+@pytest.fixture(autouse=True)
+def new_function_container():
+    """Each test starts as a new Function Compute container would: no settings or ports kept
+    from another test (steps.runner builds them on a container's first invocation)."""
+    forget_function_container()
+    yield
+    forget_function_container()
+
+
+def forget_function_container() -> None:
+    import sys
+    runner = sys.modules.get("image_repair.control.steps.runner")      # not imported: nothing kept
+    if runner is not None:
+        runner.use_ports(None)

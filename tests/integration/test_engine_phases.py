@@ -116,3 +116,29 @@ def test_drivers_that_cannot_be_kept_for_future_kernels_fail_every_item_that_ask
         assert result.error.startswith("regenerate: keeping the drivers for future kernels: ")
     # Nothing is rebuilt when the drivers cannot be kept for the kernels installed later.
     assert virtio.changes.commands == [] and [image.read_bytes() for image in images] == before
+
+
+def test_progress_lines_grow_to_100_and_name_each_phase(tmp_path):
+    import io
+    import json as jsonlib
+    from image_repair.agent.progress import PREFIX, Progress
+    from image_repair.control.steps.agent_delivery import last_progress, parse_report
+    tree, guest = broken_debian(tmp_path)
+    out = io.StringIO()
+    ticks = iter(range(1000))
+    results = engine.repair(guest, ["fstab", "virtio", "nvme", "dhcp"], Progress(out, clock=lambda: next(ticks)))
+
+    lines = out.getvalue().splitlines()
+    assert lines and all(line.startswith(PREFIX) for line in lines)
+    seen = [jsonlib.loads(line[len(PREFIX):]) for line in lines]
+    percents = [s["percent"] for s in seen]
+    assert percents == sorted(percents) and percents[-1] == 100 and percents[0] > 0
+    assert [s["phase"] for s in seen][0] == "detect" and seen[-1]["phase"] == "verify"
+    assert [s["item"] for s in seen if s["phase"] == "regenerate"] == ["initramfs", "bootloader"]
+    # the initramfs rebuild is the biggest step of the percent
+    jumps = {s.get("item"): s["percent"] - p for s, p in zip(seen[1:], percents)}
+    assert jumps["initramfs"] == max(jumps.values())
+    assert [r.status for r in results] == ["repaired"] * 4
+    # the control plane reads the last line, and the report after the lines still parses
+    assert last_progress(out.getvalue())["percent"] == 100
+    assert parse_report(out.getvalue() + '{"items": []}\n') == {"items": []}

@@ -2,34 +2,18 @@
 real SDK, the local runner): a custom event whose policy finds nothing at risk ends healthy with
 nothing launched; bad events in the same delivery are reported and ignored; stdin works."""
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+
+from tests.integration.served_cli import cli, served_emulator
 
 SOURCE = "m-bp1emulatorbrokenimg01"       # the built-in seed's image: virtio, nvme, fstab at High risk
 
 
-def cli(*args, env=None, stdin=None, timeout=120):
-    return subprocess.run([sys.executable, "-m", "image_repair", *args], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, universal_newlines=True, env=env, input=stdin, timeout=timeout)
-
-
 @pytest.fixture
 def served(tmp_path):
-    server = subprocess.Popen([sys.executable, "-m", "image_repair", "emulator", "serve", "--port", "0",
-                               "--latency", "immediate"], stdout=subprocess.PIPE, universal_newlines=True)
-    try:
-        line = server.stdout.readline()
-        assert "listening on http://" in line, line
-        env = dict(os.environ, IMAGE_REPAIR_STORE="sqlite://" + str(tmp_path / "state.db"))
-        for name in ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"):
-            env.pop(name, None)
-        yield line.split("http://", 1)[1].split()[0], env
-    finally:
-        server.terminate()
-        server.wait(10)
+    with served_emulator(tmp_path, "--latency", "immediate") as (endpoint, env):
+        yield endpoint, env
 
 
 def test_a_healthy_image_under_the_policy_ends_healthy_and_bad_events_are_reported(served):

@@ -10,7 +10,7 @@ from image_repair.agent.items.checknames import SPELLINGS, spelt
 from image_repair.emulator.backend import default_detector
 from image_repair.emulator.resources import CheckItem
 from image_repair.control.launchers import LocalLauncher
-from image_repair.cli.repair import emulator_defaults
+from image_repair.cli.cloud_target import emulator_defaults
 from image_repair.control.policy import TAG_EXECUTION
 from image_repair.control.store import ExecutionStatus
 from image_repair.control.triggers.events import handle_delivery

@@ -7,7 +7,7 @@ import pytest
 
 from image_repair.control.clients.ecs import EcsPort
 from image_repair.emulator.seed import many_images, seed_with_images
-from image_repair.cli.repair import emulator_defaults
+from image_repair.cli.cloud_target import emulator_defaults
 from image_repair.control.steps.start import record_execution
 from image_repair.control.store import ExecutionStatus
 from image_repair.control.store.sqlite import SQLiteStore

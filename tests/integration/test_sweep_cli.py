@@ -2,18 +2,11 @@
 serve --seed FILE``, real sockets, real SDK) lists exactly the images that need a repair;
 ``image-repair janitor --dry-run`` runs against it too."""
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from image_repair.emulator.seed import many_images, seed_with_images
-
-
-def cli(*args, env=None, timeout=120):
-    return subprocess.run([sys.executable, "-m", "image_repair", *args], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, universal_newlines=True, env=env, timeout=timeout)
+from tests.integration.served_cli import cli, served_emulator
 
 
 @pytest.fixture
@@ -21,20 +14,8 @@ def served(tmp_path):
     images = many_images(2000, at_risk_fraction=0.1, other_fraction=0.2, seed=5)
     seed_file = tmp_path / "account.json"
     seed_file.write_text(json.dumps(seed_with_images(images)))
-    server = subprocess.Popen([sys.executable, "-m", "image_repair", "emulator", "serve", "--port", "0",
-                               "--seed", str(seed_file), "--latency", "immediate"],
-                              stdout=subprocess.PIPE, universal_newlines=True)
-    try:
-        line = server.stdout.readline()
-        assert "listening on http://" in line, line
-        endpoint = line.split("http://", 1)[1].split()[0]
-        env = dict(os.environ, IMAGE_REPAIR_STORE="sqlite://" + str(tmp_path / "state.db"))
-        for name in ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"):
-            env.pop(name, None)
+    with served_emulator(tmp_path, "--seed", str(seed_file), "--latency", "immediate") as (endpoint, env):
         yield images, endpoint, env
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 def test_sweep_dry_run_lists_exactly_the_images_that_need_repair(served):

@@ -8,7 +8,7 @@ from image_repair.emulator.seed import many_images, seed_with_images
 from image_repair.control.steps import runner
 from image_repair.control.steps.runner import HandlerError
 from image_repair.control.handlers.sweep import handler
-from image_repair.cli.repair import emulator_defaults
+from image_repair.cli.cloud_target import emulator_defaults
 from image_repair.control.steps.common import Ports
 from image_repair.control.store.sqlite import SQLiteStore
 from image_repair.testing import ecs_client, mock_ecs
@@ -24,7 +24,7 @@ def account(tmp_path, monkeypatch):
         runner.use_ports(Ports(store=store, ecs=EcsPort(ecs_client(backend), backend.region)))
         monkeypatch.setenv("IMAGE_REPAIR_SWEEP_DEFAULTS", json.dumps(emulator_defaults(backend.seed_data)))
         launcher = RecordingLauncher()
-        monkeypatch.setattr("image_repair.control.launchers.launcher_from_env", lambda store: launcher)
+        monkeypatch.setattr("image_repair.control.launchers.fanout_launcher", lambda settings, store: launcher)
         yield images, store, launcher
     runner.use_ports(None)
     store.close()

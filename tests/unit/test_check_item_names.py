@@ -14,7 +14,7 @@ from image_repair.control.clients.ecs import EcsPort
 from image_repair.emulator.localcloud import report_to_items
 from image_repair.emulator.seed import DEFAULT_SEED, build_backend, many_images, seed_with_images
 from image_repair.control.models import FlowEvent, WatchPolicy
-from image_repair.cli.repair import emulator_defaults
+from image_repair.cli.cloud_target import emulator_defaults
 from image_repair.control.steps import check_source_image, watch_source_image
 from image_repair.control.policy import at_risk_items, check_items, refusal, repair_items_at_risk
 from image_repair.control.steps.check_source_image import summarize

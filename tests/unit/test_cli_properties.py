@@ -148,7 +148,7 @@ def test_every_command_refuses_an_unknown_option(quiet_env, command, option):
 def test_repair_refuses_bad_start_parameters_in_one_line(quiet_env, params):
     from image_repair.emulator.seed import DEFAULT_SEED
     from image_repair.control.models import InvalidRequest, parse_request
-    from image_repair.cli.repair import emulator_defaults
+    from image_repair.cli.cloud_target import emulator_defaults
     with pytest.raises(InvalidRequest):     # the strategy's own check: a valid request would run a repair
         parse_request(dict(emulator_defaults(DEFAULT_SEED), **params, repairImageId="m-bp1emulatorbrokenimg01"))
     """Valid JSON objects with a parameter RepairRequest refuses: exit 2 before anything is recorded

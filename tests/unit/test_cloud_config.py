@@ -6,10 +6,11 @@ import sys
 
 import pytest
 
-from image_repair.control.cloud_config import StaticKeys, keys_from_env, region_from_env, resolved_keys, sdk_config
-from image_repair.control.clients.cloudflow import cloudflow_from_env
-from image_repair.control.clients.ecs import ecs_port_from_env
+from image_repair.control.cloud_config import StaticKeys, resolved_keys, sdk_config
+from image_repair.control.clients.cloudflow import cloudflow_starter
+from image_repair.control.clients.ecs import ecs_port
 from image_repair.control.cloud_errors import CloudError
+from image_repair.control.settings import Settings
 
 
 @pytest.fixture
@@ -28,10 +29,9 @@ def keys(monkeypatch):
 def test_endpoints_come_from_the_sdks_own_rules(keys, monkeypatch, region, ecs, fnf):
     """No endpoint forced by us: the SDK's endpoint map and rules (alibabacloud_ecs20140526
     client.py _endpoint_map: cn-hangzhou is ecs-cn-hangzhou.aliyuncs.com)."""
-    monkeypatch.setenv("FC_REGION", region)
-    monkeypatch.setenv("IMAGE_REPAIR_FLOW_NAME", "image-repair")
-    assert ecs_port_from_env().client._endpoint == ecs
-    assert cloudflow_from_env().client._endpoint == fnf
+    settings = Settings.from_env({"FC_REGION": region, "IMAGE_REPAIR_FLOW_NAME": "image-repair"})
+    assert ecs_port(settings).client._endpoint == ecs
+    assert cloudflow_starter(settings).client._endpoint == fnf
 
 
 def test_an_emulator_endpoint_on_loopback_is_plain_http(keys):
@@ -62,8 +62,9 @@ def test_without_keys_the_default_chain_is_asked_and_its_failure_is_one_clear_er
     assert "Traceback" not in run.stderr           # the package's own noisy logging is kept quiet
 
 
-def test_the_region_is_function_computes_then_the_sdks_variable(monkeypatch):
-    assert region_from_env({"FC_REGION": "cn-shanghai", "ALIBABA_CLOUD_REGION_ID": "cn-beijing"}) == "cn-shanghai"
-    assert region_from_env({"ALIBABA_CLOUD_REGION_ID": "cn-beijing"}) == "cn-beijing"
+def test_the_region_is_function_computes_then_the_sdks_variable():
+    assert Settings.from_env({"FC_REGION": "cn-shanghai", "ALIBABA_CLOUD_REGION_ID": "cn-beijing"}).region() \
+        == "cn-shanghai"
+    assert Settings.from_env({"ALIBABA_CLOUD_REGION_ID": "cn-beijing"}).region() == "cn-beijing"
     with pytest.raises(CloudError, match="ALIBABA_CLOUD_REGION_ID"):
-        region_from_env({})
+        Settings.from_env({}).region()

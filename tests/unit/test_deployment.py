@@ -232,34 +232,29 @@ def test_the_timer_payload_is_the_sweeps_parameters(s_yaml):
 
 def test_the_start_defaults_of_events_and_sweep_make_a_valid_repair(s_yaml, monkeypatch):
     """The environment s.yaml gives the events and sweep functions, read by their own handlers."""
-    from image_repair.control.launchers import launcher_from_env
-    from image_repair.control.handlers.events import event_defaults, event_policy
-    from image_repair.control.handlers.sweep import sweep_defaults
+    from image_repair.control.launchers import fanout_launcher
+    from image_repair.control.handlers.events import event_policy
     from image_repair.control.models import parse_request
+    from image_repair.control.settings import Settings
     functions = fc3_functions(s_yaml)
-    for name, read_defaults in (("image-repair-sweep", sweep_defaults), ("image-repair-events", event_defaults)):
-        for key in ("IMAGE_REPAIR_SWEEP_DEFAULTS", "IMAGE_REPAIR_EVENT_DEFAULTS", "IMAGE_REPAIR_EVENT_POLICY"):
-            monkeypatch.delenv(key, raising=False)
-        for key, value in functions[name]["environmentVariables"].items():
-            monkeypatch.setenv(key, value)
-        defaults = read_defaults()
+    for name in ("image-repair-sweep", "image-repair-events"):
+        settings = Settings.from_env(functions[name]["environmentVariables"])   # every variable typed and bounded
+        defaults = settings.sweep_defaults if name == "image-repair-sweep" else settings.repair_defaults_for_events()
         assert {"zoneId", "instanceType", "securityGroupId", "vSwitchId"} <= set(defaults)
         request = parse_request(dict(defaults, regionId=functions[name]["region"], repairImageId="m-abcdefgh12345678"))
         assert request.zoneId.startswith(functions[name]["region"])
-    assert event_policy().riskLevels                          # IMAGE_REPAIR_EVENT_POLICY parses
+    events_env = functions["image-repair-events"]["environmentVariables"]
+    assert event_policy(Settings.from_env(events_env)).riskLevels      # IMAGE_REPAIR_EVENT_POLICY parses
     sweep_env = functions["image-repair-sweep"]["environmentVariables"]
-    assert float(sweep_env["IMAGE_REPAIR_JANITOR_TTL_HOURS"]) > 0
-    # the fan-out the sweep builds from its environment (no call is made)
-    for key, value in sweep_env.items():
-        monkeypatch.setenv(key, value)
+    assert Settings.from_env(sweep_env).janitor_ttl_hours > 0
+    # the fan-out the sweep builds from its settings (no call is made), with what FC adds
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", "id")
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "secret")
-    monkeypatch.setenv("FC_REGION", "cn-hangzhou")
-    assert launcher_from_env(store=None).idempotent
+    function_env = dict(sweep_env, FC_REGION="cn-hangzhou")
+    assert fanout_launcher(Settings.from_env(function_env), store=None).idempotent
     # fanout: fc-async needs nothing beyond what FC gives every function (FC 3.0: no service to name)
-    monkeypatch.setenv("IMAGE_REPAIR_FANOUT", "fc-async")
-    monkeypatch.setenv("FC_ACCOUNT_ID", "123456")
-    fc = launcher_from_env(store=None)
+    fc = fanout_launcher(Settings.from_env(dict(function_env, IMAGE_REPAIR_FANOUT="fc-async", FC_ACCOUNT_ID="123456")),
+                         store=None)
     assert fc.idempotent and fc.function_name == START_FUNCTION
     # fc-async invokes the start function as async tasks (x-fc-async-task-id: the execution id)
     assert fc3_functions(s_yaml)[START_FUNCTION]["asyncInvokeConfig"]["asyncTask"] is True

@@ -191,7 +191,7 @@ def test_the_handler_returns_the_summary_and_never_raises_for_bad_events(env, mo
     from image_repair.control.steps.common import Ports
 
     monkeypatch.setattr(runner, "_PORTS", Ports(store=env.store, ecs=None))
-    monkeypatch.setattr("image_repair.control.clients.cloudflow.cloudflow_from_env", lambda: env.flow)
+    monkeypatch.setattr("image_repair.control.clients.cloudflow.cloudflow_starter", lambda settings: env.flow)
     monkeypatch.setenv("IMAGE_REPAIR_SWEEP_DEFAULTS", json.dumps(DEFAULTS))
     monkeypatch.setenv("IMAGE_REPAIR_EVENT_POLICY", '{"riskLevels": ["High", "Medium"]}')
     monkeypatch.setenv("FC_REGION", "cn-hangzhou")

@@ -108,7 +108,7 @@ def test_the_handler_answers_a_deep_delivery(env, monkeypatch):
     from image_repair.control.steps import runner
     from image_repair.control.steps.common import Ports
     monkeypatch.setattr(runner, "_PORTS", Ports(store=env.store, ecs=None))
-    monkeypatch.setattr("image_repair.control.clients.cloudflow.cloudflow_from_env", lambda: env.flow)
+    monkeypatch.setattr("image_repair.control.clients.cloudflow.cloudflow_starter", lambda settings: env.flow)
     monkeypatch.setenv("FC_REGION", "cn-hangzhou")
     monkeypatch.setenv("IMAGE_REPAIR_EVENT_DEFAULTS", json.dumps(DEFAULTS))
     good = json.dumps(ACTIONTRAIL_CREATE)

@@ -6,6 +6,7 @@ import logging
 import pytest
 
 from image_repair.control import logs
+from image_repair.control.settings import Settings, SettingsError
 from image_repair.control.steps.runner import HandlerError, run_step
 
 SECRET = "s3cr3tVALUEthatMustNeverAppear"
@@ -71,31 +72,31 @@ def test_no_credential_appears_in_extra_message_nested_fields_or_tracebacks(capt
     assert first["detail"] == "key LTAI*** used"           # the rest of a value stays readable
 
 
-def test_level_from_environment_and_bad_level_is_an_error(monkeypatch):
+def test_level_from_settings_and_bad_level_is_an_error():
     stream = io.StringIO()
-    monkeypatch.setenv("IMAGE_REPAIR_LOG_LEVEL", "warning")
+    level = Settings.from_env({"IMAGE_REPAIR_LOG_LEVEL": "warning"}).log_level
     try:
-        logs.configure_logging(stream=stream)
+        logs.configure_logging(level, stream=stream)
         logging.getLogger("image_repair.a").info("hidden")
         logging.getLogger("image_repair.a").warning("shown")
         assert [e["event"] for e in lines(stream)] == ["shown"]
-        logs.configure_logging(stream=stream)               # idempotent: still one handler
+        logs.configure_logging(level, stream=stream)        # idempotent: still one handler
         assert len(logging.getLogger("image_repair").handlers) == 1
-        monkeypatch.setenv("IMAGE_REPAIR_LOG_LEVEL", "LOUD")
-        with pytest.raises(ValueError, match="IMAGE_REPAIR_LOG_LEVEL"):
-            logs.configure_logging(stream=stream)
+        with pytest.raises(SettingsError, match="IMAGE_REPAIR_LOG_LEVEL"):
+            Settings.from_env({"IMAGE_REPAIR_LOG_LEVEL": "LOUD"})
+        with pytest.raises(ValueError, match="LOUD"):
+            logs.configure_logging("LOUD", stream=stream)
     finally:
         logs.reset_logging()
 
 
-def test_configure_for_function_only_inside_function_compute(monkeypatch):
-    monkeypatch.delenv("FC_FUNCTION_NAME", raising=False)
-    logs.configure_for_function()
+def test_configure_for_function_only_inside_function_compute():
+    logs.configure_for_function(Settings.from_env({}))
     assert logging.getLogger("image_repair").handlers == []
-    monkeypatch.setenv("FC_FUNCTION_NAME", "image-repair-finish")
+    inside = Settings.from_env({"FC_FUNCTION_NAME": "image-repair-finish"})
     try:
-        logs.configure_for_function()
-        logs.configure_for_function()
+        logs.configure_for_function(inside)
+        logs.configure_for_function(inside)
         (handler,) = logging.getLogger("image_repair").handlers
         assert isinstance(handler.formatter, logs.JsonFormatter) and handler.stream is __import__("sys").stderr
     finally:

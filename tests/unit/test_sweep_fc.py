@@ -8,7 +8,8 @@ from alibabacloud_tea_openapi.models import Config
 
 from image_repair.control.cloud_errors import CloudError
 from image_repair.control.clients.fc import FcInvoker
-from image_repair.control.launchers import CloudFlowLauncher, FcAsyncLauncher, launcher_from_env, start_execution
+from image_repair.control.launchers import CloudFlowLauncher, FcAsyncLauncher, fanout_launcher, start_execution
+from image_repair.control.settings import Settings, SettingsError
 
 ENDPOINT = "123456.cn-hangzhou.fc.aliyuncs.com"
 URL = "https://%s/2023-03-30/functions/image-repair-start/invocations" % ENDPOINT   # no service in FC 3.0
@@ -66,21 +67,18 @@ def test_other_failures_are_cloud_errors(store):
 def test_fanout_is_chosen_by_environment(store, monkeypatch):
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", "LTAItestkey")
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "secret")
-    monkeypatch.setenv("IMAGE_REPAIR_FLOW_NAME", "image-repair")
-    monkeypatch.setenv("FC_ACCOUNT_ID", "123456")
-    monkeypatch.setenv("FC_REGION", "cn-hangzhou")
-    monkeypatch.delenv("IMAGE_REPAIR_FANOUT", raising=False)
-    assert isinstance(launcher_from_env(store), CloudFlowLauncher)
-    monkeypatch.setenv("IMAGE_REPAIR_FANOUT", "fc-async")
-    monkeypatch.delenv("IMAGE_REPAIR_FC_SERVICE", raising=False)   # FC 3.0: no service to name
-    fc = launcher_from_env(store)
+    env = {"IMAGE_REPAIR_FLOW_NAME": "image-repair", "FC_ACCOUNT_ID": "123456", "FC_REGION": "cn-hangzhou"}
+    assert isinstance(fanout_launcher(Settings.from_env(env), store), CloudFlowLauncher)
+    env["IMAGE_REPAIR_FANOUT"] = "fc-async"                         # FC 3.0: no service to name
+    fc = fanout_launcher(Settings.from_env(env), store)
     assert isinstance(fc, FcAsyncLauncher) and fc.function_name == "image-repair-start" and fc.idempotent
     assert fc.invoker.client._endpoint == "123456.cn-hangzhou.fc.aliyuncs.com"
-    monkeypatch.setenv("IMAGE_REPAIR_START_FUNCTION", "my-start")
-    assert launcher_from_env(store).function_name == "my-start"
-    monkeypatch.delenv("FC_ACCOUNT_ID")
+    env["IMAGE_REPAIR_START_FUNCTION"] = "my-start"
+    assert fanout_launcher(Settings.from_env(env), store).function_name == "my-start"
+    del env["FC_ACCOUNT_ID"]
     with pytest.raises(CloudError):               # no endpoint to call
-        launcher_from_env(store)
-    monkeypatch.setenv("IMAGE_REPAIR_FANOUT", "sqs")
-    with pytest.raises(CloudError):
-        launcher_from_env(store)
+        fanout_launcher(Settings.from_env(env), store)
+    with pytest.raises(CloudError):               # a value given by the caller (the CLI's --fanout) is checked too
+        fanout_launcher(Settings.from_env(env), store, fanout="sqs")
+    with pytest.raises(SettingsError, match="IMAGE_REPAIR_FANOUT"):
+        Settings.from_env(dict(env, IMAGE_REPAIR_FANOUT="sqs"))

@@ -44,7 +44,7 @@ class RecordingLauncher:
 def ports(store, monkeypatch):
     ecs, launcher = RecordingEcs(), RecordingLauncher()
     runner.use_ports(Ports(store=store, ecs=ecs))
-    monkeypatch.setattr("image_repair.control.launchers.launcher_from_env", lambda store: launcher)
+    monkeypatch.setattr("image_repair.control.launchers.fanout_launcher", lambda settings, store: launcher)
     monkeypatch.delenv("IMAGE_REPAIR_JANITOR_TTL_HOURS", raising=False)
     monkeypatch.setenv("IMAGE_REPAIR_SWEEP_DEFAULTS", "{}")
     yield ecs, launcher, store
@@ -111,7 +111,8 @@ def test_a_bad_janitor_ttl_setting_is_a_configuration_error_before_any_work(port
     """Pins issue 11 point 8 (the TTL from the environment was read only after the sweep)."""
     ecs, launcher, _ = ports
     monkeypatch.setenv("IMAGE_REPAIR_JANITOR_TTL_HOURS", value)
-    assert "IMAGE_REPAIR_JANITOR_TTL_HOURS is '%s'" % value in refused(timer({}), "InvalidConfiguration")
+    message = refused(timer({}), "InvalidConfiguration")
+    assert message.startswith("InvalidConfiguration: IMAGE_REPAIR_JANITOR_TTL_HOURS: ") and "'%s'" % value in message
     assert ecs.calls == [] and launcher.launched == []
 
 

@@ -18,6 +18,7 @@ import time
 from . import engine, log, outputs
 from .errors import AgentError, BadInput
 from .items import load_item, parse_item_list
+from .progress import Progress
 from .report import Report
 
 # Keys accepted in --params (JSON from the control plane); anything else is malformed input.
@@ -56,6 +57,10 @@ def add_disk_arguments(cmd, repair):
     cmd.add_argument("--report", metavar="FILE", help="also write the JSON report to FILE")
     cmd.add_argument("--params", metavar="JSON", help="parameters as one JSON object (from the control plane)")
     cmd.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    if repair:
+        cmd.add_argument("--progress-lines", action="store_true",
+                         help="also print machine-readable progress lines on stdout, before the JSON report "
+                              "(for the control plane, which reads a running command's output)")
     cmd.add_argument("--force", action="store_true",
                      help="replace an existing --report%s file, and write where the mode bits say read-only "
                           "(a 0444 image, a 0555 folder)" % (" or --output" if repair else ""))
@@ -108,10 +113,12 @@ def run_command(args):
     dry_run = bool(getattr(args, "dry_run", False))
     report = Report("check" if checking else ("dry-run" if dry_run else "repair"))
     started = time.time()
+    # From the run's start, so that a reader's estimate counts the mount too.
+    progress = Progress() if getattr(args, "progress_lines", False) else None
     try:
         names, report_path = _plan(args, checking)
         with _mounted_guest(args, report, report_path, checking, dry_run) as guest:
-            report.items = engine.check(guest, names) if checking else engine.repair(guest, names)
+            report.items = engine.check(guest, names) if checking else engine.repair(guest, names, progress)
     except AgentError as error:  # said once, on stderr, by main()
         report.error = {"type": type(error).__name__, "message": str(error), "exit_status": error.exit_status}
     report.duration = time.time() - started

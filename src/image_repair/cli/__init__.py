@@ -7,13 +7,16 @@
   ``events deliver``) are added to the tree by their modules and parsed by it: every value is
   typed and bounded (cli_args.py), every refusal is one line on stderr with exit status 2, and
   no traceback reaches the user (an unexpected error is one line too, exit 1;
-  IMAGE_REPAIR_DEBUG=1 shows its traceback).
+  IMAGE_REPAIR_DEBUG=1 shows its traceback). Their configuration is read once, before they run:
+  ``args.settings`` (control/settings.py); a bad variable is one line naming it, exit 2.
+
+The top-level usage (``image-repair --help``) is generated from the parsers: every command's
+usage line and help, the delegated ones' included; nothing is kept by hand.
 
 Imports of the cloud SDKs are deferred to the command that needs them, so ``image-repair
 check-disk`` never loads them.
 """
 import argparse
-import os
 import sys
 import textwrap
 import traceback
@@ -48,7 +51,7 @@ def build_parser() -> CommandParser:
 
 def summary(parser: CommandParser) -> str:
     """The top-level help: every command's usage line (from its own parser) and what it does."""
-    lines = ["usage: image-repair COMMAND [options]", ""]
+    lines = ["usage: %s COMMAND [options]" % parser.prog, ""]
     for command, helptext in commands(parser):
         if command.prog.split()[-1] in dict(DELEGATED):
             usage = command.prog.replace("image-repair ", "") + " ..."
@@ -56,7 +59,7 @@ def summary(parser: CommandParser) -> str:
             usage = " ".join(command.format_usage().split()).replace("usage: image-repair ", "").replace(" [-h]", "")
         lines += textwrap.wrap(usage, 100, initial_indent="  ", subsequent_indent="      ", break_on_hyphens=False)
         lines.append("        " + helptext)
-    lines += ["", "Run 'image-repair COMMAND --help' for a command's options."]
+    lines += ["", "Run '%s COMMAND --help' for a command's options." % parser.prog]
     return "\n".join(lines) + "\n"
 
 
@@ -106,10 +109,16 @@ def main(argv=None) -> int:
 
 
 def run(args) -> int:
-    """Run a parsed control-plane command; every failure is one line on stderr."""
+    """Run a parsed control-plane command with the environment's settings (read once, here);
+    every failure is one line on stderr."""
     from ..control.cloud_errors import CloudError
+    from ..control.settings import Settings, SettingsError
     from ..control.steps.runner import HandlerError
     from ..control.store.models import StoreConfigError
+    try:
+        args.settings = Settings.from_env()
+    except SettingsError as error:
+        return fail(args.command, str(error))
     try:
         return args.run(args)
     except (UsageError, StoreConfigError) as error:
@@ -123,7 +132,7 @@ def run(args) -> int:
         sys.stderr.write("image-repair %s: interrupted\n" % args.command)
         return 130
     except Exception as error:   # a bug or an unforeseen failure: still one line (and a way to see more)
-        if os.environ.get("IMAGE_REPAIR_DEBUG"):
+        if args.settings.debug:
             traceback.print_exc()
         sys.stderr.write("image-repair %s: failed: %s: %s (IMAGE_REPAIR_DEBUG=1 shows the traceback)\n"
                          % (args.command, type(error).__name__, one_line(str(error))))

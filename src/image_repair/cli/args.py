@@ -13,6 +13,9 @@ from typing import Callable, NoReturn
 
 from ..control.inputs import load_json_object, shorten
 
+CLOUD_DIR = "/var/tmp/image-repair-cloud"      # --cloud-dir's default: the local cloud's folder
+ENDPOINT_HELP = ("an ECS emulator served by 'image-repair emulator serve' (HOST:PORT, plain HTTP; default "
+                 "IMAGE_REPAIR_ECS_ENDPOINT); the flow waits at the emulator's own pace (its clock)")
 MAX_MESSAGE = 400          # an error line longer than this is cut (argparse may quote whole values)
 MAX_TEXT = 128             # a plain text argument (an id, a platform name)
 ENDPOINT = re.compile(r"^[A-Za-z0-9.-]{1,253}:[0-9]{1,5}$")
@@ -44,9 +47,23 @@ def fail(command: str, message: str) -> int:
     return 2
 
 
+def check_time_scale(args) -> None:
+    """``--time-scale`` paces ``--image-file``'s in-process cloud only: given without it, it would
+    be silently ignored (an emulator at --endpoint sets its own pace), so it is refused."""
+    if args.time_scale is not None and not args.image_file:
+        raise UsageError("--time-scale applies to --image-file only (an emulator at --endpoint sets its own pace: "
+                         "its clock)")
+
+
+def time_scale_of(args) -> float:
+    """The local cloud's time scale: ``--time-scale``, else 1 (real time)."""
+    return 1.0 if args.time_scale is None else args.time_scale
+
+
 # ---- argument types ---------------------------------------------------------------------------
 def json_object(text: str) -> dict:
-    """``--params``, ``--defaults``, ``--policy``: one JSON object, bounded in size and depth."""
+    """The type of every JSON-taking option (``--params``, ``--defaults``, ``--policy``): one
+    JSON object, bounded in size and depth; a bad one is argparse's one-line error, exit 2."""
     try:
         return load_json_object(text, "the value")
     except ValueError as error:

@@ -9,15 +9,15 @@ accepted events' watched repairs run to their end by the local runner (LocalLaun
 * ``--image-file DISK``: the embedded defaults: an in-process local cloud (root needed) with DISK
   registered as a custom image (checked by the agent's check-disk); its id replaces the image id
   of every event in the delivery;
-* ``--endpoint HOST:PORT``: an emulator served by ``image-repair emulator serve``;
-* otherwise the real ECS API (ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET, ALIBABA_CLOUD_REGION_ID).
+* ``--endpoint HOST:PORT``: an emulator served by ``image-repair emulator serve`` (its clock sets
+  the flow's pace: cloud_target.py);
+* otherwise the real ECS API (the SDKs' credential chain, ALIBABA_CLOUD_REGION_ID).
 Start parameters events do not carry: the emulator's network with --image-file/--endpoint, else
 IMAGE_REPAIR_EVENT_DEFAULTS / IMAGE_REPAIR_SWEEP_DEFAULTS; ``--defaults`` adds to them. The store
 is IMAGE_REPAIR_STORE (SQLite by default). Exit status: 0 when every accepted execution
 SUCCEEDED (healthy ones included), 1 when one failed, 2 for bad arguments or nothing accepted.
 """
 import json
-import os
 import sys
 from typing import List
 
@@ -30,24 +30,27 @@ def add_commands(sub) -> None:
     """``events deliver`` in the command tree (cli.build_parser)."""
     events = sub.add_parser("events", help="handle an EventBridge delivery like the events function (docs/events.md)")
     events_sub = events.add_subparsers(dest="events_command", metavar="deliver", required=True)
-    deliver = events_sub.add_parser("deliver", help="handle an EventBridge delivery like the events function")
+    deliver = events_sub.add_parser("deliver", help="handle an EventBridge delivery like the events function",
+                                    description="Handle an EventBridge delivery (a CloudEvent, an array of them, "
+                                    "or RawData) as the image-repair-events function does, and run the accepted "
+                                    "repairs here to their end (docs/events.md).")
     deliver.add_argument("file", metavar="FILE|-", type=cli_args.readable_file_or_stdin,
                          help="the delivery (JSON, or base64 RawData); - reads stdin")
     deliver.add_argument("--image-file", metavar="DISK", type=cli_args.disk_image_file,
                          help="register this disk image on an in-process local cloud as the event's image")
     deliver.add_argument("--platform", metavar="NAME", type=cli_args.text(r"^[A-Za-z0-9][A-Za-z0-9 ._()-]*$", "a platform name", 64),
                          help="with --image-file: the image's platform (default from check-disk)")
-    deliver.add_argument("--cloud-dir", metavar="DIR", type=cli_args.folder, default="/var/tmp/image-repair-cloud",
-                         help="the local cloud's folder")
-    deliver.add_argument("--endpoint", metavar="HOST:PORT", type=cli_args.endpoint, default=os.environ.get("IMAGE_REPAIR_ECS_ENDPOINT"),
-                         help="an ECS emulator (host:port, plain HTTP)")
+    deliver.add_argument("--cloud-dir", metavar="DIR", type=cli_args.folder, default=cli_args.CLOUD_DIR,
+                         help="with --image-file: the local cloud's folder (default %(default)s)")
+    deliver.add_argument("--endpoint", metavar="HOST:PORT", type=cli_args.endpoint, help=cli_args.ENDPOINT_HELP)
     deliver.add_argument("--defaults", metavar="JSON", type=cli_args.json_object,
                          help="start parameters events do not carry, JSON (seed names)")
     deliver.add_argument("--policy", metavar="JSON", type=cli_args.json_object,
                          help="the policy of events without one, JSON: items, riskLevels")
-    deliver.add_argument("--time-scale", metavar="S", type=cli_args.number(float, 0.0, 1.0, low_open=True), default=1.0,
-                         help="real seconds per second of flow wait on a local cloud, more than 0 and at most 1 "
-                              "(default 1); real work in progress is always waited for")
+    deliver.add_argument("--time-scale", metavar="S", type=cli_args.number(float, 0.0, 1.0, low_open=True),
+                         help="with --image-file: real seconds per second of flow wait, more than 0 and at most 1 "
+                              "(default 1); real work in progress is always waited for (an emulator at "
+                              "--endpoint sets its own pace)")
     deliver.add_argument("--json", action="store_true", help="print the summary and reports as JSON")
     deliver.set_defaults(run=run_deliver)
 
@@ -81,16 +84,14 @@ def deliver(args, payload: bytes, ecs, defaults: dict, clock, store, launcher_wr
     from ..control.launchers import LocalLauncher
     from .local_session import progress
     from ..control.models import WatchPolicy, describe_validation_error
-    from .repair import print_execution
-    from ..control.steps.common import Ports, agent_options_from_env
+    from .repair import command_ports, print_execution
     from ..control.triggers.events import handle_delivery
     defaults.update(args.defaults or {})
     try:
         policy = WatchPolicy.model_validate(args.policy) if args.policy is not None else None
     except ValidationError as error:
         return cli_args.fail("events", describe_validation_error(error, "bad --policy"))
-    ports = Ports(store=store, ecs=ecs, progress=progress, options=agent_options_from_env())
-    launcher = LocalLauncher(ports, clock=clock)
+    launcher = LocalLauncher(command_ports(args.settings, store, ecs, clock), clock=clock)
     summary = handle_delivery(payload, store, launcher_wrapper(launcher) if launcher_wrapper else launcher,
                               defaults=defaults, policy=policy, region=getattr(ecs, "region", None))
     for ignored in summary.ignored:
@@ -117,7 +118,8 @@ def deliver(args, payload: bytes, ecs, defaults: dict, clock, store, launcher_wr
 def run_on_local_cloud(args, payload: bytes) -> int:
     from .local_repair import MarkingLauncher, interrupt_running
     from .local_session import LocalSession
-    with LocalSession(args.cloud_dir, args.image_file, args.platform, args.time_scale) as session:
+    with LocalSession(args.cloud_dir, args.image_file, args.platform, cli_args.time_scale_of(args),
+                      args.settings) as session:
         interrupt_running(session.store, session.image_id, own_lock=None)     # left by a dead run
         payload = substitute_image(payload, session.image_id)
         try:
@@ -144,16 +146,16 @@ def read_delivery(name: str) -> bytes:
 
 
 def run_deliver(args) -> int:
+    cli_args.check_time_scale(args)
     payload = read_delivery(args.file)
     if args.image_file:
         return run_on_local_cloud(args, payload)
-    from ..control.handlers.events import event_defaults
-    from .repair import ecs_and_defaults
-    from ..control.store import open_store
-    store = open_store()
+    from .cloud_target import cloud_target, open_command_store
+    args.settings.store_settings()             # a bad IMAGE_REPAIR_STORE is refused before any call
+    target = cloud_target(args.settings, args.endpoint, cloud_defaults=args.settings.repair_defaults_for_events())
+    store = open_command_store(args.settings, target)
     try:
-        ecs, defaults = ecs_and_defaults(args.endpoint, cloud_defaults=None if args.endpoint else event_defaults())
-        return deliver(args, payload, ecs, defaults, None, store)
+        return deliver(args, payload, target.ecs, target.defaults, target.clock, store)
     finally:
         store.close()
 

@@ -21,7 +21,7 @@ import os
 from pathlib import Path
 from typing import Optional, Tuple
 
-from .args import UsageError
+from .args import UsageError, time_scale_of
 from .local_session import LocalSession, lock_is_free, progress
 from .outputs import OutputFile
 
@@ -34,7 +34,7 @@ def run_on_local_cloud(args) -> int:
     from ..control.models import InvalidRequest
     from .repair import request_from_args
     output = OutputFile.check(args.output, args.force, inputs=[args.image_file]) if args.output else None
-    with LocalSession(args.cloud_dir, args.image_file, args.platform, args.time_scale) as session:
+    with LocalSession(args.cloud_dir, args.image_file, args.platform, time_scale_of(args), args.settings) as session:
         raw = dict(request_from_args(args, session.defaults()), repairImageId=session.image_id)
         try:
             raw["retry"], lock = claim_execution(session, raw)
@@ -99,8 +99,7 @@ def take_execution_lock(path: Path, execution_id: str) -> int:
 
 
 def repair_on(session: LocalSession, args, raw: dict, output: Optional[OutputFile]) -> int:
-    from .repair import finish, print_execution
-    from ..control.steps.common import Ports, agent_options_from_env
+    from .repair import command_ports, finish, print_execution
     from ..control.steps.start import record_execution
     from ..control.store import ExecutionStatus
     store = session.store
@@ -119,7 +118,7 @@ def repair_on(session: LocalSession, args, raw: dict, output: Optional[OutputFil
             return refuse_output(execution, output)
         return write_recorded_output(execution, output, int(raw["retry"]))
     record_local_run(session, execution_id, str(session.cloud_dir / LOCKS / (execution_id + ".lock")))
-    ports = Ports(store=store, ecs=session.ecs, progress=progress, options=agent_options_from_env())
+    ports = command_ports(args.settings, store, session.ecs)
     try:
         code = finish(args, ports, execution_id, True, session.clock)
     except BaseException as error:

@@ -85,12 +85,13 @@ def lock_is_free(lock_file: str) -> Optional[bool]:
 
 
 class LocalSession:
-    """``with LocalSession(cloud_dir, image_file, platform, time_scale) as session:`` -> the
+    """``with LocalSession(cloud_dir, image_file, platform, time_scale, settings) as session:`` -> the
     backend, the cloud, the registered ``image_id``, a ``store`` on the cloud's clock, an ``ecs``
     port and the flow ``clock``; see the module's doc for what it cleans."""
 
-    def __init__(self, cloud_dir: str, image_file: str, platform: Optional[str], time_scale: float):
+    def __init__(self, cloud_dir: str, image_file: str, platform: Optional[str], time_scale: float, settings):
         self.cloud_dir = Path(cloud_dir)
+        self.settings = settings              # control/settings.py: the command's store
         self.image_file, self.platform, self.time_scale = image_file, platform, time_scale
         self.folder: Optional[Path] = None
         self._lock_handle: Optional[int] = None
@@ -125,7 +126,7 @@ class LocalSession:
             self.image_id = self.cloud.add_image(self.image_file, name=os.path.basename(self.image_file),
                                                  platform=self.platform)
             progress("local cloud in %s: %s registered as %s" % (self.folder, self.image_file, self.image_id))
-            self.store = open_store(clock=self.backend.clock.now)
+            self.store = open_store(self.settings.store_settings(), clock=self.backend.clock.now)
         except BaseException:
             self.__exit__(*sys.exc_info())
             raise
@@ -146,7 +147,7 @@ class LocalSession:
         return ScaledClock(self.backend, self.time_scale)
 
     def defaults(self) -> dict:
-        from .repair import emulator_defaults
+        from .cloud_target import emulator_defaults
         return emulator_defaults(self.backend.seed_data)
 
     def seed_for(self, execution_id: str) -> None:

@@ -10,8 +10,8 @@ package reads those variables once, when it is imported (``alibabacloud_credenti
 auth_util.py``): a process that sets them later (a test, a CLI pointing at the emulator) would be
 ignored. Emulators pass their own keys explicitly (``StaticKeys``).
 
-Region: FC_REGION (set by Function Compute), then ALIBABA_CLOUD_REGION_ID, else a clear error.
-Endpoint: the SDK's own endpoint rules for the region (``ecs-cn-hangzhou.aliyuncs.com`` for
+Region: the settings' (settings.py: FC_REGION, set by Function Compute, then
+ALIBABA_CLOUD_REGION_ID, else a clear error). Endpoint: the SDK's own endpoint rules for the region (``ecs-cn-hangzhou.aliyuncs.com`` for
 cn-hangzhou, ``ecs.<region>.aliyuncs.com`` elsewhere...), unless one is given (an emulator).
 """
 import os
@@ -26,14 +26,6 @@ class StaticKeys:
     access_key_id: str
     access_key_secret: str
     security_token: Optional[str] = None
-
-
-def region_from_env(env: Mapping[str, str] = os.environ, default: Optional[str] = None) -> str:
-    region = env.get("FC_REGION") or env.get("ALIBABA_CLOUD_REGION_ID") or default
-    if not region:
-        raise CloudError("MissingConfiguration", "no region: set ALIBABA_CLOUD_REGION_ID (Function Compute sets "
-                         "FC_REGION) or give the region explicitly")
-    return region
 
 
 def keys_from_env(env: Mapping[str, str] = os.environ) -> Optional[StaticKeys]:

@@ -13,15 +13,14 @@ asks a launcher to run it:
 * anything else with ``launch(execution_id) -> bool`` and ``idempotent`` (a test's recorder).
 
 ``start_execution`` is the one place that does "validate, record, launch" for all of them;
-``launcher_from_env`` is the sweep's choice of fan-out (IMAGE_REPAIR_FANOUT).
+``fanout_launcher`` is the sweep's choice of fan-out (the settings' IMAGE_REPAIR_FANOUT).
 """
 import json
-import os
 from typing import NamedTuple, Optional
 
-from .clients.cloudflow import cloudflow_from_env
+from .clients.cloudflow import cloudflow_starter
 from .cloud_errors import CloudError
-from .clients.fc import FcInvoker, fc_client_from_env
+from .clients.fc import FcInvoker, fc_client
 from .models import flow_input
 from .steps import START_FUNCTION
 from .steps.start import record_execution
@@ -77,17 +76,17 @@ class FcAsyncLauncher:
         return self.invoker.invoke_async(self.function_name, body, execution_id, self.qualifier)
 
 
-def launcher_from_env(store):
-    """The sweep's fan-out: IMAGE_REPAIR_FANOUT=cloudflow (default: CloudFlow StartExecution) or
-    fc-async (the start function invoked asynchronously; IMAGE_REPAIR_START_FUNCTION overrides its
-    name, image-repair-start by default; FC 3.0 functions have no service)."""
-    fanout = os.environ.get("IMAGE_REPAIR_FANOUT", "cloudflow")
+def fanout_launcher(settings, store, fanout: Optional[str] = None):
+    """The sweep's fan-out: ``fanout``, else the settings' IMAGE_REPAIR_FANOUT: cloudflow (the
+    default: CloudFlow StartExecution) or fc-async (the start function invoked asynchronously;
+    IMAGE_REPAIR_START_FUNCTION overrides its name, image-repair-start by default; FC 3.0
+    functions have no service)."""
+    fanout = fanout or settings.fanout
     if fanout == "cloudflow":
-        return CloudFlowLauncher(cloudflow_from_env())
+        return CloudFlowLauncher(cloudflow_starter(settings))
     if fanout == "fc-async":
-        return FcAsyncLauncher(FcInvoker(fc_client_from_env()), store,
-                               os.environ.get("IMAGE_REPAIR_START_FUNCTION") or START_FUNCTION)
-    raise CloudError("MissingConfiguration", "IMAGE_REPAIR_FANOUT must be cloudflow or fc-async, not %r" % fanout)
+        return FcAsyncLauncher(FcInvoker(fc_client(settings)), store, settings.start_function or START_FUNCTION)
+    raise CloudError("MissingConfiguration", "the fan-out must be cloudflow or fc-async, not %r" % fanout)
 
 
 def start_execution(store, launcher, raw: dict, defaults: Optional[dict] = None) -> Launched:

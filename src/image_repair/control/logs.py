@@ -16,9 +16,9 @@ wherever they appear, and so are the values of the function's own credential var
 (``ALIBABA_CLOUD_ACCESS_KEY_SECRET``...), even inside messages and tracebacks.
 
 Function Compute sends a function's stdout/stderr to its Logstore: :func:`configure_logging`
-writes to stderr. Handlers call :func:`configure_for_function` on their first invocation (nothing
-is configured at import time), which does nothing outside Function Compute so that tests and the
-CLI keep stdlib logging as it is.
+writes to stderr. The FC entry points call :func:`configure_for_function` with the function's
+settings (control/settings.py: ``IMAGE_REPAIR_LOG_LEVEL``; nothing is configured at import time),
+which does nothing outside Function Compute so that tests and the CLI keep stdlib logging as it is.
 """
 import datetime
 import json
@@ -37,7 +37,6 @@ SECRET_NAME = re.compile(r"secret|token|passw(or)?d|access_?key|authorization|si
 ACCESS_KEY_ID = re.compile(r"\b(LTAI|STS\.)[A-Za-z0-9]{8,}")
 MIN_SECRET_LENGTH = 8       # shorter environment values are not worth masking (and would mask words)
 LOGGER_NAME = "image_repair"
-LEVEL_VARIABLE = "IMAGE_REPAIR_LOG_LEVEL"
 
 # The attributes every LogRecord has: anything else on a record came from ``extra``.
 _RECORD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
@@ -47,7 +46,8 @@ _configured_handler: Optional[logging.Handler] = None
 
 
 def _environment_secrets() -> List[str]:
-    """Values of credential-named environment variables (FC puts the role's STS keys there)."""
+    """Values of credential-named environment variables (FC puts the role's STS keys there), read
+    at each record: redaction, not configuration (settings.py does not hold credentials)."""
     return sorted((value for name, value in os.environ.items()
                    if SECRET_NAME.search(name) and len(value) >= MIN_SECRET_LENGTH),
                   key=len, reverse=True)
@@ -101,18 +101,18 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(redact(entry, secrets), ensure_ascii=False, sort_keys=False)
 
 
-def configure_logging(level: Optional[str] = None, stream: Optional[TextIO] = None) -> logging.Logger:
+def configure_logging(level: str = "INFO", stream: Optional[TextIO] = None) -> logging.Logger:
     """Send the ``image_repair`` loggers' records as JSON lines to ``stream`` (stderr).
 
     Idempotent: a second call replaces the handler rather than adding one. The project's records
     stop propagating to the root logger, whose handler (the FC runtime's own) would print each
-    record a second time in its own format. ``level``: a name (INFO, DEBUG...), else
-    ``$IMAGE_REPAIR_LOG_LEVEL``, else INFO; an unknown name is an error, not silently INFO."""
+    record a second time in its own format. ``level``: a name (INFO, DEBUG...); an unknown name
+    is an error, not silently INFO."""
     global _configured_handler
-    name = (level or os.environ.get(LEVEL_VARIABLE) or "INFO").upper()
+    name = str(level).upper()
     numeric = logging.getLevelName(name)
     if not isinstance(numeric, int):
-        raise ValueError("%s=%s: expected DEBUG, INFO, WARNING, ERROR or CRITICAL" % (LEVEL_VARIABLE, name))
+        raise ValueError("log level %s: expected DEBUG, INFO, WARNING, ERROR or CRITICAL" % name)
     logger = logging.getLogger(LOGGER_NAME)
     with _configure_lock:
         handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
@@ -126,10 +126,11 @@ def configure_logging(level: Optional[str] = None, stream: Optional[TextIO] = No
     return logger
 
 
-def configure_for_function() -> None:
-    """Once per Function Compute container (FC sets ``FC_FUNCTION_NAME``); elsewhere a no-op."""
-    if _configured_handler is None and os.environ.get("FC_FUNCTION_NAME"):
-        configure_logging()
+def configure_for_function(settings) -> None:
+    """Once per Function Compute container (FC sets ``FC_FUNCTION_NAME``): JSON lines at the
+    settings' ``IMAGE_REPAIR_LOG_LEVEL``; elsewhere a no-op."""
+    if _configured_handler is None and settings.function_name:
+        configure_logging(settings.log_level)
 
 
 def reset_logging() -> None:

@@ -1,12 +1,14 @@
 """The emulator's resource models. Statuses live in a ``Progress`` (clock.py) so that every
 change is a scheduled step; wire shapes are rendered by the action modules."""
+import json
 import time
 import uuid
 import random
 import string
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
+from ..agent.progress import PREFIX as PROGRESS_PREFIX
 from .clock import Progress
 
 _ALNUM = string.ascii_lowercase + string.digits
@@ -212,6 +214,39 @@ class InvocationRecord:
     def invocation_status(self) -> str:
         status = self.progress.status
         return self.final_status if status == "Finished" else status
+
+    def visible(self, now: float) -> Tuple[str, Optional[int], str, str]:
+        """(output, exit code, error code, error info) as the API shows them at ``now``: all of
+        it once Finished; while Running, the output streamed so far (running_output), no exit
+        code and no error yet; before that, nothing."""
+        status = self.progress.status
+        if status == "Finished":
+            return self.output, self.exit_code, self.error_code, self.error_info
+        if status == "Running" and self.start is not None:
+            return running_output(self.output, now - self.start), None, "", ""
+        return "", None, "", ""
+
+
+def running_output(output: str, running_s: float) -> str:
+    """The part of a command's output that exists ``running_s`` seconds into its run. The
+    emulator knows a command's whole output when it starts; the agent's progress lines
+    (agent/progress.py) carry their own time into the run, so the lines up to the last progress
+    line already due are shown, and nothing after it (the report comes last). An output without
+    progress lines shows nothing until the command finishes: whether Cloud Assistant returns a
+    running command's output so far is not documented, and the repair wait does not depend on it."""
+    lines = output.splitlines(True)
+    shown = 0
+    for index, line in enumerate(lines):
+        if not line.startswith(PROGRESS_PREFIX):
+            continue
+        try:
+            elapsed = float(json.loads(line[len(PROGRESS_PREFIX):]).get("elapsed"))
+        except (ValueError, TypeError, AttributeError):
+            continue
+        if elapsed > running_s:
+            break
+        shown = index + 1
+    return "".join(lines[:shown])
 
 
 @dataclass

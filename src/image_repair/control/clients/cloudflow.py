@@ -4,7 +4,6 @@ The execution name is the repair's deterministic execution id: CloudFlow returns
 execution of that name as it is, and answers ``ExecutionAlreadyExists`` for a finished one, so two
 starts of one repair never make two executions."""
 import json
-import os
 from typing import Optional
 
 from ..cloud_errors import CloudError, classify
@@ -31,14 +30,15 @@ class CloudFlowStarter:
         return {"name": execution_name, "started": True}
 
 
-def cloudflow_from_env(flow_name: Optional[str] = None, keys=None) -> CloudFlowStarter:
-    """StartExecution with the SDK credential chain and the SDK's endpoint for the region
-    (cloud_config.py); IMAGE_REPAIR_FNF_ENDPOINT points it elsewhere."""
+def cloudflow_starter(settings, flow_name: Optional[str] = None, keys=None) -> CloudFlowStarter:
+    """StartExecution of the settings' flow (IMAGE_REPAIR_FLOW_NAME) with the SDK credential chain
+    and the SDK's endpoint for the region (cloud_config.py); IMAGE_REPAIR_FNF_ENDPOINT points it
+    elsewhere."""
     from alibabacloud_fnf20190315.client import Client
 
-    from ..cloud_config import region_from_env, sdk_config
-    flow_name = flow_name or os.environ.get("IMAGE_REPAIR_FLOW_NAME")
+    from ..cloud_config import sdk_config
+    flow_name = flow_name or settings.flow_name
     if not flow_name:
         raise CloudError("MissingConfiguration", "IMAGE_REPAIR_FLOW_NAME (the deployed flow's name) is not set")
-    config = sdk_config(region_from_env(), os.environ.get("IMAGE_REPAIR_FNF_ENDPOINT"), keys)
+    config = sdk_config(settings.region(), settings.fnf_endpoint, keys)
     return CloudFlowStarter(Client(config), flow_name)

@@ -4,7 +4,6 @@ Answers are plain dicts in the API's own field names (``to_map()`` of the SDK bo
 read the documented shapes. SDK retries are off: retrying is the flow's job (Retry with backoff),
 and every create carries a ClientToken so a retried create never makes a second resource.
 """
-import os
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..cloud_errors import CloudError, classify
@@ -239,13 +238,14 @@ def _snake(action: str) -> str:
     return "".join(out)
 
 
-def ecs_port_from_env(region: Optional[str] = None, endpoint: Optional[str] = None, keys=None) -> EcsPort:
+def ecs_port(settings, region: Optional[str] = None, endpoint: Optional[str] = None, keys=None) -> EcsPort:
     """A port with the SDK credential chain (cloud_config.py: in Function Compute, the
-    function's role) and the SDK's endpoint for the region; ``IMAGE_REPAIR_ECS_ENDPOINT``
-    (``host:port``, plain HTTP on loopback) or ``endpoint`` points it at an emulator."""
+    function's role) and the SDK's endpoint for the region (``region``, else the settings');
+    ``endpoint`` or the settings' ``IMAGE_REPAIR_ECS_ENDPOINT`` (``host:port``, plain HTTP on
+    loopback) points it at an emulator."""
     from alibabacloud_ecs20140526.client import Client
 
-    from ..cloud_config import region_from_env, sdk_config
-    region = region or region_from_env()
-    endpoint = endpoint or os.environ.get("IMAGE_REPAIR_ECS_ENDPOINT")
+    from ..cloud_config import sdk_config
+    region = region or settings.region()
+    endpoint = endpoint or settings.ecs_endpoint
     return EcsPort(Client(sdk_config(region, endpoint, keys)), region)

@@ -20,9 +20,8 @@ refuses a second task with an id it has seen with HTTP 409, which is "already st
 error code says, and CloudFlow refuses a second execution of one name anyway.
 
 Which fan-out the sweep uses: ``IMAGE_REPAIR_FANOUT=cloudflow`` (default) or ``fc-async``
-(``launchers.launcher_from_env``).
+(``launchers.fanout_launcher``).
 """
-import os
 from typing import Optional
 
 from ..cloud_errors import CloudError, classify
@@ -52,18 +51,18 @@ class FcInvoker:
         return int(response.status_code) in (200, 202)
 
 
-def fc_client_from_env(keys=None):
+def fc_client(settings, keys=None):
     """The FC 2023-03-30 client with the SDK credential chain (cloud_config.py), at the
     invocation endpoint ``<account id>.<region>.fc.aliyuncs.com`` (FC sets FC_ACCOUNT_ID and
     FC_REGION in a function's environment: InvokeFunction is served there, not at the SDK's
-    management endpoint fcv3.<region>.aliyuncs.com), or IMAGE_REPAIR_FC_ENDPOINT."""
+    management endpoint fcv3.<region>.aliyuncs.com), or the settings' IMAGE_REPAIR_FC_ENDPOINT."""
     from alibabacloud_fc20230330.client import Client
 
-    from ..cloud_config import region_from_env, sdk_config
-    region = region_from_env()
-    endpoint = os.environ.get("IMAGE_REPAIR_FC_ENDPOINT")
+    from ..cloud_config import sdk_config
+    region = settings.region()
+    endpoint = settings.fc_endpoint
     if not endpoint:
-        account = os.environ.get("FC_ACCOUNT_ID")
+        account = settings.account_id
         if not account:
             raise CloudError("MissingConfiguration", "FC_ACCOUNT_ID (or IMAGE_REPAIR_FC_ENDPOINT) is not set")
         endpoint = "%s.%s.fc.aliyuncs.com" % (account, region)

@@ -2,7 +2,7 @@
 repair per recognised event through CloudFlow, return ``{accepted: [...], ignored: [{reason}]}``.
 Bad events are ignored with a reason (never raised: no redelivery loop); docs/events.md.
 
-Configuration (environment):
+Configuration (the container's settings, control/settings.py):
 * IMAGE_REPAIR_EVENT_DEFAULTS (else IMAGE_REPAIR_SWEEP_DEFAULTS, the same repair defaults in
   s.yaml): a JSON object of the start parameters events do not carry (zoneId, vSwitchId,
   securityGroupId, instanceType, systemDiskCategory, repairItems...; the seed template's names);
@@ -10,31 +10,26 @@ Configuration (environment):
   the policy of events that carry none (default: any repairable item at High risk);
 * FC_REGION (set by FC): events for images of other regions are ignored."""
 
-from ..steps.runner import HandlerError, ports_from_env
-from .fc import json_env, region_default
+from ..steps.runner import HandlerError, ports_from_env, start_invocation
 
 
-def event_defaults() -> dict:
-    return json_env("IMAGE_REPAIR_EVENT_DEFAULTS", "IMAGE_REPAIR_SWEEP_DEFAULTS") or {}
-
-
-def event_policy():
+def event_policy(settings):
+    """The settings' IMAGE_REPAIR_EVENT_POLICY as a WatchPolicy (HandlerError InvalidConfiguration)."""
     from pydantic import ValidationError
 
-    from ..models import WatchPolicy
-    raw = json_env("IMAGE_REPAIR_EVENT_POLICY")
+    from ..models import WatchPolicy, describe_validation_error
     try:
-        return WatchPolicy.model_validate(raw or {})
+        return WatchPolicy.model_validate(settings.event_policy or {})
     except ValidationError as error:
-        raise HandlerError("InvalidConfiguration", "IMAGE_REPAIR_EVENT_POLICY: %s" % error)
+        raise HandlerError("InvalidConfiguration", describe_validation_error(error, "IMAGE_REPAIR_EVENT_POLICY"))
 
 
 def handler(event, context=None):
-    from ..clients.cloudflow import cloudflow_from_env
+    from ..clients.cloudflow import cloudflow_starter
     from ..launchers import CloudFlowLauncher
-    from ..logs import configure_for_function
     from ..triggers.events import handle_delivery
-    configure_for_function()
-    summary = handle_delivery(event, ports_from_env().store, CloudFlowLauncher(cloudflow_from_env()),
-                              defaults=event_defaults(), policy=event_policy(), region=region_default())
+    settings = start_invocation()
+    summary = handle_delivery(event, ports_from_env().store, CloudFlowLauncher(cloudflow_starter(settings)),
+                              defaults=settings.repair_defaults_for_events(), policy=event_policy(settings),
+                              region=settings.function_region)
     return summary.model_dump()

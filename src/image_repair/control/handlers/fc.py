@@ -1,38 +1,17 @@
 """What the Function Compute entry points share beyond the step runner (steps/runner.py): the step
-handler each ``handlers/<step>.py`` is, and the function's configuration read from its environment."""
-import json
-import os
-from typing import Callable, Optional
+handler each ``handlers/<step>.py`` is. Their configuration is the container's settings
+(``steps.runner.function_settings``, control/settings.py), read on its first invocation."""
+from typing import Callable
 
-from ..steps.runner import HandlerError, function_time_limit, run_step
+from ..steps.runner import function_time_limit, run_step, start_invocation
 
 
 def step_handler(step: str) -> Callable:
-    """FC's ``handler(event, context)`` of one step: the runner with the environment's ports, the
+    """FC's ``handler(event, context)`` of one step: the runner with the container's ports, the
     invocation's request id and the function's timeout (which bounds the step's leases)."""
     def handler(event, context=None):
+        start_invocation()
         return run_step(step, event, request_id=getattr(context, "request_id", None),
                         time_limit_s=function_time_limit(context))
     handler.__name__ = "handler_" + step
     return handler
-
-
-def json_env(*names: str) -> Optional[dict]:
-    """The first of these environment variables that is set, as a JSON object (None: none set)."""
-    for name in names:
-        text = os.environ.get(name)
-        if not text:
-            continue
-        try:
-            value = json.loads(text)
-        except ValueError as error:
-            raise HandlerError("InvalidConfiguration", "%s is not JSON: %s" % (name, error))
-        if not isinstance(value, dict):
-            raise HandlerError("InvalidConfiguration", "%s must be a JSON object" % name)
-        return value
-    return None
-
-
-def region_default() -> Optional[str]:
-    """The function's own region (FC sets FC_REGION): the default regionId of what it starts."""
-    return os.environ.get("FC_REGION")

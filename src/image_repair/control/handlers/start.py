@@ -4,8 +4,7 @@ record the execution, start the CloudFlow execution named by its deterministic i
 Every bad body is ``HandlerError("InvalidInput", one short line)`` before anything is built,
 recorded or started: bytes that are not UTF-8, not JSON, larger than MAX_START_BODY, nested
 deeper than inputs.MAX_JSON_DEPTH, not an object, or parameters RepairRequest refuses."""
-from ..steps.runner import HandlerError, parse_event, ports_from_env
-from .fc import region_default
+from ..steps.runner import HandlerError, parse_event, ports_from_env, start_invocation
 
 MAX_START_BODY = 64 * 1024     # a start request is under 2 KB; a timer's payload string likewise
 
@@ -27,14 +26,16 @@ def start_parameters(event) -> dict:
 
 
 def handler(event, context=None):
-    from ..clients.cloudflow import cloudflow_from_env
+    from ..clients.cloudflow import cloudflow_starter
     from ..launchers import CloudFlowLauncher, start_execution
     from ..models import InvalidRequest, parse_request
+    settings = start_invocation()
     raw = start_parameters(event)
-    defaults = {"regionId": region_default()}
+    defaults = {"regionId": settings.function_region}    # the function's own region
     try:
         parse_request(raw, defaults)      # refused before the store or CloudFlow is even built
-        launched = start_execution(ports_from_env().store, CloudFlowLauncher(cloudflow_from_env()), raw, defaults)
+        launched = start_execution(ports_from_env().store, CloudFlowLauncher(cloudflow_starter(settings)), raw,
+                                   defaults)
     except InvalidRequest as error:
         raise HandlerError("InvalidInput", str(error))
     return {"executionId": launched.execution_id, "created": launched.created, "flowStarted": launched.started,

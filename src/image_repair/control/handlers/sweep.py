@@ -9,17 +9,15 @@ payload (``triggers.sweep.SweepPayload``; docs/sweep-and-janitor.md)::
 
 Everything is checked before any work: the event and payload within bounds (size, depth), typed
 strictly (``"false"`` is not a boolean, ``"1"`` not a number), numbers within their ranges, no
-unknown key; then IMAGE_REPAIR_JANITOR_TTL_HOURS and IMAGE_REPAIR_SWEEP_DEFAULTS (JSON objects
-or numbers as s.yaml sets them). A bad payload raises one HandlerError ``InvalidInput``, bad
-configuration ``InvalidConfiguration``, each with a one-line message quoting at most a short
-prefix of a bad value; nothing is listed, started or deleted. The fan-out comes from
-IMAGE_REPAIR_FANOUT (launchers.launcher_from_env). The janitor runs even when the sweep fails (then the sweep's
+unknown key; then the container's settings (control/settings.py: IMAGE_REPAIR_JANITOR_TTL_HOURS,
+IMAGE_REPAIR_SWEEP_DEFAULTS, IMAGE_REPAIR_FANOUT). A bad payload raises one HandlerError
+``InvalidInput``, bad configuration ``InvalidConfiguration``, each with a one-line message quoting
+at most a short prefix of a bad value; nothing is listed, started or deleted. The fan-out comes
+from IMAGE_REPAIR_FANOUT (launchers.fanout_launcher). The janitor runs even when the sweep fails (then the sweep's
 error is raised after it)."""
 import logging
-import os
 
-from ..steps.runner import HandlerError, ports_from_env
-from .fc import json_env
+from ..steps.runner import HandlerError, ports_from_env, start_invocation
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +30,7 @@ def sweep_payload(event):
     """The timer's event -> a validated ``SweepPayload`` (HandlerError InvalidInput otherwise)."""
     from pydantic import ValidationError
 
-    from ..logs import configure_for_function
     from ..triggers.sweep import SweepPayload
-    configure_for_function()
     raw = _json_object(event, "the sweep's event")
     if any(field in raw for field in TIMER_FIELDS):          # a timer: payload is a string
         raw = raw.get("payload")
@@ -94,42 +90,30 @@ def one_line(error) -> str:
     return bounded.one_line("; ".join(problems) + (" (and %d more)" % more if more > 0 else ""))
 
 
-def janitor_ttl_s(payload) -> float:
-    """The janitor's TTL: the payload's janitorTtlHours, else IMAGE_REPAIR_JANITOR_TTL_HOURS (a
-    number within the same bounds: HandlerError InvalidConfiguration otherwise), else 6 h."""
-    from ..triggers.janitor import JANITOR_TTL_S, MAX_TTL_HOURS, MIN_TTL_HOURS
+def janitor_ttl_s(payload, settings) -> float:
+    """The janitor's TTL: the payload's janitorTtlHours, else the settings'
+    IMAGE_REPAIR_JANITOR_TTL_HOURS (bounded there like the payload's), else 6 h."""
+    from ..triggers.janitor import JANITOR_TTL_S
     if payload.janitorTtlHours is not None:
         return payload.janitorTtlHours * 3600
-    text = os.environ.get("IMAGE_REPAIR_JANITOR_TTL_HOURS", "").strip()
-    if not text:
-        return JANITOR_TTL_S
-    try:
-        hours = float(text)
-    except ValueError:
-        hours = None
-    if hours is None or not MIN_TTL_HOURS <= hours <= MAX_TTL_HOURS:
-        from ..triggers.bounded import preview
-        raise HandlerError("InvalidConfiguration", "IMAGE_REPAIR_JANITOR_TTL_HOURS is %s: a number of hours from "
-                                                   "%d to %d" % (preview(text), MIN_TTL_HOURS, MAX_TTL_HOURS))
-    return hours * 3600
-
-
-def sweep_defaults() -> dict:
-    return json_env("IMAGE_REPAIR_SWEEP_DEFAULTS") or {}
+    if settings.janitor_ttl_hours is not None:
+        return settings.janitor_ttl_hours * 3600
+    return JANITOR_TTL_S
 
 
 def handler(event, context=None):
-    from ..launchers import launcher_from_env
+    from ..launchers import fanout_launcher
     from ..models import InvalidRequest
     from ..triggers.janitor import janitor
     from ..triggers.sweep import sweep
+    settings = start_invocation()
     payload = sweep_payload(event)          # everything checked before any work
-    ttl_s = janitor_ttl_s(payload)
-    defaults = sweep_defaults()
+    ttl_s = janitor_ttl_s(payload, settings)
+    defaults = dict(settings.sweep_defaults or {})
     ports = ports_from_env()
     result, failure = {}, None
     try:
-        launcher = None if payload.dryRun else launcher_from_env(ports.store)
+        launcher = None if payload.dryRun else fanout_launcher(settings, ports.store)
         result["sweep"] = sweep(ports.ecs, ports.store, launcher, payload.policy, dry_run=payload.dryRun,
                                 max_starts=payload.maxStarts, defaults=defaults).model_dump()
     except InvalidRequest as error:

@@ -55,7 +55,7 @@ fi
 mv "$agent.tmp" "$agent"
 rm -f "$agent".part-*
 params="$(echo %(params)s | base64 -d)"
-python3 "$agent" repair-disk --params "$params" --json 2>"$agent.log"
+python3 "$agent" repair-disk --params "$params" --json --progress-lines 2>"$agent.log"
 status=$?
 if [ "$status" -gt 2 ]; then tail -c 2000 "$agent.log"; fi
 exit "$status"
@@ -68,6 +68,24 @@ def decode_output(result: dict) -> str:
         return base64.b64decode(raw).decode("utf-8", "replace")
     except (ValueError, TypeError):
         return str(raw)
+
+
+PROGRESS_PREFIX = "image-repair-progress "   # agent/progress.py PREFIX (the agent imports nothing of ours)
+
+
+def last_progress(output: str) -> Optional[dict]:
+    """The agent's last progress line in a running command's output so far (agent/progress.py),
+    or None (no line yet, an output that is not ours, a line cut short)."""
+    for line in reversed(output.splitlines()[-50:]):
+        if line.startswith(PROGRESS_PREFIX):
+            try:
+                value = json.loads(line[len(PROGRESS_PREFIX):])
+            except ValueError:
+                continue
+            if isinstance(value, dict) and isinstance(value.get("percent"), (int, float)) \
+                    and isinstance(value.get("elapsed"), (int, float)):
+                return value
+    return None
 
 
 def parse_report(output: str) -> Optional[dict]:

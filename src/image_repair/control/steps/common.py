@@ -9,7 +9,6 @@ comes back, bounded by the Choice.
 import dataclasses
 import hashlib
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Tuple
@@ -82,15 +81,6 @@ class Ports:
     def say(self, message: str) -> None:
         if self.progress is not None:
             self.progress(message)
-
-
-def agent_options_from_env() -> dict:
-    """What the agent needs beyond the items (package sources), from the environment: the same
-    variables for FC functions and for local runs (IMAGE_REPAIR_MIRROR_URL,
-    IMAGE_REPAIR_ASSIST_PACKAGE_URL, IMAGE_REPAIR_AEGIS_PACKAGE_URL)."""
-    return {"mirrorUrl": os.environ.get("IMAGE_REPAIR_MIRROR_URL"),
-            "assistPackageUrl": os.environ.get("IMAGE_REPAIR_ASSIST_PACKAGE_URL"),
-            "aegisPackageUrl": os.environ.get("IMAGE_REPAIR_AEGIS_PACKAGE_URL")}
 
 
 def load(ports: Ports, execution_id: str) -> Tuple[Execution, RepairRequest]:

@@ -4,8 +4,9 @@ the local runner of the CLI, a test).
 ``run_step(step, event, ports)`` parses the event, runs ``steps.<step>.run(ports, event)``, answers
 transient failures as "retry after N s" (the flow loops back) and records terminal ones as the
 execution's cause before raising them (Function Compute passes only the exception's class name and
-message on). Ports come from the function's environment when none are given (built on the first
-call, cached for the container's life); JSON logs are configured on the first event (logs.py).
+message on). Ports come from the function's settings when none are given: the settings
+(control/settings.py) and the ports are built on a container's first call and kept for its life
+(``function_settings``, ``ports_from_env``); the FC entry points configure JSON logs (logs.py).
 ``bound_handlers(ports)`` maps every function name to its step with these ports (the local runner).
 
 The FC entry points over this are ``handlers/*``; nothing here knows FC beyond its context's
@@ -18,6 +19,8 @@ from typing import Any, Optional
 
 from ..logs import configure_for_function
 
+# A function container's state, built on its first invocation (never at import time).
+_SETTINGS = None
 _PORTS = None
 log = logging.getLogger(__name__)
 
@@ -31,11 +34,28 @@ class HandlerError(Exception):
         self.code = code
 
 
-def parse_event(event: Any) -> dict:
-    """FC passes bytes; the local runner passes the same; tests may pass a dict.
+def function_settings():
+    """The function's settings (control/settings.py), read from its environment on the first call
+    and kept for the container's life; a bad variable is HandlerError InvalidConfiguration."""
+    global _SETTINGS
+    if _SETTINGS is None:
+        from ..settings import Settings, SettingsError
+        try:
+            _SETTINGS = Settings.from_env()
+        except SettingsError as error:
+            raise HandlerError("InvalidConfiguration", str(error))
+    return _SETTINGS
 
-    Every handler starts here, so this is where a function container's logging is configured."""
-    configure_for_function()
+
+def start_invocation():
+    """What every FC entry point does first: the container's settings, its JSON logs (once)."""
+    settings = function_settings()
+    configure_for_function(settings)
+    return settings
+
+
+def parse_event(event: Any) -> dict:
+    """FC passes bytes; the local runner passes the same; tests may pass a dict."""
     if isinstance(event, (bytes, bytearray)):
         event = event.decode("utf-8")
     if isinstance(event, str):
@@ -48,20 +68,25 @@ def parse_event(event: Any) -> dict:
 
 
 def ports_from_env():
-    """Store and ECS port from the function's environment, built once per container."""
+    """Store and ECS port from the function's settings, built once per container."""
     global _PORTS
     if _PORTS is None:
-        from ..clients.ecs import ecs_port_from_env
+        from ..clients.ecs import ecs_port
         from ..store import open_store
-        from .common import Ports, agent_options_from_env
-        _PORTS = Ports(store=open_store(), ecs=ecs_port_from_env(), options=agent_options_from_env())
+        from .common import Ports
+        settings = function_settings()
+        _PORTS = Ports(store=open_store(settings.store_settings()), ecs=ecs_port(settings),
+                       options=settings.agent_options())
     return _PORTS
 
 
 def use_ports(ports) -> None:
-    """Set the ports handlers use (the local runner and tests); None resets to the environment's."""
-    global _PORTS
+    """Set the ports handlers use (tests); None forgets them and the settings: the next call reads
+    the environment again, as a new container would."""
+    global _PORTS, _SETTINGS
     _PORTS = ports
+    if ports is None:
+        _SETTINGS = None
 
 
 def run_step(step: str, event: Any, ports=None, request_id: Optional[str] = None,

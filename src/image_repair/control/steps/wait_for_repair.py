@@ -2,8 +2,10 @@
 item fails the execution unless ``allowPartial``. The outcome is recorded before it is judged, so a
 re-invoked handler judges the same outcome again instead of re-reading a changed world."""
 from ..models import FlowEvent, FlowState
-from .agent_delivery import clip, decode_output, judge, parse_report, summarize_report
-from .common import Ports, RepairFailed, load, poll, result_of
+from typing import Optional
+
+from .agent_delivery import clip, decode_output, judge, last_progress, parse_report, summarize_report
+from .common import PROGRESS_TRUST, Ports, RepairFailed, load, poll, result_of, seconds_since
 from .host_lifetime import keep_alive
 from .launch_repair_instance import STEP as LAUNCH
 from .start_repair import STEP as START
@@ -29,6 +31,25 @@ def outcome(result: dict, engine: str) -> dict:
     return found
 
 
+# Once the agent is slower than its last line's pace said (a long phase prints no line until it
+# ends), look again after this share of the time it has run: the overshoot stays a small share of
+# the run, where the growing intervals would overshoot by up to half of it.
+RECHECK_SHARE = 0.15
+
+
+def remaining_from_agent(result: Optional[dict], since_start_s: float) -> Optional[float]:
+    """Seconds the agent still needs, from its last progress line in the output so far: the pace
+    of the line (elapsed for percent) gives the run's length, minus the time since the command
+    started; past that, RECHECK_SHARE of the time run. None when the output says nothing (not
+    shown while running, no line yet, or 0 or 100 %): the poll then waits its growing intervals,
+    as without progress."""
+    line = last_progress(decode_output(result or {}))
+    if line is None or not 0 < line["percent"] < 100:
+        return None
+    remaining = line["elapsed"] * 100.0 / line["percent"] - since_start_s
+    return max(PROGRESS_TRUST * remaining, RECHECK_SHARE * since_start_s, 1.0)
+
+
 def run(ports: Ports, event: FlowEvent) -> FlowState:
     execution, request = load(ports, event.executionId)
     launched, started = result_of(execution, LAUNCH), result_of(execution, START)
@@ -38,7 +59,8 @@ def run(ports: Ports, event: FlowEvent) -> FlowState:
         result = ports.ecs.invocation_result(started["invokeId"], launched["instanceId"])
         status = (result or {}).get("InvocationStatus", "Pending")
         if status in RUNNING:
-            return False, "repair command %s (%s)" % (started["invokeId"], status), {}
+            remaining = remaining_from_agent(result, seconds_since(ports, execution, START))
+            return False, "repair command %s (%s)" % (started["invokeId"], status), {}, remaining
         return True, "repair command %s %s" % (started["invokeId"], status), outcome(result, started["engine"])
 
     state = poll(ports, event, STEP, check, FIRST_WAIT_S)

@@ -104,12 +104,13 @@ class CommandResponses:
             overall = inv.status()
             instances = []
             for rec in inv.records:
-                output, dropped = encode_output(rec.output if include_output else "", encoding)
+                text, exit_code, error_code, error_info = rec.visible(now)
+                output, dropped = encode_output(text if include_output else "", encoding)
                 instances.append({
                     "InstanceId": rec.instance_id, "InvocationStatus": rec.invocation_status,
                     "InstanceInvokeStatus": RECORD_STATUS[rec.invocation_status],
-                    "ExitCode": rec.exit_code if rec.exit_code is not None else 0,
-                    "ErrorCode": rec.error_code, "ErrorInfo": rec.error_info, "Output": output,
+                    "ExitCode": exit_code if exit_code is not None else 0,
+                    "ErrorCode": error_code, "ErrorInfo": error_info, "Output": output,
                     "Dropped": dropped, "Repeats": 1, "Timed": False, "CreationTime": iso(inv.created),
                     "StartTime": iso(rec.start) if rec.start else "",
                     "FinishTime": iso(rec.finish) if rec.finish else "", "UpdateTime": iso(now)})
@@ -132,14 +133,16 @@ class CommandResponses:
                                                         record_status=p.str("InvokeRecordStatus"))
         page, envelope = paginate(rows, p, default_size=10, max_size=50, next_token=True)
         results = []
+        now = self.backend.clock.now()
         for inv, rec in page:
-            output, dropped = encode_output(rec.output, encoding)
+            text, exit_code, error_code, error_info = rec.visible(now)
+            output, dropped = encode_output(text, encoding)
             results.append({
                 "InvokeId": inv.id, "CommandId": inv.command_id, "InstanceId": rec.instance_id,
                 "InvocationStatus": rec.invocation_status,
                 "InvokeRecordStatus": RECORD_STATUS[rec.invocation_status],
-                "ExitCode": rec.exit_code if rec.exit_code is not None else 0,
-                "ErrorCode": rec.error_code, "ErrorInfo": rec.error_info, "Output": output,
+                "ExitCode": exit_code if exit_code is not None else 0,
+                "ErrorCode": error_code, "ErrorInfo": error_info, "Output": output,
                 "Dropped": dropped, "Repeats": 1, "Username": "root",
                 "StartTime": iso(rec.start) if rec.start else "",
                 "FinishedTime": iso(rec.finish) if rec.finish else "",
