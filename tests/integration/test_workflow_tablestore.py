@@ -4,7 +4,6 @@ emulator (``image-repair emulator serve``) that answers both ECS and Tablestore 
 as a user sets them (docs/store.md, "Running locally on Tablestore"). Real processes and sockets,
 the real ECS and Tablestore SDKs; the state is read back from the emulator's Tablestore."""
 import json
-import os
 import subprocess
 import sys
 
@@ -14,29 +13,17 @@ from image_repair.control.store.tablestore import TablestoreStore, make_ots_clie
 from image_repair.emulator.seed import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
 from image_repair.testing import tablestore_store_env
 
+from .served_cli import cli, served_emulator
 from .workflow_env import SOURCE
 
 
-def cli(*args, env, timeout=300):
-    return subprocess.run([sys.executable, "-m", "image_repair", *args], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, universal_newlines=True, env=env, timeout=timeout)
-
-
 @pytest.fixture
-def served():
+def served(tmp_path):
     """One emulator process: (its HOST:PORT, an environment whose store is its Tablestore)."""
-    server = subprocess.Popen([sys.executable, "-m", "image_repair", "emulator", "serve", "--port", "0",
-                               "--latency", "immediate"], stdout=subprocess.PIPE, universal_newlines=True)
-    try:
-        line = server.stdout.readline()
-        assert "listening on http://" in line and "Tablestore instance image-repair" in line, line
-        endpoint = line.split("http://", 1)[1].split()[0]
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("ALIBABA_CLOUD_", "TABLESTORE_", "FC_"))}
+    with served_emulator(tmp_path, "--latency", "immediate") as (endpoint, env):
+        env = {k: v for k, v in env.items() if not k.startswith(("ALIBABA_CLOUD_", "TABLESTORE_", "FC_"))}
         env.update(tablestore_store_env("http://" + endpoint, table="state"))
         yield endpoint, env
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 def test_a_repair_keeps_its_state_in_the_served_emulators_tablestore(served):
