@@ -2,7 +2,7 @@
 benchmarks, print one table, write the JSON (bench/results/latest.json by default).
 
 NAMES (comma-separated): workflow (1 and 2: critical path and API calls), coldstart (3),
-agent (4, root), sweep (5). Default: all."""
+agent (4, root), sweep (5), demo (6, root: the README's first command, warm). Default: all."""
 import argparse
 import datetime
 import json
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .report import calls_by_action, machine, rows_for, table
 
-BENCHMARKS = ("workflow", "coldstart", "agent", "sweep")
+BENCHMARKS = ("workflow", "coldstart", "agent", "sweep", "demo")
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
 
 
@@ -29,6 +29,9 @@ def run(name: str, args) -> dict:
     if name == "sweep":
         from . import sweep
         return sweep.benchmark()
+    if name == "demo":
+        from . import demo
+        return demo.benchmark()
     raise ValueError(name)
 
 

@@ -145,3 +145,13 @@ def test_our_repair_wait_follows_the_agents_progress_lines():
             total += ours["step_seconds"]["wait_for_repair"] - scenario.repair_seconds
         return total
     assert overshoot(True) < overshoot(False)
+
+
+def test_every_benchmark_has_its_rows():
+    """rows_for on a result of each kind (the table `python -m bench` prints), the demo's included."""
+    draws = workflow.benchmark_draws(1, seed=3)
+    rows = rows_for({"workflow": {"draws": draws}, "demo": {"seconds": 100.0, "goal_s": 150.0},
+                     "sweep": {"images": 10, "calls": 1, "minimum_calls": 1, "calls_ratio": 1.0, "seconds": 1.0}})
+    names = [r["benchmark"] for r in rows]
+    assert any(n.startswith("6 demo") for n in names) and any(n.startswith("5 sweep") for n in names)
+    assert sum(n.startswith("1 ") for n in names) == 3

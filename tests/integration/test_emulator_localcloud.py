@@ -1,8 +1,9 @@
 """The disk-backed mode (local cloud) with the real ECS SDK: an image from a real Debian disk
 image file (broken the way VMware imports are), its check by the agent's check-disk, a repair
 instance whose data disk is a loop device found by serial, the agent delivered by SendFile and run
-by RunCommand, the public repair command run by InvokeCommand, a snapshot and a new image whose
-check shows the repaired item fixed. Needs root (loop devices, mount namespaces)."""
+by RunCommand, the public repair command run by InvokeCommand, the host released with the repaired
+disk kept (Available, off its loop device), a snapshot of that disk and a new image whose check
+shows the repaired item fixed. Needs root (loop devices, mount namespaces)."""
 import base64
 import json
 import os
@@ -109,19 +110,29 @@ def test_local_cloud_repairs_an_image_end_to_end(tmp_path, broken_debian):
         assert repaired.invocation_status == "Success", repaired.output
         assert {i["name"]: i["status"] for i in json.loads(repaired.output)["items"]} == {"fstab": "repaired"}
 
+        # The host goes as soon as the repair is done; the repaired disk outlives it (DeleteWithInstance
+        # off), Available with its file kept and its loop device released, and is snapshotted so.
+        client.modify_disk_attribute_with_options(m.ModifyDiskAttributeRequest(
+            region_id=R, disk_id=disk.disk_id, delete_with_instance=False), RT)
+        client.delete_instance_with_options(m.DeleteInstanceRequest(instance_id=instance_id, force=True), RT)
+        kept = until(lambda: client.describe_disks_with_options(m.DescribeDisksRequest(
+            region_id=R, disk_ids=json.dumps([disk.disk_id])), RT).body.disks.disk[0],
+            lambda found: found.status == "Available")
+        assert kept.instance_id == "" and kept.detached_time
+        assert loops_of(tmp_path / "cloud" / "disks") == []
+        assert os.listdir(tmp_path / "cloud" / "disks") == [disk.disk_id + ".img"]
         snap = client.create_snapshot_with_options(m.CreateSnapshotRequest(disk_id=disk.disk_id), RT).body.snapshot_id
         until(lambda: client.describe_snapshots_with_options(m.DescribeSnapshotsRequest(
             region_id=R, snapshot_ids=json.dumps([snap])), RT).body.snapshots.snapshot[0].status,
             lambda status: status == "accomplished")
+        client.delete_disk_with_options(m.DeleteDiskRequest(disk_id=disk.disk_id), RT)
+        assert os.listdir(tmp_path / "cloud" / "disks") == []
         new_image = client.create_image_with_options(m.CreateImageRequest(
             region_id=R, snapshot_id=snap, platform="Debian", detection_strategy="Standard"), RT).body.image_id
         after, described = risks(client, new_image)
         assert "GUESTOS.Fstab" not in after and after["GUESTOS.Virtio"] == "High"
         assert {i.name: i.value for i in described.detection_options.items.item}["Platform"] == "Debian"
 
-        client.delete_instance_with_options(m.DeleteInstanceRequest(instance_id=instance_id, force=True), RT)
-        assert loops_of(tmp_path / "cloud" / "disks") == []
-        assert os.listdir(tmp_path / "cloud" / "disks") == []
     assert loops_of(tmp_path) == []
 
 

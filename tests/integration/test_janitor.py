@@ -149,3 +149,26 @@ def test_after_the_ttl_young_leaks_go_too(planted):
     later = janitor(ecs, store, ttl_s=6 * HOUR, now=cloud.backend.clock.now() + 7 * HOUR)
     assert set(later.ids()) == young
     assert old["untagged"] <= cloud.live() and old["running"] <= cloud.live()
+
+
+def test_a_repaired_disk_that_outlived_its_host_is_deleted_once_available(tmp_path):
+    """A failed execution's host released with its repaired disk kept (DeleteWithInstance false):
+    the disk is Detaching for a while after the host goes, answers DeleteDisk "not yet" and is
+    kept with the reason, then deleted by the next run."""
+    store = SQLiteStore(str(tmp_path / "state.db"))
+    with mock_ecs(latency="manual") as backend:
+        cloud = Account(backend)
+        execution(store, "repair-released", ExecutionStatus.FAILED)
+        host, (system_disk, data_disk) = cloud.instance("repair-released", keep_data_disk=True)
+        backend.advance(7 * HOUR)
+        ecs = EcsPort(ecs_client(backend), backend.region)
+        first = janitor(ecs, store, ttl_s=6 * HOUR, now=backend.clock.now())
+        actions = {a.resourceId: a.action for a in first.deleted}
+        assert actions == {host: "deleted", system_disk: "gone_with_instance"} and not first.failed
+        kept = {a.resourceId: a.reason for a in first.kept}
+        assert "not deletable yet (IncorrectDiskStatus" in kept[data_disk] and "next run" in kept[data_disk]
+        assert backend.disks[data_disk].status == "Detaching"
+        backend.advance(backend.latency.disk_detach)
+        second = janitor(ecs, store, ttl_s=6 * HOUR, now=backend.clock.now())
+        assert second.ids("deleted") == [data_disk] and data_disk not in backend.disks
+    store.close()

@@ -96,3 +96,6 @@ def test_dry_run_makes_no_image(tmp_path):
         env.check_invariants(execution.execution_id)
         assert execution.report["newImageId"] is None and env.created("m-") == []
         assert env.host.runs[0]["params"]["dryRun"] is True
+        # no disk kept past the host: clean-up deletes the host, and its disks go with it
+        calls = env.backend.call_counts()
+        assert calls["DeleteInstance"] == 1 and not calls["ModifyDiskAttribute"] and not calls["DeleteDisk"]

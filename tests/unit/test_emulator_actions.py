@@ -254,6 +254,73 @@ def test_snapshot_rules(make):
     assert snap_id not in ecs.snapshots
 
 
+def disk_by_id(client, disk_id):
+    return client.describe_disks_with_options(m.DescribeDisksRequest(
+        region_id=R, disk_ids=json.dumps([disk_id])), RT).body.disks.disk[0]
+
+
+def test_a_disk_kept_past_its_instance_is_detached_snapshotted_and_deleted(make):
+    """ModifyDiskAttribute(DeleteWithInstance=false), then DeleteInstance: the disk walks Detaching ->
+    Available, is snapshotted off any instance, and DeleteDisk takes it once no snapshot of it is in
+    progress; each refusal with its documented code."""
+    ecs, client = make("manual")
+    instance_id = launch(client)
+    disk = data_disk(client, instance_id)
+    ecs.advance(60)
+    modify = client.modify_disk_attribute_with_options
+    fails("MissingParameter.DiskIdOrDiskIds", 400, modify, m.ModifyDiskAttributeRequest(region_id=R,
+                                                                                        delete_with_instance=False))
+    fails("ParameterConflict.DiskIdAndDiskIds", 400, modify, m.ModifyDiskAttributeRequest(
+        region_id=R, disk_id=disk.disk_id, disk_ids=[disk.disk_id], delete_with_instance=False))
+    fails("NoAttributeToModify", 400, modify, m.ModifyDiskAttributeRequest(region_id=R, disk_id=disk.disk_id))
+    fails("InvalidDiskId.NotFound", 404, modify, m.ModifyDiskAttributeRequest(region_id=R, disk_id="d-x",
+                                                                              delete_with_instance=False))
+    fails("IncorrectDiskStatus", 403, client.delete_disk_with_options, m.DeleteDiskRequest(disk_id=disk.disk_id))
+    modify(m.ModifyDiskAttributeRequest(region_id=R, disk_ids=[disk.disk_id], delete_with_instance=False), RT)
+    assert data_disk(client, instance_id).delete_with_instance is False
+    client.delete_instance_with_options(m.DeleteInstanceRequest(instance_id=instance_id, force=True), RT)
+    kept = disk_by_id(client, disk.disk_id)
+    assert (kept.status, kept.attachments.attachment) == ("Detaching", [])
+    fails("IncorrectDiskStatus", 403, client.delete_disk_with_options, m.DeleteDiskRequest(disk_id=disk.disk_id))
+    fails("IncorrectDiskStatus", 403, client.create_snapshot_with_options, m.CreateSnapshotRequest(disk_id=disk.disk_id))
+    ecs.advance(ecs.latency.disk_detach)
+    kept = disk_by_id(client, disk.disk_id)
+    assert (kept.status, kept.instance_id, kept.device) == ("Available", "", "") and kept.detached_time
+    snap_id = client.create_snapshot_with_options(m.CreateSnapshotRequest(disk_id=disk.disk_id), RT).body.snapshot_id
+    fails("DiskCreatingSnapshot", 403, client.delete_disk_with_options, m.DeleteDiskRequest(disk_id=disk.disk_id))
+    ecs.advance(ecs.latency.snapshot_seconds(disk.size))
+    client.delete_disk_with_options(m.DeleteDiskRequest(disk_id=disk.disk_id), RT)
+    assert disk.disk_id not in ecs.disks and ecs.snapshots[snap_id].status == "accomplished"
+    fails("InvalidDiskId.NotFound", 404, client.delete_disk_with_options, m.DeleteDiskRequest(disk_id=disk.disk_id))
+
+
+def test_detach_disk_rules(make):
+    ecs, client = make("manual")
+    instance_id, other = launch(client), launch(client)
+    disk = data_disk(client, instance_id)
+    system = client.describe_disks_with_options(m.DescribeDisksRequest(
+        region_id=R, instance_id=instance_id, disk_type="system"), RT).body.disks.disk[0]
+    detach = client.detach_disk_with_options
+    fails("IncorrectDiskStatus", 403, detach, m.DetachDiskRequest(instance_id=instance_id, disk_id=disk.disk_id))
+    ecs.advance(5)          # the disk In_use, its instance Starting
+    fails("IncorrectInstanceStatus", 403, detach, m.DetachDiskRequest(instance_id=instance_id, disk_id=disk.disk_id))
+    ecs.advance(25)
+    fails("DependencyViolation", 403, detach, m.DetachDiskRequest(instance_id=other, disk_id=disk.disk_id))
+    fails("IncorrectInstanceStatus", 403, detach, m.DetachDiskRequest(instance_id=instance_id, disk_id=system.disk_id))
+    fails("InvalidDiskId.NotFound", 404, detach, m.DetachDiskRequest(instance_id=instance_id, disk_id="d-x"))
+    fails("InvalidInstanceId.NotFound", 404, detach, m.DetachDiskRequest(instance_id="i-x", disk_id=disk.disk_id))
+    detach(m.DetachDiskRequest(instance_id=instance_id, disk_id=disk.disk_id), RT)
+    assert disk_by_id(client, disk.disk_id).status == "Detaching"
+    fails("IncorrectDiskStatus", 403, detach, m.DetachDiskRequest(instance_id=instance_id, disk_id=disk.disk_id))
+    ecs.advance(ecs.latency.disk_detach)
+    detached = disk_by_id(client, disk.disk_id)
+    assert (detached.status, detached.instance_id, detached.delete_with_instance) == ("Available", "", False)
+    fails("InvalidDisk.AlreadyDetached", 404, detach, m.DetachDiskRequest(instance_id=instance_id, disk_id=disk.disk_id))
+    ecs.advance(30)
+    client.delete_instance_with_options(m.DeleteInstanceRequest(instance_id=instance_id, force=True), RT)
+    assert disk.disk_id in ecs.disks and system.disk_id not in ecs.disks      # a detached disk stays
+
+
 # --- Cloud Assistant ----------------------------------------------------------------------------
 def test_cloud_assistant_status(client, ecs):
     instance_id = launch(client)

@@ -47,10 +47,7 @@ def add_commands(sub) -> None:
                          help="start parameters events do not carry, JSON (seed names)")
     deliver.add_argument("--policy", metavar="JSON", type=cli_args.json_object,
                          help="the policy of events without one, JSON: items, riskLevels")
-    deliver.add_argument("--time-scale", metavar="S", type=cli_args.number(float, 0.0, 1.0, low_open=True),
-                         help="with --image-file: real seconds per second of flow wait, more than 0 and at most 1 "
-                              "(default 1); real work in progress is always waited for (an emulator at "
-                              "--endpoint sets its own pace)")
+    cli_args.add_time_scale(deliver)
     deliver.add_argument("--json", action="store_true", help="print the summary and reports as JSON")
     deliver.set_defaults(run=run_deliver)
 

@@ -74,10 +74,7 @@ def add_commands(sub) -> None:
                         help="with --image-file: also write the new image's system disk to FILE (sparse); "
                              "a new file unless --force")
     repair.add_argument("--force", action="store_true", help="let --output replace an existing file")
-    repair.add_argument("--time-scale", metavar="S", type=cli_args.number(float, 0.0, 1.0, low_open=True),
-                        help="with --image-file: real seconds per second of flow wait, more than 0 and at most 1 "
-                             "(default 1); real work in progress is always waited for (an emulator at "
-                             "--endpoint sets its own pace)")
+    cli_args.add_time_scale(repair)
     repair.add_argument("--json", action="store_true", help="print the final report as JSON")
     repair.set_defaults(run=run_repair)
     status = sub.add_parser("status", help="an execution's status and report",

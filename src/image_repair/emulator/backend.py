@@ -98,11 +98,14 @@ class EcsBackend(ImageBackend, InstanceBackend, StorageBackend, CommandBackend, 
             now = self.clock.now()
             self.release_expired_instances()
             for kind in (self.instances, self.disks, self.snapshots):
-                for res in kind.values():
+                for res in list(kind.values()):
                     if not res.progress.steps:
                         continue
                     res.progress.stuck_in = self.faults.stuck.get(res.id)
-                    res.progress.settle(now)
+                    if kind is self.disks:
+                        self.settle_disk(res, now)      # a detach ends off the instance
+                    else:
+                        res.progress.settle(now)
             for image in self.images.values():
                 # a settled image (no step ahead, check included) cannot change: skip it, so a call
                 # on an account of 10,000 images does not pay for every image (the sweep's bench)

@@ -25,6 +25,7 @@ LIFECYCLES: Dict[str, List[str]] = {
     "instance.reboot": ["Stopping", "Starting", "Running"],
     "instance.stop": ["Stopping", "Stopped"],
     "disk.create": ["Creating", "In_use"],
+    "disk.detach": ["Detaching", "Available"],  # DetachDisk, or its instance released without it
     "snapshot.create": ["progressing", "accomplished"],
     "image.create": ["Creating", "Available"],
     "image.check": ["Processing", "Finished"],  # before it starts the status is ""
@@ -40,6 +41,9 @@ class LatencyModel:
     - an instance is Pending ~5 s, Starting ~25 s: Running about 30 s after RunInstances;
     - stop ~10 s, reboot ~30 s;
     - a new disk attaches while its instance boots (In_use when the instance is Starting);
+    - a disk detaches (DetachDisk, or its instance released while DeleteWithInstance is false) in
+      ~60 s: Detaching, then Available (DetachDisk's documented "approximately 1 minute"; for a
+      release no figure is published, the same is assumed);
     - a first full snapshot: ~20 s of setup, then ~100 MiB/s (20 GiB: ~4 minutes);
     - CreateImage from an accomplished snapshot: ~60 s + ~3 s per GiB (20 GiB: ~2 minutes);
     - the image check (DetectionStrategy=Standard) runs ~5 minutes after the image is Available;
@@ -51,6 +55,7 @@ class LatencyModel:
     instance_starting: float = 25.0
     instance_stopping: float = 10.0
     instance_reboot_starting: float = 20.0
+    disk_detach: float = 60.0
     snapshot_setup: float = 20.0
     snapshot_mib_per_second: float = 100.0
     image_base: float = 60.0

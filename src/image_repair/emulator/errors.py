@@ -71,6 +71,14 @@ CATALOG = {
     "IncorrectInstanceStatus.Initializing": (403, "The specified instance status does not support this operation."),
     "IncorrectDiskStatus": (403, "The current disk status does not support this operation."),
     "IncorrectDiskStatus.CreatingSnapshot": (400, "A previous snapshot creation is in process."),
+    # Disks outliving their instance (DetachDisk, ModifyDiskAttribute, DeleteDisk; API metadata)
+    "InvalidDisk.AlreadyDetached": (404, "The specified disk has been detached."),
+    "DependencyViolation": (403, "The specified disk has not been attached on the specified instance."),
+    "DiskNotPortable": (403, "The specified disk is not a portable disk."),
+    "DiskCreatingSnapshot": (403, "The operation is denied due to a snapshot of the specified disk is not completed yet."),
+    "NoAttributeToModify": (400, "No attribute to be modified in this request."),
+    "MissingParameter.DiskIdOrDiskIds": (400, "Specified parameter DiskId or DiskIds is missing."),
+    "ParameterConflict.DiskIdAndDiskIds": (400, "Specified parameter DiskId and DiskIds conflict, only one can be chosen."),
     "IncorrectImageStatus": (403, "The current status of the image does not support this operation."),  # unverified
     "InvalidImageName.Duplicated": (400, "The specified Image name has already bean used."),  # sic
     "InvalidPlatform.Malformed": (400, "The specified Platform is wrongly formed."),

@@ -3,13 +3,16 @@
 - Images are disk image files: ``add_image(path)`` registers one (a raw file is its snapshot, read
   only; qcow2/vmdk/vhd are converted to raw copies); seed images may name a ``file``.
 - A disk created from a snapshot is a sparse/reflink copy of the snapshot's file; a data disk of
-  a repair instance is attached as a loop device (read-write) for the instance's life.
+  a repair instance is attached as a loop device (read-write) while it is attached: a disk that
+  outlives its instance (DetachDisk, or DeleteWithInstance=false) is released from its loop
+  device once Available, and its file stays until DeleteDisk.
 - RunCommand/InvokeCommand really run: as root, in a private mount namespace where
   ``/dev/disk/by-id/virtio-<serial>`` names each attached disk (the serial the instance reports,
   which the agent's ``--serial`` lookup finds) and each SendFile target directory is replaced by
   the instance's own copy of it (the host's directory is hidden, never written). The target
   directory must exist on this host.
-- CreateSnapshot copies the disk's file at that moment (after flushing its loop device).
+- CreateSnapshot copies the disk's file at that moment (after flushing its loop device, if it is
+  still attached).
 - An image created with ``DetectionStrategy=Standard`` gets its check items from the agent's
   ``check-disk`` on the image's system snapshot.
 The public command ``ACS-ECS-ImageRepair-for-linux.sh`` runs the agent's ``repair-disk --serial``.
@@ -200,6 +203,14 @@ class LocalCloud:
             for progress in holding:
                 progress.held = False
         self._background("copy of %s for %s" % (snap.id, disk.id), work, done)
+
+    def disk_detached(self, disk) -> None:
+        """The disk is off its instance (Available): its loop device is flushed and released;
+        its file stays (a snapshot of it copies the file, DeleteDisk removes it)."""
+        device = self.loops.get(disk.id)
+        if device:
+            subprocess.run(["blockdev", "--flushbufs", device], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._detach(disk.id)
 
     def disk_deleted(self, disk) -> None:
         self._detach(disk.id)

@@ -127,6 +127,8 @@ class Disk:
     delete_with_instance: bool = True
     tags: Dict[str, str] = field(default_factory=dict)
     backing_file: Optional[str] = None  # disk-backed mode
+    description: str = ""
+    detached: Optional[float] = None  # when it last became Available off an instance (DetachedTime)
 
     @property
     def status(self) -> str:

@@ -134,6 +134,28 @@ class EcsPort:
         return [d for d in body.get("Disks", {}).get("Disk", [])
                 if d.get("SourceSnapshotId") == snapshot_id and d.get("Type") == "data"]
 
+    def describe_disk(self, disk_id: str) -> Optional[dict]:
+        """One disk (DescribeDisks by ID), None when it is gone."""
+        m = sdk_models()
+        body = self._call("DescribeDisks", m.DescribeDisksRequest(region_id=self.region, disk_ids='["%s"]' % disk_id))
+        found = [d for d in body.get("Disks", {}).get("Disk", []) if d.get("DiskId") == disk_id]
+        return found[0] if found else None
+
+    def set_delete_with_instance(self, disk_id: str, delete_with_instance: bool) -> None:
+        """ModifyDiskAttribute(DeleteWithInstance): off, releasing the instance keeps the disk
+        (Detaching, then Available) instead of releasing it too; on, the disk goes with it again.
+        Idempotent."""
+        m = sdk_models()
+        self._call("ModifyDiskAttribute", m.ModifyDiskAttributeRequest(
+            region_id=self.region, disk_id=disk_id, delete_with_instance=delete_with_instance))
+
+    def delete_disk(self, disk_id: str) -> bool:
+        """DeleteDisk of an Available disk; -> False when it was already gone. A disk still attached
+        or Detaching (IncorrectDiskStatus) or with a snapshot in progress (DiskCreatingSnapshot)
+        propagates: the caller decides whether that means "not yet"."""
+        m = sdk_models()
+        return self._gone_is_fine("DeleteDisk", m.DeleteDiskRequest(disk_id=disk_id), ("InvalidDiskId.NotFound",))
+
     def delete_instance(self, instance_id: str) -> bool:
         """Force-delete; -> False when it was already gone. IncorrectInstanceStatus.Initializing
         propagates: the caller reports "not yet" and the flow's Wait loop comes back."""

@@ -4,8 +4,8 @@
 ``FUNCTIONS`` maps each Function Compute function name (the flow's resourceArn, s.yaml's
 functionName) to its step module; ``run(ports, event) -> FlowState`` in every module."""
 STEP_MODULES = ("watch_source_image", "check_source_image", "choose_base_image", "launch_repair_instance",
-                "wait_until_ready", "start_repair", "wait_for_repair", "snapshot_repaired_disk", "create_repaired_image",
-                "wait_for_image_check", "clean_up", "finish")
+                "wait_until_ready", "start_repair", "wait_for_repair", "release_repair_host", "snapshot_repaired_disk",
+                "create_repaired_image", "wait_for_image_check", "clean_up", "finish")
 
 
 def function_name(step: str) -> str:

@@ -1,4 +1,4 @@
-"""Step 10: clean up, after success and after every failure.
+"""Step 11: clean up, after success and after every failure.
 
 First, an error that escaped a function without a cause recorded by our code (a function killed at
 its timeout, a runtime crash, a platform error past the flow's Retry rules) is not the end: the
@@ -7,9 +7,13 @@ expired; every step is idempotent, so it carries on where the killed attempt sto
 
 Otherwise deletes what this execution created, found both by the store's records and by its tag
 (so a resource whose create answer was lost is found too), looking only for the kinds of resource
-the flow had reached: the repair host always (its disk goes with it); on failure also the new
-image(s) and snapshot(s). Already gone is success. ``IncorrectInstanceStatus.Initializing`` (the
-protection window after creation) answers "not yet": the flow's Wait loop comes back. A resource
+the flow had reached: the repair host always (its disks go with it while DeleteWithInstance is on);
+on failure also the new image(s) and snapshot(s); and, once the flow may have kept the repaired
+disk past its host (release_repair_host), that disk, unless the snapshot step deleted it already.
+The disk is known from the store before any call could have changed it (wait_until_ready records
+it), so no tag lookup is needed for it. Already gone is success. "Not yet" answers
+(``IncorrectInstanceStatus.Initializing``, the protection window after creation; a disk still
+Detaching or with a snapshot in progress) make the flow's Wait loop come back. A resource
 that cannot be deleted is recorded (``cleanUp.notDeleted``), the others are still deleted, and the
 answer says ``incomplete``. A transient error is raised to the handler, which answers "retry": every
 deletion here is idempotent. Then releases the lock, and on failure records the execution as FAILED
@@ -22,16 +26,23 @@ from ..policy import TAG_EXECUTION
 from ..store import ExecutionStatus
 from .common import LEASE_MARGIN_S, Ports, StepError, next_wait
 from .report import build_report
+from .release_repair_host import RELEASE as RELEASED, STEP as RELEASE_STEP
+from .snapshot_repaired_disk import DISK_DELETED
 from .transient import transient_kind
 
 STEP = "clean_up"
 RESUMES = "clean_up.resumes"
 MAX_RESUMES = 3
 FIRST_WAIT_S = 10
-NOT_YET = ("IncorrectInstanceStatus.Initializing", "IncorrectInstanceStatus", "InstanceLockedForSecurity")
+NOT_YET = {"instance": ("IncorrectInstanceStatus.Initializing", "IncorrectInstanceStatus", "InstanceLockedForSecurity"),
+           # Detaching from its released host, or its snapshot still progressing (DeleteDisk's errors)
+           "disk": ("IncorrectDiskStatus", "IncorrectDiskStatus.Initializing", "DiskCreatingSnapshot",
+                    "DiskStillAttached")}
 # A create may have been sent (its answer possibly lost) only once the flow reached its step, that is
-# once the step before it is recorded: there is nothing of that kind to look for before.
-LAUNCH_AFTER, SNAPSHOT_AFTER, IMAGE_AFTER = "choose_base_image", "wait_for_repair", "snapshot_repaired_disk"
+# once the step before it is recorded: there is nothing of that kind to look for before. Likewise the
+# repaired disk may outlive the host only once the release step may have run.
+LAUNCH_AFTER, SNAPSHOT_AFTER, IMAGE_AFTER = "choose_base_image", "release_repair_host", "snapshot_repaired_disk"
+RELEASE_AFTER = "wait_for_repair"
 
 
 def record_failure(ports: Ports, event: FlowEvent) -> None:
@@ -70,26 +81,59 @@ def from_store_steps(ports: Ports, execution_id: str, step: str, key: str) -> Se
     return {value} if value else set()
 
 
+def kept_disks(ports: Ports, execution) -> Set[str]:
+    """The repaired disk, if the flow may have kept it past its host and it is not known deleted."""
+    released = execution.steps.get(RELEASE_STEP)
+    if RELEASE_AFTER not in execution.steps or (released is not None and (released.result or {}).get("skipped")):
+        return set()                    # not reached, or a dry run: the disk went with its host
+    deleted = execution.steps.get(DISK_DELETED)
+    if deleted is not None and (deleted.result or {}).get("deleted"):
+        return set()
+    return from_store_steps(ports, execution.execution_id, "wait_until_ready", "diskId")
+
+
 class Deleter:
     """Deletes resources one by one, keeping going past a resource that cannot be deleted."""
 
     def __init__(self, ports: Ports):
         self.ports = ports
         self.not_deleted: List[dict] = []
-        self.initializing: List[str] = []
+        self.not_yet: List[str] = []
 
     def delete(self, kind: str, resource_id: str) -> None:
         try:
             {"instance": self.ports.ecs.delete_instance, "image": self.ports.ecs.delete_image,
-             "snapshot": self.ports.ecs.delete_snapshot}[kind](resource_id)
+             "snapshot": self.ports.ecs.delete_snapshot, "disk": self.ports.ecs.delete_disk}[kind](resource_id)
         except CloudError as error:
             if transient_kind(error):
                 raise                                   # the whole step again, after a wait
-            if kind == "instance" and error.service_code in NOT_YET:
-                self.initializing.append(resource_id)
+            if error.service_code in NOT_YET.get(kind, ()):
+                self.not_yet.append(resource_id)
                 return
             self.not_deleted.append({"kind": kind, "id": resource_id, "code": error.service_code,
                                      "message": str(error)[:300]})
+
+    def delete_kept_disk(self, disk_id: str, host_ids: Set[str]) -> None:
+        """The repaired disk, after its host: while the host is not deleted yet it is not either
+        (a disk still attached cannot go). If the host could not be deleted, neither can the disk:
+        it is given back to the host (DeleteWithInstance on again), so that the host's
+        AutoReleaseTime, the last safety net, releases both."""
+        stuck = [item["id"] for item in self.not_deleted if item["kind"] == "instance" and item["id"] in host_ids]
+        if stuck:
+            try:
+                self.ports.ecs.set_delete_with_instance(disk_id, True)
+                outcome = "DeleteWithInstance restored: its AutoReleaseTime releases both"
+            except CloudError as error:
+                if transient_kind(error):
+                    raise
+                outcome = "DeleteWithInstance could not be restored (%s)" % error.service_code
+            self.not_deleted.append({"kind": "disk", "id": disk_id, "code": "HostNotDeleted",
+                                     "message": "attached to repair host %s, which could not be deleted; %s"
+                                     % (stuck[0], outcome)})
+        elif any(host in self.not_yet for host in host_ids):
+            self.not_yet.append(disk_id)
+        else:
+            self.delete("disk", disk_id)
 
     def tagged(self, execution_id: str, kinds: tuple) -> Set[tuple]:
         if not kinds:
@@ -123,8 +167,10 @@ def run(ports: Ports, event: FlowEvent) -> FlowState:
                   if after in reached and (failed or kind == "instance"))
     deleter = Deleter(ports)
     tagged = deleter.tagged(exec_id, kinds)
-    instances = from_store_steps(ports, exec_id, "launch_repair_instance", "instanceId") | \
-        {rid for kind, rid in tagged if kind == "instance"}
+    # the host the release step deleted (its answer recorded) is not deleted again
+    instances = (from_store_steps(ports, exec_id, "launch_repair_instance", "instanceId") |
+                 {rid for kind, rid in tagged if kind == "instance"}) - \
+        from_store_steps(ports, exec_id, RELEASED, "instanceId")
     for instance_id in sorted(instances):
         deleter.delete("instance", instance_id)
     if failed:
@@ -136,11 +182,13 @@ def run(ports: Ports, event: FlowEvent) -> FlowState:
             {rid for kind, rid in tagged if kind == "snapshot"}
         for snapshot_id in sorted(snapshots):
             deleter.delete("snapshot", snapshot_id)
-    if deleter.initializing:
+    for disk_id in sorted(kept_disks(ports, execution)):
+        deleter.delete_kept_disk(disk_id, instances)
+    if deleter.not_yet:
         wait = next_wait(FIRST_WAIT_S, event.attempt)
-        ports.say("clean_up: %s still initializing, again in %d s" % (", ".join(deleter.initializing), wait))
+        ports.say("clean_up: %s not deletable yet, again in %d s" % (", ".join(deleter.not_yet), wait))
         return FlowState(executionId=exec_id, ready=False, attempt=event.attempt + 1, waitSeconds=wait,
-                         waitingFor="deletion of %s" % ", ".join(deleter.initializing), failed=failed)
+                         waitingFor="deletion of %s" % ", ".join(deleter.not_yet), failed=failed)
     ports.store.release_lock(execution.source_image_id, owner=exec_id)
     if execution.steps.get(STEP) is None:
         ports.store.record_step_result(exec_id, STEP, {"deletedInstances": sorted(instances), "failed": failed,
@@ -150,7 +198,7 @@ def run(ports: Ports, event: FlowEvent) -> FlowState:
     elif deleter.not_deleted:
         ports.say("clean_up: could not delete %s" % ", ".join(item["id"] for item in deleter.not_deleted))
     else:
-        ports.say("clean_up: repair host deleted")
+        ports.say("clean_up: repair host and disk deleted")
     return FlowState(executionId=exec_id, ready=True, attempt=0, failed=failed, incomplete=bool(deleter.not_deleted))
 
 

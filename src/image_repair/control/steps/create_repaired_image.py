@@ -1,4 +1,4 @@
-"""Step 8: create the repaired image: the new snapshot as its system disk plus the source image's
+"""Step 9: create the repaired image: the new snapshot as its system disk plus the source image's
 data-disk snapshots, Platform in CreateImage's names, the source's BootMode and Architecture,
 ``DetectionStrategy=Standard`` (so the new image gets its own check), a name
 ``repaired_<source name>_<UTC time>`` and tags naming the source image and the execution."""

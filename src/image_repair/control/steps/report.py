@@ -9,7 +9,7 @@ from ..policy import repair_items_at_risk
 from ..store import Execution
 
 ORDER = ("check_source_image", "choose_base_image", "launch_repair_instance", "wait_until_ready", "start_repair",
-         "wait_for_repair", "snapshot_repaired_disk", "create_repaired_image", "wait_for_image_check", "clean_up")
+         "wait_for_repair", "release_repair_host", "snapshot_repaired_disk", "create_repaired_image", "wait_for_image_check", "clean_up")
 
 
 def step_times(execution: Execution) -> dict:

@@ -1,15 +1,39 @@
-"""Step 7: snapshot the repaired disk (ClientToken, tags) and wait until it is accomplished.
-The agent unmounts and syncs before it answers, so no flush sleep is needed. Called again by the
-flow's Wait loop: the create runs once, later calls only look at the snapshot."""
+"""Step 8: snapshot the repaired disk (ClientToken, tags) and wait until it is accomplished, then
+delete the disk. The disk is Available, off its released host (release_repair_host); the agent
+unmounted and synced it before it answered, so no flush sleep is needed. Called again by the
+flow's Wait loop: the create runs once, later calls only look at the snapshot.
+
+The disk goes as soon as the snapshot is accomplished (DeleteDisk refuses a disk with a snapshot
+in progress, DiskCreatingSnapshot): the image needs only the snapshot. A disk that cannot be
+deleted here does not fail the repair: clean-up deletes it again and reports it if it still
+cannot (``cleanUp.notDeleted``); a transient failure is retried by the flow like any other."""
+from ..cloud_errors import CloudError
 from ..models import FlowEvent, FlowState
 from .common import (Ports, ResourceFailed, client_token, done, load, once, poll, remaining_from_progress, result_of,
                      seconds_since, tags_for)
 from .check_source_image import STEP as CHECK
+from .transient import transient_kind
 from .wait_until_ready import STEP as READY
 
 STEP = "snapshot_repaired_disk"
 CREATE = STEP + ".create"
+DISK_DELETED = STEP + ".disk"
 FIRST_WAIT_S = 10
+
+
+def delete_disk(ports: Ports, execution_id: str, disk_id: str) -> None:
+    """The repaired disk, once its snapshot is accomplished; the outcome is recorded (DISK_DELETED)
+    for clean-up, which deletes it again when this could not."""
+    try:
+        ports.ecs.delete_disk(disk_id)
+        outcome = {"diskId": disk_id, "deleted": True}
+        ports.say("disk %s deleted" % disk_id)
+    except CloudError as error:
+        if transient_kind(error):
+            raise
+        outcome = {"diskId": disk_id, "deleted": False, "code": error.service_code}
+        ports.say("disk %s not deleted (%s): clean-up deletes it" % (disk_id, error.service_code))
+    ports.store.record_step_result(execution_id, DISK_DELETED, outcome)
 
 
 def run(ports: Ports, event: FlowEvent) -> FlowState:
@@ -37,6 +61,7 @@ def run(ports: Ports, event: FlowEvent) -> FlowState:
             remaining = remaining_from_progress(seconds_since(ports, execution, CREATE), snapshot.get("Progress"))
             return False, "snapshot %s (%s)" % (snapshot_id, snapshot.get("Progress") or snapshot.get("Status")), \
                 {}, remaining
+        delete_disk(ports, execution.execution_id, ready["diskId"])
         return True, "snapshot %s accomplished" % snapshot_id, {"snapshotId": snapshot_id}
 
     return poll(ports, event, STEP, check, FIRST_WAIT_S)

@@ -1,4 +1,4 @@
-"""Step 9: wait until the new image is Available and its own check Finished; read its items
+"""Step 10: wait until the new image is Available and its own check Finished; read its items
 (after); mark it NvmeSupport=supported when nvme was repaired (or found fine) by the agent."""
 from ..models import FlowEvent, FlowState
 from ..policy import check_items

@@ -9,12 +9,10 @@ classified), the calls that look at many resources at once:
 * ``tagged_resources``: instances, disks, snapshots and images carrying a tag key (any value),
   with their creation time and status, by the Describe* calls' own ``Tag.N.Key`` filter (one pass
   per resource type, 100 a page) instead of ListTagResources plus one Describe per resource.
-* ``delete_disk``: DeleteDisk (the one delete EcsPort does not have).
 """
 from typing import Dict, Iterator, List
 
 from ..clients.ecs import sdk_models
-from ..cloud_errors import CloudError
 
 PAGE_SIZE = 100            # DescribeImages/Instances/Disks/Snapshots: PageSize 1-100
 
@@ -85,14 +83,3 @@ def tags_of(resource: dict) -> Dict[str, str]:
 def resource_id(kind: str, resource: dict) -> str:
     return resource[_DESCRIBE[kind][4]]
 
-
-def delete_disk(ecs, disk_id: str) -> bool:
-    """-> False when it was already gone."""
-    m = sdk_models()
-    try:
-        ecs._call("DeleteDisk", m.DeleteDiskRequest(disk_id=disk_id))
-        return True
-    except CloudError as error:
-        if error.code in ("InvalidDiskId.NotFound",):
-            return False
-        raise

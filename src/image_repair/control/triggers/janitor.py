@@ -15,7 +15,9 @@ so never touched. A tagged resource is a leak, and deleted, when both:
 
 Never deleted: the new image of a SUCCEEDED execution (its report's ``newImageId``) and the
 snapshots that image uses. Order: instances (Force; disks with DeleteWithInstance go with them),
-images, then snapshots (a snapshot an image uses can only go after the image), then detached disks.
+images, then snapshots (a snapshot an image uses can only go after the image), then detached disks
+(a repaired disk that outlived its repair host, tagged like the host; one still Detaching from an
+instance, deleted in this run or before, answers "not yet" and is left to the next run).
 A delete that fails (e.g. an instance still in its creation protection window) is reported and
 retried by the next run. What it deletes (or would, in a dry run) is logged, one
 ``janitor.deleted`` line per resource, and returned in the report: the janitor keeps no store
@@ -31,10 +33,12 @@ from pydantic import BaseModel, Field
 from ..cloud_errors import CloudError
 from ..policy import TAG_EXECUTION
 from ..store import ExecutionStatus
-from .inventory import delete_disk, resource_id, tagged_resources, tags_of
+from .inventory import resource_id, tagged_resources, tags_of
 
 log = logging.getLogger(__name__)
 
+# DeleteDisk's answers for a disk that is not Available yet (Detaching from its released instance)
+DISK_NOT_YET = ("IncorrectDiskStatus", "DiskStillAttached", "DiskCreatingSnapshot")
 JANITOR_TTL_S = 6 * 3600      # longer than any step's create-then-record window, short enough to bill little
 # A TTL under an hour could delete what a step created but has not recorded yet; over a year, nothing.
 MIN_TTL_HOURS, MAX_TTL_HOURS = 1, 24 * 365
@@ -125,7 +129,7 @@ def janitor(ecs, store, *, ttl_s: float = JANITOR_TTL_S, dry_run: bool = False,
     deleted_instances = set()
     doomed_images = {a.resourceId for a, _ in plan["image"] if a.action == "would_delete"}
     for kind, deleter in (("instance", ecs.delete_instance), ("image", ecs.delete_image),
-                          ("snapshot", ecs.delete_snapshot), ("disk", lambda d: delete_disk(ecs, d))):
+                          ("snapshot", ecs.delete_snapshot), ("disk", ecs.delete_disk)):
         for action, resource in plan[kind]:
             if action.action == "would_delete" and kind == "snapshot" and \
                     _used_by_other_image(resource, users.get(action.resourceId, set()), doomed_images):
@@ -141,7 +145,11 @@ def janitor(ecs, store, *, ttl_s: float = JANITOR_TTL_S, dry_run: bool = False,
                     deleter(action.resourceId)
                     action.action = "deleted"
                 except CloudError as error:
-                    action.action, action.reason = "failed", str(error)[:300]
+                    if kind == "disk" and error.code in DISK_NOT_YET:
+                        action.action, action.reason = "kept", ("not deletable yet (%s: Detaching from its released "
+                                                                "instance): the next run deletes it" % error.code)
+                    else:
+                        action.action, action.reason = "failed", str(error)[:300]
             if kind == "instance" and action.action in ("deleted", "would_delete"):
                 deleted_instances.add(action.resourceId)
             _record(report, action)

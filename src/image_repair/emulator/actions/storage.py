@@ -1,5 +1,5 @@
-"""DescribeDisks, CreateSnapshot, DescribeSnapshots, DeleteSnapshot, DeleteDisk on the wire
-(typed methods: models/storage.py)."""
+"""DescribeDisks, DetachDisk, ModifyDiskAttribute, CreateSnapshot, DescribeSnapshots,
+DeleteSnapshot, DeleteDisk on the wire (typed methods: models/storage.py)."""
 from ..errors import error
 from ..params import Params
 from ..resources import Disk, Snapshot, iso, tag_shape
@@ -19,7 +19,8 @@ def disk_shape(disk: Disk, region: str) -> dict:
         "DeleteAutoSnapshot": True, "EnableAutoSnapshot": False, "Encrypted": False,
         "Portable": disk.type == "data", "DiskChargeType": "PostPaid", "PerformanceLevel": "PL0",
         "MultiAttach": "Disabled", "CreationTime": iso(disk.created),
-        "AttachedTime": iso(disk.created) if attached else "", "DetachedTime": "",
+        "AttachedTime": iso(disk.created) if attached else "",
+        "DetachedTime": iso(disk.detached) if disk.detached is not None else "", "Description": disk.description,
         "ExpiredTime": "2999-09-08T16:00Z", "IOPS": 3000, "MountInstanceNum": 0,
         "Attachments": {"Attachment": attachment}, "OperationLocks": {"OperationLock": []},
         "Tags": tag_shape(disk.tags),
@@ -59,6 +60,20 @@ class StorageResponses:
         return dict(envelope, Disks={"Disk": [disk_shape(d, self.backend.region) for d in page]})
 
     @api
+    def DetachDisk(self, p: Params) -> dict:
+        self.backend.detach_disk(p.str("InstanceId", required=True), p.str("DiskId", required=True),
+                                 delete_with_instance=_tristate(p, "DeleteWithInstance"), dry_run=p.bool("DryRun"))
+        return {}
+
+    @api
+    def ModifyDiskAttribute(self, p: Params) -> dict:
+        self.backend.modify_disk_attribute(
+            disk_id=p.str("DiskId"), disk_ids=p.list("DiskIds", limit=100) or None,
+            delete_with_instance=_tristate(p, "DeleteWithInstance"), disk_name=p.str("DiskName"),
+            description=p.str("Description"))
+        return {}
+
+    @api
     def CreateSnapshot(self, p: Params) -> dict:
         disk_id = p.str("DiskId", required=True)
         retention = p.str("RetentionDays")
@@ -90,6 +105,12 @@ class StorageResponses:
 
     @api
     def DeleteDisk(self, p: Params) -> dict:
-        """Only a detached (Available) disk; an attached one answers IncorrectDiskStatus."""
+        """Only a detached (Available) disk; an attached one answers IncorrectDiskStatus, one with
+        a snapshot in progress DiskCreatingSnapshot."""
         self.backend.delete_disk(p.str("DiskId", required=True), dry_run=p.bool("DryRun"))
         return {}
+
+
+def _tristate(p: Params, name: str):
+    """A boolean the API leaves unchanged when absent: True, False or None."""
+    return None if p.str(name) is None else p.bool(name)

@@ -173,7 +173,9 @@ class InstanceBackend:
 
     @operation
     def delete_instance(self, instance_id: str, force: bool = False, dry_run: bool = False) -> None:
-        """Release an instance and its DeleteWithInstance disks (the others are detached)."""
+        """Release an instance and its DeleteWithInstance disks; the others are detached
+        (Detaching, then Available: the DeleteInstance API reference's "retained as pay-as-you-go
+        disks")."""
         inst = self.instance(instance_id)
         # The ~60 s protection window after creation applies whatever Force says.
         # An instance still Pending (e.g. stuck there) is initializing too.
@@ -207,9 +209,8 @@ class InstanceBackend:
                 del self.disks[disk.id]
                 if self.local is not None:
                     self.local.disk_deleted(disk)
-            else:
-                disk.instance_id, disk.device = None, ""
-                disk.progress.status, disk.progress.steps = "Available", []
+            else:               # kept: Detaching, then Available (settle_disk) with no instance
+                self.detach_later(disk)
 
 
 def _release_epoch(value: Optional[str]) -> Optional[float]:

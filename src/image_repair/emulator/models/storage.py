@@ -1,4 +1,10 @@
-"""Disks and snapshots: describe, snapshot a disk, delete."""
+"""Disks and snapshots: describe, detach, change a disk's attributes, snapshot a disk, delete.
+
+A disk outlives its instance when it is detached (DetachDisk) or when its instance is released
+while its DeleteWithInstance is false (ModifyDiskAttribute): it walks In_use -> Detaching ->
+Available (``disk.detach`` on the clock) and then only belongs to the account: it can be
+snapshotted (it was attached before) and deleted (DeleteDisk, once no snapshot of it is in
+progress)."""
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from ..errors import error
@@ -40,20 +46,87 @@ class StorageBackend:
             raise error("DryRunOperation")
         return found
 
+    def detach_later(self, disk: Disk) -> None:
+        """Start the disk's ``disk.detach`` lifecycle: Detaching now, Available on the clock
+        (settle_disk then forgets its instance)."""
+        self.schedule(disk.progress, disk.id, "disk.detach", [self.latency.disk_detach])
+
+    def settle_disk(self, disk: Disk, now: float) -> None:
+        """Take the disk's steps due; a disk entering Available after Detaching is off its
+        instance (and, in the disk-backed mode, off its loop device)."""
+        entered = disk.progress.settle(now)
+        if "Available" in entered and disk.progress.lifecycle == "disk.detach":
+            disk.instance_id, disk.device, disk.detached = None, "", now
+            if self.local is not None:
+                self.local.disk_detached(disk)
+
+    @operation
+    def detach_disk(self, instance_id: str, disk_id: str, delete_with_instance: Optional[bool] = None,
+                    dry_run: bool = False) -> Disk:
+        """DetachDisk: the disk must be In_use on ``instance_id``; a data disk's instance Running or
+        Stopped, a system disk's Stopped. Asynchronous: Detaching, then Available.
+        ``delete_with_instance`` defaults to false for a data disk, true for a system disk."""
+        disk = self.disk(disk_id)
+        inst = self.instance(instance_id)
+        if disk.instance_id is None:
+            raise error("InvalidDisk.AlreadyDetached")
+        if disk.instance_id != inst.id:
+            raise error("DependencyViolation")
+        if disk.status != "In_use":
+            raise error("IncorrectDiskStatus")
+        allowed = ("Stopped",) if disk.type == "system" else ("Running", "Stopped")
+        if inst.status not in allowed:
+            raise error("IncorrectInstanceStatus")
+        if dry_run:
+            raise error("DryRunOperation")
+        disk.delete_with_instance = (disk.type == "system") if delete_with_instance is None else delete_with_instance
+        self.detach_later(disk)
+        return disk
+
+    @operation
+    def modify_disk_attribute(self, disk_id: Optional[str] = None, disk_ids: Optional[List[str]] = None,
+                              delete_with_instance: Optional[bool] = None, disk_name: Optional[str] = None,
+                              description: Optional[str] = None) -> List[Disk]:
+        """ModifyDiskAttribute of one disk (``disk_id``) or several (``disk_ids``, not both): its
+        name, description, and whether it is released with its instance (None: unchanged). A
+        basic disk (``cloud``) that is not portable cannot be kept (DiskNotPortable)."""
+        if disk_id and disk_ids:
+            raise error("ParameterConflict.DiskIdAndDiskIds")
+        if not disk_id and not disk_ids:
+            raise error("MissingParameter.DiskIdOrDiskIds")
+        if delete_with_instance is None and disk_name is None and description is None:
+            raise error("NoAttributeToModify")
+        disks = [self.disk(one) for one in ([disk_id] if disk_id else list(disk_ids or []))]
+        for disk in disks:
+            if delete_with_instance is False and disk.category == "cloud" and disk.type == "system":
+                raise error("DiskNotPortable")
+        for disk in disks:
+            if delete_with_instance is not None:
+                disk.delete_with_instance = delete_with_instance
+            if disk_name is not None:
+                disk.name = disk_name
+            if description is not None:
+                disk.description = description
+        return disks
+
     @operation
     def create_snapshot(self, disk_id: str, name: str = "", description: str = "",
                         retention_days: Optional[int] = None, tags: Optional[Dict[str, str]] = None) -> Snapshot:
-        """A snapshot of an In_use disk whose instance is Running or Stopped, one at a time per
-        disk: progressing, then accomplished on the clock (setup + size at the model's rate)."""
+        """A snapshot of an In_use disk whose instance is Running or Stopped, or of an Available
+        (detached) disk, one at a time per disk: progressing, then accomplished on the clock
+        (setup + size at the model's rate). A disk Creating or Detaching answers
+        IncorrectDiskStatus. (Every disk here was attached once: the emulator has no CreateDisk,
+        so CreateSnapshot's IncorrectDiskStatus.NeverAttached cannot arise.)"""
         disk = self.disk(disk_id)
         if retention_days is not None and not 1 <= retention_days <= 65536:
             raise error("InvalidRetentionDays")
         tags = tag_dict(tags)
-        if disk.status != "In_use":
+        if disk.status not in ("In_use", "Available"):
             raise error("IncorrectDiskStatus")
-        inst = self.instances.get(disk.instance_id)
-        if inst is None or inst.status not in ("Running", "Stopped"):
-            raise error("IncorrectInstanceStatus")
+        if disk.status == "In_use":
+            inst = self.instances.get(disk.instance_id)
+            if inst is None or inst.status not in ("Running", "Stopped"):
+                raise error("IncorrectInstanceStatus")
         if any(s.disk_id == disk.id and s.status == "progressing" for s in self.snapshots.values()):
             raise error("IncorrectDiskStatus.CreatingSnapshot")
         snap_id = self.new_id("s-")
@@ -107,10 +180,13 @@ class StorageBackend:
 
     @operation
     def delete_disk(self, disk_id: str, dry_run: bool = False) -> None:
-        """Only a detached (Available) disk; an attached one answers IncorrectDiskStatus."""
+        """Only a detached (Available) disk: an attached (or Detaching) one answers
+        IncorrectDiskStatus, one with a snapshot in progress DiskCreatingSnapshot."""
         disk = self.disk(disk_id)
         if disk.status != "Available" or disk.instance_id:
             raise error("IncorrectDiskStatus", "The disk is attached: detach it or delete its instance.")
+        if any(s.disk_id == disk.id and s.status == "progressing" for s in self.snapshots.values()):
+            raise error("DiskCreatingSnapshot")
         if dry_run:
             raise error("DryRunOperation")
         del self.disks[disk.id]
