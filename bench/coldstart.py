@@ -57,7 +57,7 @@ else:
     import importlib
     handler = importlib.import_module(module)
     if kind.startswith("first_event"):
-        from image_repair.control.steps.runner import ports_from_env
+        from image_repair.control.handlers.fc import ports_from_env
         ports = ports_from_env()
         try:                                    # handlers/<x>.py serves steps/<x>.py
             importlib.import_module("image_repair.control.steps." + module.rsplit(".", 1)[1])

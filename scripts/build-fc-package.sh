@@ -5,6 +5,13 @@
 # pre-deploy action; run it by hand before `s deploy` if your Serverless Devs skips actions.
 #
 #   scripts/build-fc-package.sh [OUTPUT_DIR]      (default build/fc)
+#   scripts/build-fc-package.sh --code-only DIR   only the project's part (what tests/unit/test_packaging.py lists)
+#
+# The package holds the product the functions run, nothing else: image_repair/__init__.py, the
+# control plane (handlers, steps, adapters; the flow definition as package data) and the agent
+# (the steps deliver it to the repair host as a zipapp built from these sources). Not the CLI, not
+# the ECS/Tablestore emulators, not image_repair.testing, not the lab (src/image_repair_lab), not
+# tests/ or bench/: no function imports them (pyproject.toml's import contracts say so).
 #
 # Some Alibaba Cloud SDK dependencies (alibabacloud-endpoint-util, ...) are published on PyPI as
 # source archives only, which `--only-binary=:all:` refuses. They are pure Python: they are first
@@ -12,7 +19,26 @@
 # taking the compiled dependencies (pydantic-core, PyYAML, protobuf, ...) as cp310 manylinux wheels.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+CODE_ONLY=
+if [ "${1:-}" = "--code-only" ]; then
+  CODE_ONLY=1
+  shift
+  [ -n "${1:-}" ] || { echo "build-fc-package: --code-only needs an output folder" >&2; exit 2; }
+fi
 OUT=${1:-build/fc}
+PRODUCT=(image_repair/__init__.py image_repair/control image_repair/agent)
+
+# The project's part: the product's sources, without caches, symbolic links followed (the flow
+# definition, control/repair_image.yaml, is a link to state_machine/ in the source tree).
+copy_product() {
+  tar -C src -h --exclude='__pycache__' --exclude='*.pyc' -cf - "${PRODUCT[@]}" | tar -C "$1" -xf -
+}
+if [ -n "$CODE_ONLY" ]; then
+  rm -rf "$OUT"
+  mkdir -p "$OUT"
+  copy_product "$OUT"
+  exit 0
+fi
 WHEELS=build/fc-wheels
 PYTHON=${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3 )}
 
@@ -31,8 +57,8 @@ fi
 # time-series and SQL flatbuffer code uses it; the row API the store uses works without it, and
 # every cold start saves its import (docs/bench.md, benchmark 3).
 rm -rf "$OUT"/numpy "$OUT"/numpy.libs "$OUT"/numpy-*.dist-info "$OUT"/bin/f2py "$OUT"/bin/numpy-config
-# The project itself, without caches (the function imports it from the code root).
-tar -C src --exclude='__pycache__' --exclude='*.pyc' -cf - image_repair | tar -C "$OUT" -xf -
+# The project itself (the function imports it from the code root): the product only.
+copy_product "$OUT"
 # Import every handler and SDK from the package alone (no site-packages) with a Python 3.10 when
 # this machine has one: catches a dependency left out by pip's marker evaluation.
 # (PY310=/path/to/python3.10 to choose one; else python3.10 on PATH, else a pyenv 3.10.)

@@ -79,7 +79,7 @@ def store(tmp_path):
 @pytest.fixture(autouse=True)
 def new_function_container():
     """Each test starts as a new Function Compute container would: no settings or ports kept
-    from another test (steps.runner builds them on a container's first invocation)."""
+    from another test (handlers/fc.py builds them on a container's first invocation)."""
     forget_function_container()
     yield
     forget_function_container()
@@ -87,6 +87,6 @@ def new_function_container():
 
 def forget_function_container() -> None:
     import sys
-    runner = sys.modules.get("image_repair.control.steps.runner")      # not imported: nothing kept
-    if runner is not None:
-        runner.use_ports(None)
+    container = sys.modules.get("image_repair.control.handlers.fc")      # not imported: nothing kept
+    if container is not None:
+        container.use_ports(None)

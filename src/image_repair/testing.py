@@ -25,11 +25,18 @@ import functools
 import inspect
 from typing import Any, Dict, Iterable, Mapping, Optional, Union
 
+import requests
+import responses
+from alibabacloud_ecs20140526.client import Client
+from alibabacloud_tea_openapi.models import Config
+
 from .emulator.backend import EcsBackend
 from .emulator.clock import LatencyModel
 from .emulator.http_messages import HttpRequest
 from .emulator.registry import ROUTED_METHODS, Registry, Router
 from .emulator.seed import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, build_backend
+from .emulator.server import EmulatorServer
+from .emulator.tablestore.backend import TablestoreBackend
 
 TABLESTORE_INSTANCE = "image-repair"
 TABLESTORE_TABLE = "image_repair_state"
@@ -57,9 +64,6 @@ class mock_services:  # noqa: N801 - a context manager named like moto's decorat
         return "http://%s" % self.served.endpoint
 
     def __enter__(self) -> Router:
-        import requests
-        import responses
-
         def callback(request):
             body = request.body or b""
             if isinstance(body, str):
@@ -77,7 +81,6 @@ class mock_services:  # noqa: N801 - a context manager named like moto's decorat
             self._mock.add_passthru(prefix)
         loopback = [service for service, _ in self.router.mounted if service.in_process == "loopback"]
         if loopback:
-            from .emulator.server import EmulatorServer
             self.served = EmulatorServer(None, backends={s.backend: self.backends[s.backend] for s in loopback},
                                          registry=Registry(loopback)).start()
         self._mock.start()
@@ -111,7 +114,6 @@ class mock_ecs:  # noqa: N801 - named like moto's decorators
         self.backend = build_backend(self.seed, self.latency)
         backends: Dict[str, Any] = {"ecs": self.backend}
         if self.with_tablestore:
-            from .emulator.tablestore.backend import TablestoreBackend
             self.tablestore = backends["tablestore"] = TablestoreBackend([TABLESTORE_INSTANCE],
                                                                          clock=self.backend.clock.now)
         self._services = mock_services(backends, self.registry, self.allow)
@@ -146,9 +148,6 @@ def ecs_client(backend: EcsBackend, endpoint: Optional[str] = None, rpc: bool = 
     ``endpoint``: "127.0.0.1:PORT" for a server (plain HTTP), else the region's public endpoint
     (intercepted by ``mock_ecs``). ``rpc=True`` makes the SDK sign the classic RPC way
     (HMAC-SHA1 signature v1 in the query) instead of V3."""
-    from alibabacloud_ecs20140526.client import Client
-    from alibabacloud_tea_openapi.models import Config
-
     config = Config(access_key_id=backend.access_key_id, access_key_secret=backend.access_key_secret,
                     region_id=backend.region,
                     endpoint=endpoint or "ecs.%s.aliyuncs.com" % backend.region,

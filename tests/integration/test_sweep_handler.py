@@ -5,7 +5,7 @@ import pytest
 
 from image_repair.control.clients.ecs import EcsPort
 from image_repair.emulator.seed import many_images, seed_with_images
-from image_repair.control.steps import runner
+from image_repair.control.handlers.fc import use_ports
 from image_repair.control.steps.runner import HandlerError
 from image_repair.control.handlers.sweep import handler
 from image_repair.cli.cloud_target import emulator_defaults
@@ -21,12 +21,12 @@ def account(tmp_path, monkeypatch):
     images = many_images(300, at_risk_fraction=0.2, other_fraction=0.2, seed=2)
     store = SQLiteStore(str(tmp_path / "state.db"))
     with mock_ecs(seed_with_images(images)) as backend:
-        runner.use_ports(Ports(store=store, ecs=EcsPort(ecs_client(backend), backend.region)))
+        use_ports(Ports(store=store, ecs=EcsPort(ecs_client(backend), backend.region)))
         monkeypatch.setenv("IMAGE_REPAIR_SWEEP_DEFAULTS", json.dumps(emulator_defaults(backend.seed_data)))
         launcher = RecordingLauncher()
-        monkeypatch.setattr("image_repair.control.launchers.fanout_launcher", lambda settings, store: launcher)
+        monkeypatch.setattr("image_repair.control.handlers.sweep.fanout_launcher", lambda settings, store: launcher)
         yield images, store, launcher
-    runner.use_ports(None)
+    use_ports(None)
     store.close()
 
 

@@ -11,6 +11,7 @@ import responses
 from image_repair.emulator.seed import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, build_backend
 from image_repair.emulator.server import EmulatorServer
 from image_repair.control.flow import FlowRunner
+from image_repair.control.handlers.fc import use_ports
 from image_repair.control.steps import runner
 from image_repair.control.local_run import CloudClock, load_repair_flow
 from image_repair.control.models import flow_input
@@ -27,9 +28,9 @@ def fc_env(tmp_path, monkeypatch):
     monkeypatch.setenv("FC_REGION", "cn-hangzhou")
     monkeypatch.setenv("IMAGE_REPAIR_STORE", "sqlite://%s" % (tmp_path / "state.db"))
     monkeypatch.setenv("IMAGE_REPAIR_FLOW_NAME", "image-repair")
-    runner.use_ports(None)
+    use_ports(None)
     yield tmp_path
-    runner.use_ports(None)
+    use_ports(None)
 
 
 def test_step_handlers_from_the_environment_over_http(fc_env, monkeypatch):

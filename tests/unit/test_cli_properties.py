@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from image_repair.agent.items import ITEM_NAMES
 from image_repair.cli import DELEGATED, build_parser, commands, main
+from image_repair.control.handlers.fc import use_ports
 from image_repair.control.steps import runner
 
 TREE = build_parser()
@@ -90,9 +91,9 @@ def quiet_env(tmp_path, monkeypatch):
                  "IMAGE_REPAIR_FLOW_NAME"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
-    runner.use_ports(None)
+    use_ports(None)
     yield tmp_path
-    runner.use_ports(None)
+    use_ports(None)
 
 
 def run_cli(argv: list):

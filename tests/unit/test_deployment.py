@@ -21,8 +21,9 @@ from tests.unit.serverless_devs import ACCOUNT, ROOT, flow_resources, fc3_functi
 SCHEMA = ROOT / "tests" / "fixtures" / "fc3-props.schema.json"
 DEFINITION = ROOT / "state_machine" / "repair_image.yaml"
 # Parts of the package that never run in a function: the agent (stdlib only, runs in the guest),
-# the ECS emulator and its test helpers (the lab is another package: src/image_repair_lab).
-NOT_DEPLOYED = ("agent", "emulator", "testing.py")
+# and what scripts/build-fc-package.sh leaves out: the CLI, the emulators and their test helpers
+# (the lab is another package: src/image_repair_lab). tests/unit/test_packaging.py lists the package.
+NOT_DEPLOYED = ("agent", "cli", "__main__.py", "emulator", "testing.py")
 # Import names whose distribution name differs and that a listed requirement brings in.
 IMPORT_ALIASES = {"yaml": "pyyaml", "darabonba": "darabonba-core"}
 

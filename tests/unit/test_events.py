@@ -187,11 +187,11 @@ def test_a_batch_keeps_its_good_events_and_reports_the_bad(env):
 
 def test_the_handler_returns_the_summary_and_never_raises_for_bad_events(env, monkeypatch):
     from image_repair.control.handlers import events as handler_module
-    from image_repair.control.steps import runner
+    from image_repair.control.handlers import fc
     from image_repair.control.steps.common import Ports
 
-    monkeypatch.setattr(runner, "_PORTS", Ports(store=env.store, ecs=None))
-    monkeypatch.setattr("image_repair.control.clients.cloudflow.cloudflow_starter", lambda settings: env.flow)
+    monkeypatch.setattr(fc, "_PORTS", Ports(store=env.store, ecs=None))
+    monkeypatch.setattr(handler_module, "cloudflow_starter", lambda settings: env.flow)
     monkeypatch.setenv("IMAGE_REPAIR_SWEEP_DEFAULTS", json.dumps(DEFAULTS))
     monkeypatch.setenv("IMAGE_REPAIR_EVENT_POLICY", '{"riskLevels": ["High", "Medium"]}')
     monkeypatch.setenv("FC_REGION", "cn-hangzhou")

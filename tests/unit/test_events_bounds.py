@@ -105,10 +105,10 @@ def test_a_defect_met_by_one_event_is_that_events_reason(env, monkeypatch, caplo
 def test_the_handler_answers_a_deep_delivery(env, monkeypatch):
     """Pins issue 11 point 7 at the FC handler: it returns, so EventBridge does not redeliver."""
     from image_repair.control.handlers import events as handler_module
-    from image_repair.control.steps import runner
+    from image_repair.control.handlers import fc
     from image_repair.control.steps.common import Ports
-    monkeypatch.setattr(runner, "_PORTS", Ports(store=env.store, ecs=None))
-    monkeypatch.setattr("image_repair.control.clients.cloudflow.cloudflow_starter", lambda settings: env.flow)
+    monkeypatch.setattr(fc, "_PORTS", Ports(store=env.store, ecs=None))
+    monkeypatch.setattr(handler_module, "cloudflow_starter", lambda settings: env.flow)
     monkeypatch.setenv("FC_REGION", "cn-hangzhou")
     monkeypatch.setenv("IMAGE_REPAIR_EVENT_DEFAULTS", json.dumps(DEFAULTS))
     good = json.dumps(ACTIONTRAIL_CREATE)

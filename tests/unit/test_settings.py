@@ -9,7 +9,7 @@ import pytest
 
 from image_repair.cli import main
 from image_repair.control.settings import Settings, SettingsError
-from image_repair.control.steps import runner
+from image_repair.control.handlers import fc
 from image_repair.control.steps.runner import HandlerError
 from image_repair.control.triggers.janitor import MAX_TTL_HOURS, MIN_TTL_HOURS
 
@@ -111,11 +111,11 @@ def test_credentials_stay_out_of_the_settings():
 
 def test_a_function_reads_its_settings_once_per_container(monkeypatch):
     monkeypatch.setenv("IMAGE_REPAIR_FLOW_NAME", "first")
-    assert runner.function_settings().flow_name == "first"
+    assert fc.function_settings().flow_name == "first"
     monkeypatch.setenv("IMAGE_REPAIR_FLOW_NAME", "second")
-    assert runner.function_settings().flow_name == "first"           # the same container: read once
-    runner.use_ports(None)                                           # a new container
-    assert runner.function_settings().flow_name == "second"
+    assert fc.function_settings().flow_name == "first"           # the same container: read once
+    fc.use_ports(None)                                               # a new container
+    assert fc.function_settings().flow_name == "second"
 
 
 def test_a_function_with_a_bad_variable_answers_invalid_configuration(monkeypatch):

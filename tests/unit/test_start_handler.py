@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from image_repair.control.handlers.fc import use_ports
 from image_repair.control.steps import runner
 from image_repair.control.handlers.start import handler
 
@@ -20,9 +21,9 @@ def start_env(tmp_path, monkeypatch):
     monkeypatch.setenv("IMAGE_REPAIR_STORE", "sqlite://%s" % (tmp_path / "state.db"))
     monkeypatch.setenv("FC_REGION", "cn-hangzhou")
     monkeypatch.delenv("IMAGE_REPAIR_FLOW_NAME", raising=False)
-    runner.use_ports(None)
+    use_ports(None)
     yield tmp_path
-    runner.use_ports(None)
+    use_ports(None)
     assert not (tmp_path / "state.db").exists()
 
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from image_repair.control.steps import runner
+from image_repair.control.handlers.fc import use_ports
 from image_repair.control.steps.runner import HandlerError
 from image_repair.control.handlers.sweep import handler, payload_of, sweep_payload
 from image_repair.control.steps.common import Ports
@@ -43,12 +43,12 @@ class RecordingLauncher:
 @pytest.fixture
 def ports(store, monkeypatch):
     ecs, launcher = RecordingEcs(), RecordingLauncher()
-    runner.use_ports(Ports(store=store, ecs=ecs))
-    monkeypatch.setattr("image_repair.control.launchers.fanout_launcher", lambda settings, store: launcher)
+    use_ports(Ports(store=store, ecs=ecs))
+    monkeypatch.setattr("image_repair.control.handlers.sweep.fanout_launcher", lambda settings, store: launcher)
     monkeypatch.delenv("IMAGE_REPAIR_JANITOR_TTL_HOURS", raising=False)
     monkeypatch.setenv("IMAGE_REPAIR_SWEEP_DEFAULTS", "{}")
     yield ecs, launcher, store
-    runner.use_ports(None)
+    use_ports(None)
 
 
 def timer(payload) -> bytes:

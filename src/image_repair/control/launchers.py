@@ -52,7 +52,7 @@ class LocalLauncher:
         self.ports, self.clock = ports, clock
 
     def launch(self, execution_id: str) -> bool:
-        from .local_run import run_execution     # the flow runner and its YAML, for local runs only
+        from .local_run import run_execution     # lazy: the flow runner and PyYAML serve local runs, never a function
         run_execution(self.ports, execution_id, clock=self.clock)
         return True
 

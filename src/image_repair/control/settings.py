@@ -1,7 +1,7 @@
 """The control plane's configuration: one typed ``Settings`` object, read from the environment
 once per process at its entry point and passed down (never a global built at import time).
 
-* Function Compute: ``steps.runner.function_settings()`` on a container's first invocation;
+* Function Compute: ``handlers.fc.function_settings()`` on a container's first invocation;
 * the CLI: ``cli.main`` once per command (``args.settings``).
 
 Every variable is one field, named by its alias; docs/deploying.md ("Environment variables")
@@ -32,6 +32,7 @@ from typing import Any, Dict, Literal, Mapping, Optional
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from .cloud_errors import CloudError
+from .store.settings import store_settings_from_env
 
 MAX_JSON_CHARS = 64 * 1024             # a defaults or policy object is under 2 KB
 # Variables whose value is a credential: never copied into the store's snapshot (cloud_config
@@ -146,7 +147,6 @@ class Settings(BaseModel):
         """The store's settings, parsed once by store/settings.py from this object's snapshot
         (its errors name IMAGE_REPAIR_STORE or the variable at fault)."""
         if self._store is None:
-            from .store.settings import store_settings_from_env
             self._store = store_settings_from_env(self.store_variables)
         return self._store
 

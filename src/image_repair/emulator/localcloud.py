@@ -34,6 +34,8 @@ import traceback
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
+from ..agent.items.checknames import check_item_name
+from ..control.agent_build import build_zipapp
 from .models.commands import RUNNING
 from .clock import Progress
 from .resources import CheckItem, DiskMapping, Image, Snapshot
@@ -99,7 +101,6 @@ class LocalCloud:
             command.seconds = None
 
     def _build_agent(self) -> str:
-        from ..control.agent_build import build_zipapp
         path = self.root / "image-repair-agent.pyz"
         path.write_bytes(build_zipapp())
         return str(path)
@@ -340,7 +341,6 @@ class LocalCloud:
 def report_to_items(report: dict) -> List[CheckItem]:
     """check-disk's report as DetectionOptions items: at-risk items carry RiskLevel/RiskCode.
     Names in the user guide's spelling; DescribeImages answers them in the seed's spelling."""
-    from ..agent.items.checknames import check_item_name
     if report.get("error"):
         return [CheckItem("SystemImage", "Invalid", "High", "SystemImage.%s" % report["error"].get("type", "Error"))]
     items = [CheckItem("SystemImage", "Supported")]

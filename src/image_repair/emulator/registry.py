@@ -85,7 +85,7 @@ EMULATOR_CLOCK = Service(name="emulator", backend="ecs", gateway=ClockGateway, p
 
 
 def _tablestore_gateway(backend) -> ServiceGateway:
-    from .tablestore.wire import TablestoreGateway    # loads the SDK's protobuf: only when Tablestore is mounted
+    from .tablestore.wire import TablestoreGateway    # lazy: cold start, the SDK's protobuf loads only when Tablestore is mounted
     return TablestoreGateway(backend)
 
 

@@ -3,6 +3,7 @@ check results) and public commands, from a YAML or JSON file (docs/emulator.md) 
 built-in ``DEFAULT_SEED``."""
 import functools
 import json
+import random
 from typing import Optional
 
 from ..agent.items.checknames import SPELLINGS
@@ -63,7 +64,7 @@ def load_seed_file(path: str) -> dict:
         text = handle.read()
     if path.endswith(".json"):
         return json.loads(text)
-    import yaml  # control-plane dependency, loaded only for YAML seeds
+    import yaml  # lazy: PyYAML, needed only for a YAML seed (a JSON seed, the served default, never loads it)
     data = yaml.safe_load(text)
     if not isinstance(data, dict):
         raise ValueError("%s: a seed is a mapping (see docs/emulator.md)" % path)
@@ -163,7 +164,6 @@ def many_images(n: int, at_risk_fraction: float = 0.1, other_fraction: float = 0
     (SystemImage Invalid), ``product`` (a repair's own new image, tagged image-repair:execution).
     The rest are ``healthy`` (check Finished, nothing at risk). Snapshot ids are derived from the
     image ids; generating 10,000 takes a few tens of milliseconds."""
-    import random
     rng = random.Random(seed)
     others = SWEEP_KINDS[2:]
     images = []

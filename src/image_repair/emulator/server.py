@@ -11,19 +11,22 @@ Content-Length or ``Transfer-Encoding: chunked`` (http_body.py). A lost answer (
 client hangs up (its socket timeout), then runs the gateway's ``after`` if any, so a timeout never
 depends on guessing a delay."""
 import select
-import signal
 import socket
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, List, Mapping, Optional, Sequence
 
+from ..control.store.tablestore_names import instance_name_problem
 from .backend import EcsBackend
 from .clock import LatencyModel
 from .http_body import FramingError, read_body
 from .http_messages import HttpRequest
+from .localcloud import LocalCloud
 from .registry import Registry, Router
 from .seed import build_backend, load_seed_file
+from .serving import serve_command, serve_until_stopped
+from .tablestore.backend import TablestoreBackend
 
 MAX_HOLD_S = 300.0      # a held request is given up after this even if the client never hangs up
 
@@ -159,7 +162,6 @@ DEFAULT_TABLESTORE_INSTANCE = "image-repair"
 def tablestore_instances(names: Sequence[str]) -> List[str]:
     """The Tablestore instances to serve (``--tablestore-instance``), checked by the service's
     naming rule; ValueError names the first bad one."""
-    from ..control.store.tablestore_names import instance_name_problem
     for name in names:
         problem = instance_name_problem(name)
         if problem:
@@ -168,16 +170,12 @@ def tablestore_instances(names: Sequence[str]) -> List[str]:
 
 
 def main(argv=None) -> int:
-    from ..cli.args import CommandParser, number      # one-line errors, exit 2, like every command
-    parser = CommandParser(prog="image-repair emulator",
-                           description="Emulate the ECS OpenAPI and Tablestore on 127.0.0.1 (see docs/emulator.md).")
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the emulator as an HTTP server")
-    serve.add_argument("--port", type=number(int, 0, 65535), required=True, help="TCP port on 127.0.0.1 (0: any free port)")
+    parser, serve = serve_command("image-repair emulator",
+                                  "Emulate the ECS OpenAPI and Tablestore on 127.0.0.1 (see docs/emulator.md).",
+                                  "run the emulator as an HTTP server")
     serve.add_argument("--seed", help="seed file, YAML or JSON (default: the built-in seed)")
     serve.add_argument("--latency", default="realistic",
                        help="immediate | manual | realistic | fast, or a YAML/JSON file of figures")
-    serve.add_argument("--verbose", action="store_true", help="log every request to stderr")
     serve.add_argument("--local-cloud", metavar="DIR",
                        help="disk-backed mode: disks and snapshots are files in DIR, commands really run (root)")
     serve.add_argument("--image", action="append", default=[], metavar="FILE[=NAME]",
@@ -194,13 +192,11 @@ def main(argv=None) -> int:
         if args.image and not args.local_cloud:
             raise ValueError("--image needs --local-cloud")
         if args.local_cloud:
-            from .localcloud import LocalCloud
             cloud = LocalCloud(backend, args.local_cloud)
             for spec in args.image:
                 path, _, name = spec.partition("=")
                 image_id = cloud.add_image(path, name=name or None)
                 sys.stdout.write("image %s from %s\n" % (image_id, path))
-        from .tablestore.backend import TablestoreBackend
         tablestore = TablestoreBackend(instances, clock=backend.clock.now)     # one clock for every service
         server = EmulatorServer(backend, args.port, quiet=not args.verbose, backends={"tablestore": tablestore})
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
@@ -213,14 +209,10 @@ def main(argv=None) -> int:
                      "http://%s)\n" % (server.endpoint, backend.region, args.latency, "s" if len(instances) > 1 else "",
                                        ", ".join(instances), server.endpoint))
     sys.stdout.flush()
-    # SIGTERM ends the server like Ctrl-C: the local cloud's loop devices are detached on the way out.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
-    try:
-        server.httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
+
+    def close() -> None:
+        server._stopping.set()          # held requests let go
         server.httpd.server_close()
         if cloud is not None:
             cloud.close()
-    return 0
+    return serve_until_stopped(server.httpd.serve_forever, close)

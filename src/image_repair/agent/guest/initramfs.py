@@ -380,3 +380,15 @@ def drivers_detection(guest, required, optional=()):
             blocked.append(kernel.version)
         findings.extend(status.findings())
     return at_risk, findings, blocked
+
+
+def require_drivers(guest, item_name, required, optional, what):
+    """An item's fix: the initramfs rebuild is asked for ``required`` + ``optional`` where a
+    kernel lacks them (the rebuild itself runs once, for every item: engine.py). Returns the
+    kernels no rebuild can help (they ship no such driver: ``drivers_detection``'s ``blocked``)."""
+    if not guest.facts.kernels:
+        raise AgentError("no installed kernel found in /boot: no initramfs to add the %s drivers to" % what)
+    at_risk, _findings, blocked = drivers_detection(guest, required, optional)
+    if at_risk:
+        guest.initramfs.require(item_name, list(required) + list(optional))
+    return blocked

@@ -13,7 +13,7 @@ value is 4294967295 when every kernel is 4.15 or newer, else 255, which every ke
 import re
 
 from ..errors import AgentError
-from ..guest.initramfs import drivers_detection
+from ..guest.initramfs import drivers_detection, require_drivers
 from ..guest.kernel_cmdline import kernel_arg_sources, missing_kernel_args
 from .base import Detection, RepairItem
 
@@ -61,11 +61,7 @@ class NvmeItem(RepairItem):
         return Detection.risky(findings, risk="Medium") if at_risk else Detection.healthy(*findings)
 
     def fix(self, guest, detection):
-        if not guest.facts.kernels:
-            raise AgentError("no installed kernel found in /boot: no initramfs to add the NVMe drivers to")
-        drivers_at_risk, _findings, blocked = drivers_detection(guest, REQUIRED, OPTIONAL)
-        if drivers_at_risk:
-            guest.initramfs.require(self.name, REQUIRED + OPTIONAL)
+        blocked = require_drivers(guest, self.name, REQUIRED, OPTIONAL, "NVMe")
         if missing_kernel_args(guest, wanted_args(guest)):
             guest.boot.require_args(self.name, add=wanted_args(guest),
                                     remove=["%s=" % name for name in PARAMETERS],

@@ -4,7 +4,7 @@ ECS disks and NICs are virtio devices: without virtio_blk/virtio_pci in the init
 disk is never found. The rebuild itself is shared with nvme (guest/initramfs.py).
 """
 from ..errors import AgentError
-from ..guest.initramfs import drivers_detection
+from ..guest.initramfs import drivers_detection, require_drivers
 from .base import Detection, RepairItem
 
 REQUIRED = ["virtio_blk", "virtio_pci", "virtio_net", "virtio_scsi", "virtio_console"]
@@ -20,11 +20,7 @@ class VirtioItem(RepairItem):
         return Detection.risky(findings, risk="High") if at_risk else Detection.healthy(*findings)
 
     def fix(self, guest, detection):
-        if not guest.facts.kernels:
-            raise AgentError("no installed kernel found in /boot: no initramfs to add the virtio drivers to")
-        drivers_at_risk, _findings, blocked = drivers_detection(guest, REQUIRED, OPTIONAL)
-        if drivers_at_risk:
-            guest.initramfs.require(self.name, REQUIRED + OPTIONAL)
+        blocked = require_drivers(guest, self.name, REQUIRED, OPTIONAL, "virtio")
         if blocked:
             raise AgentError("kernel %s ships no virtio driver for some devices (see findings): "
                              "install a kernel with virtio support" % ", ".join(blocked))

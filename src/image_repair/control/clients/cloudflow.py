@@ -6,6 +6,7 @@ starts of one repair never make two executions."""
 import json
 from typing import Optional
 
+from ..cloud_config import sdk_config
 from ..cloud_errors import CloudError, classify
 
 
@@ -16,6 +17,7 @@ class CloudFlowStarter:
 
     def start(self, execution_name: str, execution_input: dict) -> dict:
         """-> {"name", "started"}; started is False when the execution already existed."""
+        # lazy: the CloudFlow SDK, loaded by the first start only (a step function never needs it)
         from alibabacloud_fnf20190315 import models as m
         from darabonba.runtime import RuntimeOptions
         request = m.StartExecutionRequest(flow_name=self.flow_name, execution_name=execution_name,
@@ -34,9 +36,7 @@ def cloudflow_starter(settings, flow_name: Optional[str] = None, keys=None) -> C
     """StartExecution of the settings' flow (IMAGE_REPAIR_FLOW_NAME) with the SDK credential chain
     and the SDK's endpoint for the region (cloud_config.py); IMAGE_REPAIR_FNF_ENDPOINT points it
     elsewhere."""
-    from alibabacloud_fnf20190315.client import Client
-
-    from ..cloud_config import sdk_config
+    from alibabacloud_fnf20190315.client import Client    # lazy: the CloudFlow SDK, for starts only
     flow_name = flow_name or settings.flow_name
     if not flow_name:
         raise CloudError("MissingConfiguration", "IMAGE_REPAIR_FLOW_NAME (the deployed flow's name) is not set")

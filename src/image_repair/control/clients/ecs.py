@@ -6,6 +6,7 @@ and every create carries a ClientToken so a retried create never makes a second 
 """
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from ..cloud_config import sdk_config
 from ..cloud_errors import CloudError, classify
 
 TAG_RESOURCE_TYPES = ("instance", "disk", "snapshot", "image")
@@ -15,7 +16,7 @@ TAG_BATCH = 50             # TagResources: at most 50 ResourceId.N
 def sdk_models():
     """``alibabacloud_ecs20140526.models``, imported on first use: the SDK's request models are most
     of a cold start, and a function that never calls ECS (start, events) never loads them."""
-    from alibabacloud_ecs20140526 import models
+    from alibabacloud_ecs20140526 import models     # lazy: the SDK's request models, most of a cold start
     return models
 
 
@@ -26,7 +27,7 @@ class EcsPort:
 
     # --- plumbing ------------------------------------------------------------------------------
     def _call(self, action: str, request) -> Dict[str, Any]:
-        from darabonba.runtime import RuntimeOptions     # the SDK's own dependency: loaded with it, on first call
+        from darabonba.runtime import RuntimeOptions     # lazy: the SDK's own dependency, loaded with it on first call
         method: Callable = getattr(self.client, _snake(action) + "_with_options")
         try:
             response = method(request, RuntimeOptions(autoretry=False, read_timeout=15000, connect_timeout=5000))
@@ -265,9 +266,7 @@ def ecs_port(settings, region: Optional[str] = None, endpoint: Optional[str] = N
     function's role) and the SDK's endpoint for the region (``region``, else the settings');
     ``endpoint`` or the settings' ``IMAGE_REPAIR_ECS_ENDPOINT`` (``host:port``, plain HTTP on
     loopback) points it at an emulator."""
-    from alibabacloud_ecs20140526.client import Client
-
-    from ..cloud_config import sdk_config
+    from alibabacloud_ecs20140526.client import Client    # lazy: the SDK, only for a function that calls ECS
     region = region or settings.region()
     endpoint = endpoint or settings.ecs_endpoint
     return EcsPort(Client(sdk_config(region, endpoint, keys)), region)

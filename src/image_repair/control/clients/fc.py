@@ -24,6 +24,7 @@ Which fan-out the sweep uses: ``IMAGE_REPAIR_FANOUT=cloudflow`` (default) or ``f
 """
 from typing import Optional
 
+from ..cloud_config import sdk_config
 from ..cloud_errors import CloudError, classify
 
 
@@ -36,7 +37,8 @@ class FcInvoker:
     def invoke_async(self, function_name: str, body: bytes, task_id: str, qualifier: Optional[str] = None) -> bool:
         """Queue one asynchronous invocation whose task id is ``task_id``; -> True when this call
         queued it, False when FC already had a task of that id (HTTP 409, whatever its code says)."""
-        from alibabacloud_fc20230330 import models as m      # the SDK, on the sweep's first launch only
+        # lazy: the FC SDK, loaded on the sweep's first fc-async launch only
+        from alibabacloud_fc20230330 import models as m
         from darabonba.runtime import RuntimeOptions
         headers = m.InvokeFunctionHeaders(x_fc_invocation_type="Async", x_fc_async_task_id=task_id)
         try:
@@ -56,9 +58,7 @@ def fc_client(settings, keys=None):
     invocation endpoint ``<account id>.<region>.fc.aliyuncs.com`` (FC sets FC_ACCOUNT_ID and
     FC_REGION in a function's environment: InvokeFunction is served there, not at the SDK's
     management endpoint fcv3.<region>.aliyuncs.com), or the settings' IMAGE_REPAIR_FC_ENDPOINT."""
-    from alibabacloud_fc20230330.client import Client
-
-    from ..cloud_config import sdk_config
+    from alibabacloud_fc20230330.client import Client     # lazy: the FC SDK, for the fc-async fan-out only
     region = settings.region()
     endpoint = settings.fc_endpoint
     if not endpoint:

@@ -9,15 +9,18 @@ Configuration (the container's settings, control/settings.py):
 * IMAGE_REPAIR_EVENT_POLICY: a JSON object ``{"items": [...] | null, "riskLevels": ["High"]}``,
   the policy of events that carry none (default: any repairable item at High risk);
 * FC_REGION (set by FC): events for images of other regions are ignored."""
+from pydantic import ValidationError
 
-from ..steps.runner import HandlerError, ports_from_env, start_invocation
+from ..clients.cloudflow import cloudflow_starter
+from ..launchers import CloudFlowLauncher
+from ..models import WatchPolicy, describe_validation_error
+from ..steps.runner import HandlerError
+from ..triggers.events import handle_delivery
+from .fc import ports_from_env, start_invocation
 
 
 def event_policy(settings):
     """The settings' IMAGE_REPAIR_EVENT_POLICY as a WatchPolicy (HandlerError InvalidConfiguration)."""
-    from pydantic import ValidationError
-
-    from ..models import WatchPolicy, describe_validation_error
     try:
         return WatchPolicy.model_validate(settings.event_policy or {})
     except ValidationError as error:
@@ -25,9 +28,6 @@ def event_policy(settings):
 
 
 def handler(event, context=None):
-    from ..clients.cloudflow import cloudflow_starter
-    from ..launchers import CloudFlowLauncher
-    from ..triggers.events import handle_delivery
     settings = start_invocation()
     summary = handle_delivery(event, ports_from_env().store, CloudFlowLauncher(cloudflow_starter(settings)),
                               defaults=settings.repair_defaults_for_events(), policy=event_policy(settings),

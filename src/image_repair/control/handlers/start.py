@@ -4,7 +4,12 @@ record the execution, start the CloudFlow execution named by its deterministic i
 Every bad body is ``HandlerError("InvalidInput", one short line)`` before anything is built,
 recorded or started: bytes that are not UTF-8, not JSON, larger than MAX_START_BODY, nested
 deeper than inputs.MAX_JSON_DEPTH, not an object, or parameters RepairRequest refuses."""
-from ..steps.runner import HandlerError, parse_event, ports_from_env, start_invocation
+from ..clients.cloudflow import cloudflow_starter
+from ..inputs import load_json
+from ..launchers import CloudFlowLauncher, start_execution
+from ..models import InvalidRequest, parse_request
+from ..steps.runner import HandlerError, parse_event
+from .fc import ports_from_env, start_invocation
 
 MAX_START_BODY = 64 * 1024     # a start request is under 2 KB; a timer's payload string likewise
 
@@ -12,7 +17,6 @@ MAX_START_BODY = 64 * 1024     # a start request is under 2 KB; a timer's payloa
 def start_parameters(event) -> dict:
     """The start parameters of an invocation body (bytes, text or an already parsed dict); a
     timer trigger's body carries them as a JSON string in ``payload``."""
-    from ..inputs import load_json
     try:
         if isinstance(event, (bytes, bytearray, str)):
             event = load_json(event or "{}", "the start request", max_bytes=MAX_START_BODY)
@@ -26,9 +30,6 @@ def start_parameters(event) -> dict:
 
 
 def handler(event, context=None):
-    from ..clients.cloudflow import cloudflow_starter
-    from ..launchers import CloudFlowLauncher, start_execution
-    from ..models import InvalidRequest, parse_request
     settings = start_invocation()
     raw = start_parameters(event)
     defaults = {"regionId": settings.function_region}    # the function's own region

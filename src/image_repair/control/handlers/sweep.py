@@ -17,7 +17,16 @@ from IMAGE_REPAIR_FANOUT (launchers.fanout_launcher). The janitor runs even when
 error is raised after it)."""
 import logging
 
-from ..steps.runner import HandlerError, ports_from_env, start_invocation
+from pydantic import ValidationError
+
+from ..launchers import fanout_launcher
+from ..models import InvalidRequest
+from ..steps.runner import HandlerError
+from ..triggers import bounded
+from ..triggers.bounded import TooBig, cut, loads, preview
+from ..triggers.janitor import JANITOR_TTL_S, janitor
+from ..triggers.sweep import SweepPayload, sweep
+from .fc import ports_from_env, start_invocation
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +37,6 @@ TIMER_FIELDS = ("triggerTime", "triggerName")
 
 def sweep_payload(event):
     """The timer's event -> a validated ``SweepPayload`` (HandlerError InvalidInput otherwise)."""
-    from pydantic import ValidationError
-
-    from ..triggers.sweep import SweepPayload
     raw = _json_object(event, "the sweep's event")
     if any(field in raw for field in TIMER_FIELDS):          # a timer: payload is a string
         raw = raw.get("payload")
@@ -52,7 +58,6 @@ def payload_of(event) -> dict:
 
 
 def _json_object(value, what: str):
-    from ..triggers.bounded import TooBig, loads
     if isinstance(value, (bytes, bytearray)):
         if len(value) > MAX_EVENT_CHARS:
             raise HandlerError("InvalidInput", "%s is %d bytes (at most %d)" % (what, len(value), MAX_EVENT_CHARS))
@@ -75,8 +80,6 @@ def _json_object(value, what: str):
 
 def one_line(error) -> str:
     """A pydantic ValidationError as one line: where, what, and a short prefix of the bad value."""
-    from ..triggers import bounded
-    from ..triggers.bounded import cut, preview
     problems = []
     for problem in error.errors()[:3]:
         where = ".".join(cut(str(p), 20) for p in problem["loc"]) or "payload"
@@ -93,7 +96,6 @@ def one_line(error) -> str:
 def janitor_ttl_s(payload, settings) -> float:
     """The janitor's TTL: the payload's janitorTtlHours, else the settings'
     IMAGE_REPAIR_JANITOR_TTL_HOURS (bounded there like the payload's), else 6 h."""
-    from ..triggers.janitor import JANITOR_TTL_S
     if payload.janitorTtlHours is not None:
         return payload.janitorTtlHours * 3600
     if settings.janitor_ttl_hours is not None:
@@ -102,10 +104,6 @@ def janitor_ttl_s(payload, settings) -> float:
 
 
 def handler(event, context=None):
-    from ..launchers import fanout_launcher
-    from ..models import InvalidRequest
-    from ..triggers.janitor import janitor
-    from ..triggers.sweep import sweep
     settings = start_invocation()
     payload = sweep_payload(event)          # everything checked before any work
     ttl_s = janitor_ttl_s(payload, settings)

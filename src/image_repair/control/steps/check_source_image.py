@@ -8,6 +8,7 @@ The system disk is the mapping with ``Type == "system"`` (never ``DiskDeviceMapp
 The rules (what is refused, which check items are at risk) are ``policy.py``'s, shared with the
 watch and the sweep.
 """
+from ...agent.items import SEED_DEFAULT
 from ..models import FlowEvent, FlowState
 from ..policy import check_items, refusal, repair_items_at_risk
 from ..store import LockHeld
@@ -25,7 +26,6 @@ def summarize(image: dict, requested: list, engine: str) -> dict:
     if requested == ["auto"]:
         # The agent detects on the disk itself; the public command needs names: the check's risks
         # (or the seed's default list when the check found none).
-        from ...agent.items import SEED_DEFAULT
         resolved = ["auto"] if engine == "agent" else (at_risk or list(SEED_DEFAULT))
     else:
         resolved = list(requested)

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Tuple
 
+from ..agent_build import build_zipapp
 from ..models import FlowEvent, FlowState, RepairRequest
 from ..policy import TAG_EXECUTION, TAG_SOURCE_IMAGE
 from ..store import Execution, ExecutionNotFound, StateStore
@@ -74,7 +75,6 @@ class Ports:
 
     def zipapp(self) -> bytes:
         if self.agent_zipapp is None:
-            from ..agent_build import build_zipapp
             self.agent_zipapp = build_zipapp
         return self.agent_zipapp()
 
@@ -192,6 +192,13 @@ def done(event: FlowEvent) -> FlowState:
     return FlowState(executionId=event.executionId)
 
 
+def skipped_in_dry_run(ports: Ports, event: FlowEvent, step: str, why: str) -> FlowState:
+    """A step with nothing to do in a dry run: recorded once as skipped, with why, and done."""
+    once(ports, event.executionId, step, lambda: {"skipped": "dry run: " + why})
+    return done(event)
+
+
 __all__ = ["Ports", "StepError", "ImageNotRepairable", "ImageNotFound", "ImageBusy", "RepairFailed",
            "ResourceFailed", "load", "result_of", "once", "record_once", "client_token", "tags_for", "poll", "done",
+           "skipped_in_dry_run",
            "next_wait", "remaining_from_progress", "seconds_since", "PUBLIC_REPAIR_COMMAND", "ExecutionNotFound"]

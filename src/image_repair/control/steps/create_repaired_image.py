@@ -6,7 +6,7 @@ import re
 import time
 
 from ..models import FlowEvent, FlowState
-from .common import Ports, client_token, done, load, once, result_of, tags_for
+from .common import Ports, client_token, done, load, once, result_of, skipped_in_dry_run, tags_for
 from .check_source_image import STEP as CHECK
 from .snapshot_repaired_disk import STEP as SNAPSHOT
 
@@ -37,8 +37,7 @@ def image_name(source_name: str, created_at_ms: int) -> str:
 def run(ports: Ports, event: FlowEvent) -> FlowState:
     execution, request = load(ports, event.executionId)
     if request.dryRun:
-        once(ports, execution.execution_id, STEP, lambda: {"skipped": "dry run: no image"})
-        return done(event)
+        return skipped_in_dry_run(ports, event, STEP, "no image")
     source, snapshot = result_of(execution, CHECK), result_of(execution, SNAPSHOT)
 
     def work() -> dict:

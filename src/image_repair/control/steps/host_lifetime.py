@@ -7,6 +7,7 @@ with InvalidAutoReleaseTime.Malformed), and pushed forward while the execution s
 goes at most HOST_LIFETIME_S after its last sign of life. RunInstances wants UTC
 ``yyyy-MM-ddTHH:mm:ssZ``, at least 30 minutes ahead and at most 3 years (docs/cloud-contracts.md).
 """
+import calendar
 import time
 from typing import Optional
 
@@ -24,7 +25,6 @@ def release_time(epoch_s: float) -> str:
 
 def parse_release_time(text: str) -> Optional[float]:
     try:
-        import calendar
         return float(calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ")))
     except (TypeError, ValueError):
         return None

@@ -4,24 +4,27 @@ the local runner of the CLI, a test).
 ``run_step(step, event, ports)`` parses the event, runs ``steps.<step>.run(ports, event)``, answers
 transient failures as "retry after N s" (the flow loops back) and records terminal ones as the
 execution's cause before raising them (Function Compute passes only the exception's class name and
-message on). Ports come from the function's settings when none are given: the settings
-(control/settings.py) and the ports are built on a container's first call and kept for its life
-(``function_settings``, ``ports_from_env``); the FC entry points configure JSON logs (logs.py).
-``bound_handlers(ports)`` maps every function name to its step with these ports (the local runner).
+message on). The caller gives the ports, or a function that makes them once the event is known to
+be good: the FC handlers build theirs from the container's settings (handlers/fc.py, the
+composition root). ``bound_handlers(ports)`` maps every function name to its step with these ports
+(the local runner).
 
 The FC entry points over this are ``handlers/*``; nothing here knows FC beyond its context's
-``request_id`` and ``function.timeout``."""
+``request_id`` and ``function.timeout``, and nothing here builds an adapter (docs/architecture.md)."""
 import importlib
 import json
 import logging
 import time
-from typing import Any, Optional
+from typing import Any, Callable, Optional, Union
 
-from ..logs import configure_for_function
+from pydantic import ValidationError
 
-# A function container's state, built on its first invocation (never at import time).
-_SETTINGS = None
-_PORTS = None
+from ..models import FlowEvent, FlowState, describe_validation_error
+from ..store import ExecutionNotFound, StoreError
+from . import FUNCTIONS
+from .common import Ports
+from .transient import retry_wait, transient_kind
+
 log = logging.getLogger(__name__)
 
 
@@ -33,25 +36,6 @@ class HandlerError(Exception):
         super().__init__("%s: %s" % (code, message))
         self.code = code
 
-
-def function_settings():
-    """The function's settings (control/settings.py), read from its environment on the first call
-    and kept for the container's life; a bad variable is HandlerError InvalidConfiguration."""
-    global _SETTINGS
-    if _SETTINGS is None:
-        from ..settings import Settings, SettingsError
-        try:
-            _SETTINGS = Settings.from_env()
-        except SettingsError as error:
-            raise HandlerError("InvalidConfiguration", str(error))
-    return _SETTINGS
-
-
-def start_invocation():
-    """What every FC entry point does first: the container's settings, its JSON logs (once)."""
-    settings = function_settings()
-    configure_for_function(settings)
-    return settings
 
 
 def parse_event(event: Any) -> dict:
@@ -67,31 +51,11 @@ def parse_event(event: Any) -> dict:
     return event
 
 
-def ports_from_env():
-    """Store and ECS port from the function's settings, built once per container."""
-    global _PORTS
-    if _PORTS is None:
-        from ..clients.ecs import ecs_port
-        from ..store import open_store
-        from .common import Ports
-        settings = function_settings()
-        _PORTS = Ports(store=open_store(settings.store_settings()), ecs=ecs_port(settings),
-                       options=settings.agent_options())
-    return _PORTS
 
-
-def use_ports(ports) -> None:
-    """Set the ports handlers use (tests); None forgets them and the settings: the next call reads
-    the environment again, as a new container would."""
-    global _PORTS, _SETTINGS
-    _PORTS = ports
-    if ports is None:
-        _SETTINGS = None
-
-
-def run_step(step: str, event: Any, ports=None, request_id: Optional[str] = None,
+def run_step(step: str, event: Any, ports: Union[Ports, Callable[[], Ports]], request_id: Optional[str] = None,
              time_limit_s: Optional[float] = None) -> dict:
-    """Parse, run one step, return its FlowState as a dict.
+    """Parse, run one step, return its FlowState as a dict. ``ports`` may be a function that makes
+    them: it is called only once the event is good (a bad event builds no store, no client).
 
     A transient failure (throttling, a 5xx, a lost response, a concurrent attempt) is answered
     with ``retry`` and a wait, never raised: the flow routes it back to this step (steps/transient.py
@@ -100,14 +64,9 @@ def run_step(step: str, event: Any, ports=None, request_id: Optional[str] = None
     reads the cause from the store. ``time_limit_s`` (the function's timeout) bounds the leases of
     the step's idempotency records, so an attempt killed at its timeout frees the step soon after.
     Logs step.started, then step.finished, step.retry or step.failed, with the execution id."""
-    from pydantic import ValidationError
-
-    from ..models import FlowEvent
-    from .transient import retry_wait, transient_kind
     try:
         flow_event = FlowEvent.model_validate(parse_event(event))
     except (ValueError, ValidationError, HandlerError, RecursionError) as error:
-        from ..models import describe_validation_error
         reason = describe_validation_error(error, "bad event for %s" % step) if isinstance(error, ValidationError) \
             else "bad event for %s: %s" % (step, " ".join(str(error).split()))    # one line, whatever came
         log.warning("step.failed", extra={"step": step, "execution_id": None, "request_id": request_id,
@@ -116,7 +75,8 @@ def run_step(step: str, event: Any, ports=None, request_id: Optional[str] = None
     fields = {"step": step, "execution_id": flow_event.executionId, "request_id": request_id}
     log.info("step.started", extra=fields)
     started = time.monotonic()
-    ports = ports or ports_from_env()
+    if callable(ports):
+        ports = ports()
     if time_limit_s:
         ports = ports.with_time_limit(time_limit_s)
     try:
@@ -143,7 +103,6 @@ def run_step(step: str, event: Any, ports=None, request_id: Optional[str] = None
 
 def retry_answer(event, step: str, kind: str, code: str, message: str, wait: int) -> dict:
     """The answer of a step that met a transient failure: the same step again after ``wait`` s."""
-    from ..models import FlowState
     return FlowState(executionId=event.executionId, step=step, ready=False, attempt=event.attempt, retry=True,
                      retries=event.retries + 1, waitSeconds=wait, errorCode=kind,
                      errorDetail=clip("%s: %s" % (code, message)), waitingFor="retry after %s" % code).model_dump()
@@ -152,8 +111,6 @@ def retry_answer(event, step: str, kind: str, code: str, message: str, wait: int
 def record_first_cause(ports, execution_id: str, step: str, code: str, message: str) -> None:
     """Keep the execution's first error (its cause) where clean-up will read it; best effort: if
     the store cannot take it, clean-up treats the failure as unexplained (docs/flow.md)."""
-    from ..store import ExecutionNotFound, StoreError
-
     def change(execution):
         if execution.error is None:
             execution.error = {"code": code, "detail": clip(message, 2000), "step": step}
@@ -187,8 +144,6 @@ def function_time_limit(context) -> Optional[float]:
 
 def bound_handlers(ports) -> dict:
     """{function name: handler} calling the steps with these ports (the local runner's mapping)."""
-    from . import FUNCTIONS
-
     def bind(step):
         return lambda event, context=None: run_step(step, event, ports, getattr(context, "request_id", None),
                                                     function_time_limit(context))

@@ -9,8 +9,8 @@ deleted here does not fail the repair: clean-up deletes it again and reports it 
 cannot (``cleanUp.notDeleted``); a transient failure is retried by the flow like any other."""
 from ..cloud_errors import CloudError
 from ..models import FlowEvent, FlowState
-from .common import (Ports, ResourceFailed, client_token, done, load, once, poll, remaining_from_progress, result_of,
-                     seconds_since, tags_for)
+from .common import (Ports, ResourceFailed, client_token, load, once, poll, remaining_from_progress, result_of,
+                     seconds_since, skipped_in_dry_run, tags_for)
 from .check_source_image import STEP as CHECK
 from .transient import transient_kind
 from .wait_until_ready import STEP as READY
@@ -39,8 +39,7 @@ def delete_disk(ports: Ports, execution_id: str, disk_id: str) -> None:
 def run(ports: Ports, event: FlowEvent) -> FlowState:
     execution, request = load(ports, event.executionId)
     if request.dryRun:
-        once(ports, execution.execution_id, STEP, lambda: {"skipped": "dry run: nothing to snapshot"})
-        return done(event)
+        return skipped_in_dry_run(ports, event, STEP, "nothing to snapshot")
     source, ready = result_of(execution, CHECK), result_of(execution, READY)
 
     def create() -> dict:

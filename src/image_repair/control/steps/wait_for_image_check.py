@@ -2,7 +2,8 @@
 (after); mark it NvmeSupport=supported when nvme was repaired (or found fine) by the agent."""
 from ..models import FlowEvent, FlowState
 from ..policy import check_items
-from .common import Ports, ResourceFailed, done, load, once, poll, remaining_from_progress, result_of, seconds_since
+from .common import (Ports, ResourceFailed, load, once, poll, remaining_from_progress, result_of, seconds_since,
+                     skipped_in_dry_run)
 from .check_source_image import STEP as CHECK
 from .create_repaired_image import STEP as CREATE
 from .wait_for_repair import STEP as REPAIR
@@ -33,8 +34,7 @@ def nvme_ready(repair: dict) -> bool:
 def run(ports: Ports, event: FlowEvent) -> FlowState:
     execution, request = load(ports, event.executionId)
     if request.dryRun:
-        once(ports, execution.execution_id, STEP, lambda: {"skipped": "dry run: no image"})
-        return done(event)
+        return skipped_in_dry_run(ports, event, STEP, "no image")
     image_id = result_of(execution, CREATE)["imageId"]
     source = result_of(execution, CHECK)
     size_gib = int(source.get("systemSize") or 20) + sum(int(d.get("size") or 0) for d in source.get("dataDisks", []))

@@ -25,7 +25,7 @@ import uuid
 from typing import Any, Callable, Dict, Iterable, Optional
 
 from tablestore import (CapacityUnit, ComparatorType, CompositeColumnCondition, Condition, Direction,
-                        LogicalOperator, OTSServiceError, ReservedThroughput, Row, RowExistenceExpectation,
+                        LogicalOperator, OTSClient, OTSServiceError, ReservedThroughput, Row, RowExistenceExpectation,
                         SingleColumnCondition, TableMeta, TableOptions)
 from tablestore.retry import NoRetryPolicy
 
@@ -48,7 +48,6 @@ def make_ots_client(endpoint: str, access_key_id: str, access_key_secret: str, i
     10 s socket timeout (the SDK's 50 s would eat most of a function's time on one lost answer),
     and its logger quiet: the SDK logs every refused condition, an expected answer here, at ERROR
     (tablestore/protocol.py ``handle_error``); what matters reaches the caller as an exception."""
-    from tablestore import OTSClient
     logging.getLogger(SDK_LOGGER).setLevel(logging.CRITICAL)
     return OTSClient(endpoint, access_key_id, access_key_secret, instance, sts_token=security_token,
                      retry_policy=NoRetryPolicy(), socket_timeout=socket_timeout, logger_name=SDK_LOGGER)

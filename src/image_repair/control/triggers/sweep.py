@@ -28,6 +28,7 @@ from typing import Dict, List, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ...agent.items import ITEM_NAMES
 from ..launchers import start_execution
 from ..models import InvalidRequest, parse_request
 from ..policy import TAG_EXECUTION, TAG_REPAIRED_BY, at_risk_items, refusal
@@ -57,7 +58,6 @@ class SweepPolicy(BaseModel):
     @field_validator("items")
     @classmethod
     def _known_items(cls, value):
-        from ...agent.items import ITEM_NAMES
         if value is not None:
             unknown = [v for v in value if v not in ITEM_NAMES]
             if unknown:

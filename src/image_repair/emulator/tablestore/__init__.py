@@ -15,7 +15,16 @@ headers) so the real ``tablestore`` SDK is the client. docs/store.md describes i
 
 ``image-repair emulator serve`` serves it beside ECS on one endpoint (``--tablestore-instance``).
 """
+import importlib
+
 from .backend import TablestoreBackend
-from .server import TablestoreServer
 
 __all__ = ["TablestoreBackend", "TablestoreServer"]
+
+
+def __getattr__(name: str):
+    """``TablestoreServer`` loads on first use: server.py builds on the emulator's server, which
+    imports this package's backend (an import at the top here would be a cycle)."""
+    if name != "TablestoreServer":
+        raise AttributeError("module %r has no attribute %r" % (__name__, name))
+    return importlib.import_module(".server", __name__).TablestoreServer

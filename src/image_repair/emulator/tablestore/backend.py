@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
+from ..seed import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET   # the emulators share one key
 from . import conditions
 from .conditions import Columns, Condition
 from .errors import OTSError, invalid
@@ -72,7 +73,6 @@ class TablestoreBackend:
 
     def __init__(self, instances: Iterable[str] = ("image-repair",), accounts: Optional[Dict[str, str]] = None,
                  clock: Callable[[], float] = time.time, page_rows: int = PAGE_ROWS):
-        from ..seed import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET   # the emulators share one key
         self.instances: Dict[str, Dict[str, Table]] = {name: {} for name in instances}
         self.accounts = dict(accounts or {DEFAULT_ACCESS_KEY_ID: DEFAULT_ACCESS_KEY_SECRET})
         self.clock = clock

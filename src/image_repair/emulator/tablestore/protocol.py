@@ -177,10 +177,7 @@ def put_row(backend: TablestoreBackend, instance: str, body: bytes) -> bytes:
     _no_transaction(request)
     row = plain_row(request.row, "row")
     backend.put_row(instance, request.table_name, row.primary_key, row.attributes, condition(request.condition))
-    response = pb.PutRowResponse()
-    consumed(response, _condition_read(request.condition), 1)
-    _returned_pk(request, response, row.primary_key)
-    return response.SerializeToString()
+    return _write_answer(pb.PutRowResponse(), request, row.primary_key)
 
 
 def update_row(backend: TablestoreBackend, instance: str, body: bytes) -> bytes:
@@ -188,10 +185,7 @@ def update_row(backend: TablestoreBackend, instance: str, body: bytes) -> bytes:
     _no_transaction(request)
     row = plain_row(request.row_change, "row_change")
     backend.update_row(instance, request.table_name, row.primary_key, row.attributes, condition(request.condition))
-    response = pb.UpdateRowResponse()
-    consumed(response, _condition_read(request.condition), 1)
-    _returned_pk(request, response, row.primary_key)
-    return response.SerializeToString()
+    return _write_answer(pb.UpdateRowResponse(), request, row.primary_key)
 
 
 def delete_row(backend: TablestoreBackend, instance: str, body: bytes) -> bytes:
@@ -201,10 +195,7 @@ def delete_row(backend: TablestoreBackend, instance: str, body: bytes) -> bytes:
     if not row.delete_marker:
         raise invalid("The row of a DeleteRow must carry the delete marker.")
     backend.delete_row(instance, request.table_name, row.primary_key, condition(request.condition))
-    response = pb.DeleteRowResponse()
-    consumed(response, _condition_read(request.condition), 1)
-    _returned_pk(request, response, row.primary_key)
-    return response.SerializeToString()
+    return _write_answer(pb.DeleteRowResponse(), request, row.primary_key)
 
 
 def get_range(backend: TablestoreBackend, instance: str, body: bytes) -> bytes:
@@ -219,6 +210,14 @@ def get_range(backend: TablestoreBackend, instance: str, body: bytes) -> bytes:
     response.rows = rows_bytes(rows)
     if next_start is not None:
         response.next_start_primary_key = encode_rows([PlainRow([Cell(name, value) for name, value in next_start])])
+    return response.SerializeToString()
+
+
+def _write_answer(response, request, primary_key) -> bytes:
+    """A single-row write's answer: the capacity it consumed (one write; one read more when it is
+    conditional) and the primary key when the request asked for it back."""
+    consumed(response, _condition_read(request.condition), 1)
+    _returned_pk(request, response, primary_key)
     return response.SerializeToString()
 
 

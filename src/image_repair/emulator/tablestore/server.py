@@ -9,6 +9,7 @@
 """
 from typing import Optional
 
+from ...control.store.tablestore import make_ots_client
 from ..server import EmulatorServer
 from .backend import TablestoreBackend
 
@@ -50,6 +51,5 @@ def ots_client(backend: TablestoreBackend, endpoint: str, instance: str = "image
                socket_timeout: float = 10.0):
     """A real OTSClient for ``endpoint`` (an emulator serving ``backend``), signed with the
     backend's first key and built as the state store builds its own."""
-    from ...control.store.tablestore import make_ots_client
     key_id, secret = next(iter(backend.accounts.items()))
     return make_ots_client(endpoint, key_id, secret, instance, socket_timeout=socket_timeout)
