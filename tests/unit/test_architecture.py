@@ -32,13 +32,10 @@ CONTROL_PACKAGES = {
 }
 
 # Files whose function-level imports are checked elsewhere or not yet: the agent has its own list
-# (tests/unit/test_agent_imports.py: Python 3.6, stdlib, one reason each). The CLI package,
-# cloud_config.py and store/settings.py belong to the settings/CLI change of issue 14, written at the
-# same time as this test and merged while it was: their function-level imports (about 75, most of
-# them the CLI's "refuse bad input before loading the heavy parts") get their reasons, or move up,
-# in a follow-up, and this exemption goes with it.
-NOT_CHECKED_HERE = ("image_repair/agent/", "image_repair/cli/", "image_repair/control/cloud_config.py",
-                    "image_repair/control/store/settings.py")
+# (tests/unit/test_agent_imports.py: Python 3.6, stdlib, one reason each). The CLI package's (most of
+# them its "refuse bad input before loading the heavy parts") get their reasons, or move up, in a
+# follow-up of issue 14, and this exemption goes with it.
+NOT_CHECKED_HERE = ("image_repair/agent/", "image_repair/cli/")
 
 
 def lint_imports(src: Path, config: Path) -> subprocess.CompletedProcess:
@@ -264,4 +261,6 @@ def test_the_lazy_imports_left_are_few_and_each_is_a_cold_start_or_tool_cost():
     """The count, so a new one is seen in review (133 hid a package cycle before issue 14)."""
     reasons = [(relative, reason) for relative, path in checked_files()
                for _line, _text, reason in function_level_imports(path)]
-    assert len(reasons) <= 12, reasons
+    # 18: the SDK clients (ECS, CloudFlow, FC, credentials, Tea, Tablestore), the embedded store's
+    # sqlite3, the local flow runner, PyYAML for YAML seeds
+    assert len(reasons) <= 18, reasons

@@ -25,6 +25,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
+from ..cloud_config import keys_from_env, resolved_keys
+from ..cloud_errors import CloudError
 from .base import StateStore
 from .models import StoreConfigError
 from .tablestore_names import CLOUD_ENDPOINT_HOST, ENDPOINT_FORMS, instance_name_problem, table_name_problem
@@ -64,8 +66,6 @@ def store_settings_from_env(env: Optional[Mapping[str, str]] = None) -> StoreSet
     if url.startswith("tablestore://"):
         instance, table = tablestore_url(url)
         endpoint = tablestore_endpoint(env, instance)
-        from ..cloud_config import keys_from_env, resolved_keys
-        from ..cloud_errors import CloudError
         try:   # the SDKs' credential chain (cloud_config.py): the environment's keys first
             keys = resolved_keys(keys_from_env(env))
         except CloudError as error:
@@ -157,9 +157,9 @@ def open_store(settings: Optional[StoreSettings] = None, clock: Optional[Callabl
     settings = store_settings_from_env() if settings is None else settings
     extra = {} if clock is None else {"clock": clock}
     if settings.backend == "sqlite":
-        from .sqlite import SQLiteStore
+        from .sqlite import SQLiteStore     # lazy: sqlite3, only for the embedded store
         return SQLiteStore(settings.sqlite_path, **extra)
-    from .tablestore import TablestoreStore, make_ots_client
+    from .tablestore import TablestoreStore, make_ots_client   # lazy: the Tablestore SDK (~50 ms), only for it
     if ots_client is None:
         ots_client = make_ots_client(settings.endpoint, settings.access_key_id, settings.access_key_secret,
                                      settings.instance, security_token=settings.security_token)
