@@ -1,4 +1,6 @@
-"""Re-invoking handlers, repeating and racing starts, and bad input, against the emulator."""
+"""Re-invoking handlers, repeating and racing starts, and bad input, against the emulator. The
+repeats and races run on both stores: SQLite, and Tablestore through the real SDK over HTTP to the
+emulator's Tablestore (workflow_env.STORES)."""
 import threading
 
 import pytest
@@ -7,7 +9,7 @@ from image_repair.control.models import InvalidRequest
 from image_repair.control.steps import FUNCTIONS
 from image_repair.control.steps.start import record_execution
 
-from .workflow_env import SOURCE, WorkflowEnv, request, seed_with
+from .workflow_env import SOURCE, STORES, WorkflowEnv, request, seed_with
 
 
 def world(env):
@@ -24,8 +26,9 @@ def world(env):
     return resources, creates, executions
 
 
-def test_reinvoking_every_handler_after_the_run_changes_nothing(tmp_path):
-    with WorkflowEnv(tmp_path) as env:
+@pytest.mark.parametrize("store", STORES)
+def test_reinvoking_every_handler_after_the_run_changes_nothing(tmp_path, store):
+    with WorkflowEnv(tmp_path, store=store) as env:
         result, execution = env.repair()
         assert result.status == "Succeeded"
         before = world(env)
@@ -36,8 +39,9 @@ def test_reinvoking_every_handler_after_the_run_changes_nothing(tmp_path):
         env.check_invariants(execution.execution_id)
 
 
-def test_duplicate_delivery_of_every_handler_during_the_run(tmp_path):
-    with WorkflowEnv(tmp_path) as env:
+@pytest.mark.parametrize("store", STORES)
+def test_duplicate_delivery_of_every_handler_during_the_run(tmp_path, store):
+    with WorkflowEnv(tmp_path, store=store) as env:
         execution_id, _ = env.start()
         plain = env.handlers()
         for name, step in FUNCTIONS.items():
@@ -49,8 +53,9 @@ def test_duplicate_delivery_of_every_handler_during_the_run(tmp_path):
         assert len(env.created("i-")) == 1 and len(env.created("m-")) == 1 and len(env.created("s-")) == 1
 
 
-def test_same_repair_twice_is_one_execution(tmp_path):
-    with WorkflowEnv(tmp_path) as env:
+@pytest.mark.parametrize("store", STORES)
+def test_same_repair_twice_is_one_execution(tmp_path, store):
+    with WorkflowEnv(tmp_path, store=store) as env:
         first, created = env.start()
         again, created_again = env.start()
         assert first == again and created and not created_again
@@ -60,8 +65,9 @@ def test_same_repair_twice_is_one_execution(tmp_path):
         assert len(env.store.list_executions()) == 1 and len(env.created("i-")) == 1
 
 
-def test_concurrent_starts_of_one_repair_make_one_execution(tmp_path):
-    with WorkflowEnv(tmp_path) as env:
+@pytest.mark.parametrize("store", STORES)
+def test_concurrent_starts_of_one_repair_make_one_execution(tmp_path, store):
+    with WorkflowEnv(tmp_path, store=store) as env:
         barrier, results = threading.Barrier(6), []
 
         def start():
@@ -71,10 +77,14 @@ def test_concurrent_starts_of_one_repair_make_one_execution(tmp_path):
         [t.start() for t in threads]
         [t.join() for t in threads]
         assert len({e.execution_id for e, _ in results}) == 1 and sum(c for _, c in results) == 1
+        if env.ots is not None:     # settled by the service's row conditions: one put applied, 5 x 2 refused
+            puts = [call.code for call in env.ots.calls if call.operation == "PutRow"]
+            assert (puts.count(""), puts.count("OTSConditionCheckFail")) == (1, 10), puts
 
 
-def test_two_different_repairs_of_one_image_at_once_give_one_repair(tmp_path):
-    with WorkflowEnv(tmp_path) as env:
+@pytest.mark.parametrize("store", STORES)
+def test_two_different_repairs_of_one_image_at_once_give_one_repair(tmp_path, store):
+    with WorkflowEnv(tmp_path, store=store) as env:
         a, _ = env.start(repairItems="auto")
         b, _ = env.start(repairItems=["virtio"])
         assert a != b

@@ -1,14 +1,18 @@
-"""The whole repair workflow succeeding, against the emulator with the real SDK."""
+"""The whole repair workflow succeeding, against the emulator with the real SDK (the first on both
+stores: SQLite, and Tablestore over HTTP to the emulator's Tablestore)."""
 import json
 
 from image_repair.agent.items import ITEM_NAMES
 from image_repair.control.steps.agent_delivery import SENDFILE_LIMIT_B64
 
-from .workflow_env import SOURCE, WorkflowEnv, seed_with
+import pytest
+
+from .workflow_env import SOURCE, STORES, WorkflowEnv, seed_with
 
 
-def test_success_x86_64_with_data_disks_agent_auto(tmp_path):
-    with WorkflowEnv(tmp_path) as env:
+@pytest.mark.parametrize("store", STORES)
+def test_success_x86_64_with_data_disks_agent_auto(tmp_path, store):
+    with WorkflowEnv(tmp_path, store=store) as env:
         result, execution = env.repair()
         assert result.status == "Succeeded", (result.error_code, result.error_detail, execution.error)
         env.check_invariants(execution.execution_id)
@@ -37,6 +41,11 @@ def test_success_x86_64_with_data_disks_agent_auto(tmp_path):
         # waits are loops of growing Waits, no wait over 300 s, and no fixed sleeps
         assert env.clock.sleeps and max(env.clock.sleeps) <= 300
         assert len(result.events("Waited")) >= 4
+        if env.ots is not None:    # the state really went through the Tablestore wire, every call answered
+            operations = {call.operation for call in env.ots.calls}
+            assert {"PutRow", "UpdateRow", "GetRow", "DeleteRow"} <= operations, operations
+            assert not [call for call in env.ots.calls if call.code not in ("", "OTSConditionCheckFail",
+                                                                            "OTSObjectNotExist")]
 
 
 ARM_IMAGE = {"id": "m-bp1emulatorarmimage01", "name": "imported-ubuntu-arm", "owner": "self",

@@ -1,10 +1,16 @@
 """The repair workflow against the in-process ECS emulator, with the real SDK (test helper).
 
 ``WorkflowEnv`` runs the deployed flow definition with the local runner on the emulator's own
-virtual clock (waits move the cloud), a real SQLite store, the real agent zipapp delivered by
-SendFile, and a stand-in for the repair host: a command handler that joins the delivered parts,
-checks their SHA-256 against the script's, decodes the script's JSON parameters, checks the
-serial names the disk made from the source's system snapshot, and answers an agent report.
+virtual clock (waits move the cloud), a real store, the real agent zipapp delivered by SendFile,
+and a stand-in for the repair host: a command handler that joins the delivered parts, checks
+their SHA-256 against the script's, decodes the script's JSON parameters, checks the serial names
+the disk made from the source's system snapshot, and answers an agent report.
+
+The store (``store=``): "sqlite", a file; or "tablestore", the Tablestore adapter through the real
+``tablestore`` SDK over HTTP to the emulator's Tablestore (``mock_ecs(tablestore=True)``: a
+loopback port, on the ECS backend's clock), configured as a deployment is, from
+``IMAGE_REPAIR_STORE`` and ``TABLESTORE_ENDPOINT`` (store_settings_from_env). ``env.ots`` is then
+that Tablestore's backend (its faults and call log).
 """
 import base64
 import copy
@@ -21,10 +27,18 @@ from image_repair.control.local_run import CloudClock, load_repair_flow
 from image_repair.control.policy import TAG_EXECUTION
 from image_repair.control.steps.common import Ports
 from image_repair.control.steps.start import record_execution
+from image_repair.control.store.settings import store_settings_from_env
 from image_repair.control.store.sqlite import SQLiteStore
-from image_repair.testing import ecs_client, mock_ecs
+from image_repair.control.store.tablestore import TablestoreStore, make_ots_client
+from image_repair.control.store.tablestore_retry import RetrySchedule, no_wait
+from image_repair.testing import ecs_client, mock_ecs, tablestore_store_env
 
 SOURCE = "m-bp1emulatorbrokenimg01"
+STORES = ("sqlite", "tablestore")
+# A held Tablestore answer costs the client this long (then it retries): short, since the
+# emulator answers at once unless a fault holds it; a spurious timeout is a lost answer, which the
+# adapter handles (docs/store.md, "Failures and retries").
+TABLESTORE_SOCKET_TIMEOUT_S = 1.0
 _DEFINITION = None
 _ZIPAPP = None
 
@@ -112,9 +126,14 @@ class HostAgent:
 
 
 class WorkflowEnv:
-    def __init__(self, tmp_path, seed: Optional[dict] = None, latency: str = "manual"):
+    def __init__(self, tmp_path, seed: Optional[dict] = None, latency: str = "manual", store: str = "sqlite"):
+        if store not in STORES:
+            raise ValueError("store must be one of %s" % (STORES,))
         self.tmp_path = tmp_path
-        self.mock = mock_ecs(seed, latency=latency)
+        self.store_kind = store
+        self.mock = mock_ecs(seed, latency=latency, tablestore=store == "tablestore")
+        self.ots = None
+        self.store_faults_left = 0
         self.created_ids: List[str] = []
         self.before_step: Dict[str, Callable] = {}    # function step name -> hook(env) (first call)
         self.after_step: Dict[str, Callable] = {}
@@ -135,7 +154,7 @@ class WorkflowEnv:
         self.host = HostAgent(self)
         self.backend.command_handlers.append(self.host)
         self.clock = CloudClock(self.backend)
-        self.store = SQLiteStore(str(self.tmp_path / "state.db"), clock=self.clock.now)
+        self.store = self.open_store()
         self.ecs = EcsPort(ecs_client(self.backend), self.backend.region)
         self.ports = Ports(store=self.store, ecs=self.ecs, clock=self.clock.now, agent_zipapp=zipapp)
         self.source_before = self.image_snapshot(SOURCE)
@@ -144,6 +163,17 @@ class WorkflowEnv:
     def __exit__(self, *exc):
         self.store.close()
         self.mock.__exit__(*exc)
+
+    def open_store(self):
+        if self.store_kind == "sqlite":
+            return SQLiteStore(str(self.tmp_path / "state.db"), clock=self.clock.now)
+        self.ots = self.mock.tablestore
+        settings = store_settings_from_env(tablestore_store_env(self.mock.tablestore_endpoint))
+        # The adapter as open_store builds it, with a short socket timeout and retries without
+        # waiting (the flow's clock is virtual; the adapter's backoff is wall-clock time).
+        client = make_ots_client(settings.endpoint, settings.access_key_id, settings.access_key_secret,
+                                 settings.instance, socket_timeout=TABLESTORE_SOCKET_TIMEOUT_S)
+        return TablestoreStore(client, settings.table, clock=self.clock.now, retry=RetrySchedule(sleep=no_wait))
 
     # --- running ----------------------------------------------------------------------------------
     def start(self, **overrides):
@@ -176,6 +206,9 @@ class WorkflowEnv:
         runner = FlowRunner(definition(), self.handlers(), clock=self.clock, region=self.backend.region,
                             function_error_naming=self.function_error_naming, platform_faults=self.platform_faults)
         result = runner.run(flow_input(execution_id), name=execution_id)
+        if self.ots is not None:     # store faults planted but never met are dropped: the checks read the store
+            self.store_faults_left = self.ots.faults.pending()
+            self.ots.faults.clear()
         execution = self.store.get_execution(execution_id)
         if result.status != "Succeeded" and execution.status == ExecutionStatus.RUNNING:
             self.store.finish_execution(execution_id, ExecutionStatus.FAILED,

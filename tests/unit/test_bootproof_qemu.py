@@ -67,3 +67,15 @@ def test_screen_adds_an_isa_vga_and_a_monitor_socket():
     with pytest.raises(ValueError, match="screen"):
         BootSpec("/img/d.img", firmware="uefi", screen=True)
     assert option(qemu_command(BootSpec("/img/d.img"), "/s.log"), "-monitor") == ["none"]
+
+
+def test_a_boots_budget_is_qemus_cpu_time_with_a_wall_cap():
+    """On a shared machine a TCG boot takes longer in wall time, not in qemu's CPU time: the budget
+    counts CPU seconds (wall seconds when /proc gives none), and a guest that idles still ends at
+    WALL_CAP times the budget."""
+    from image_repair_lab.bootproof.qemu import WALL_CAP, BootSpec, _out_of_time
+    spec = BootSpec("disk.img", timeout=240.0)
+    assert not _out_of_time(spec, 0.0, 300.0, cpu_seconds=90.0)     # loaded machine: 90 s of CPU in 300 s
+    assert _out_of_time(spec, 0.0, 250.0, cpu_seconds=240.0)
+    assert _out_of_time(spec, 0.0, WALL_CAP * 240.0, cpu_seconds=10.0)
+    assert _out_of_time(spec, 0.0, 240.0, cpu_seconds=None) and not _out_of_time(spec, 0.0, 239.0, None)

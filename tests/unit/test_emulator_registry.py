@@ -50,8 +50,8 @@ FLOW = Service(name="cloudflow", backend="flow", gateway=RecorderGateway, paths=
                hosts=r"cn-hangzhou\.fnf\.aliyuncs\.com|ecs[.-][a-z0-9.-]*aliyuncs\.com", accepts=flow_version)
 
 
-def test_the_default_registry_serves_ecs_and_the_clock():
-    assert default_registry().names() == ["ecs", "emulator"]
+def test_the_default_registry_serves_ecs_tablestore_and_the_clock():
+    assert default_registry().names() == ["ecs", "tablestore", "emulator"]
     assert default_registry() is not default_registry()  # no registry shared between tests
 
 

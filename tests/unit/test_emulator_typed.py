@@ -132,3 +132,24 @@ def test_send_file_and_tags_typed():
     assert backend.list_tag_resources("instance", tags=[("owner", "")]) == [(inst.id, "owner", "ci")]
     [status] = backend.describe_cloud_assistant_status([inst.id])
     assert (status.instance, status.running, status.invocation_count) == (inst, True, 1)
+
+
+def test_a_first_snapshot_copies_the_data_written_not_the_disks_size():
+    """A seeded snapshot that says how much data it holds (``data_gib``) passes it to the disks made
+    from it (a data disk from the snapshot, the system disk from the image's), and their snapshots
+    take the setup plus that data at the model's rate; without it, the whole size counts."""
+    import copy
+    from image_repair.emulator.seed import DEFAULT_SEED
+    seed = copy.deepcopy(DEFAULT_SEED)
+    for image in seed["images"]:
+        if image["id"] in (BASE, BROKEN):
+            image["disks"][0]["data_gib"] = 2.5
+    latency = LatencyModel.named("manual")
+    for data_gib, expected_gib in ((2.5, 2.5), (None, 20)):
+        backend = build_backend(copy.deepcopy(seed) if data_gib else None, latency=latency)
+        [inst] = backend.run_instances(image_id=BASE, data_disks=[DataDiskRequest(snapshot_id=SNAP)], **NETWORK)
+        backend.advance(30)
+        for disk in backend.describe_disks(instance_id=inst.id):
+            assert disk.written_gib() == expected_gib
+            snap = backend.create_snapshot(disk.id)
+            assert snap.progress.steps[0][0] == pytest.approx(latency.snapshot_seconds(expected_gib))

@@ -1,8 +1,11 @@
 """The Tablestore adapter through the real ``tablestore`` SDK over HTTP, against the Tablestore
 emulator on a loopback port: the conditions it relies on as the service answers them, table
 creation, and its behaviour under every fault the emulator injects that needs no socket timeout
-(throttling, 5xx, answers lost after the write applied, a concurrent writer in between). The held
-answers and late writes (a real socket timeout) are in tests/integration/test_store_tablestore_timeouts.py."""
+(throttling, 5xx, answers lost after the write applied, a concurrent writer in between), and the
+two that need one: an answer held until the client's socket timeout, and a write the service
+applies only after the client gave up (a late write)."""
+import threading
+
 import pytest
 from tablestore import (CapacityUnit, ComparatorType, CompositeColumnCondition, Condition, Direction, INF_MAX,
                         INF_MIN, LogicalOperator, OTSClient, OTSServiceError, ReservedThroughput, Row,
@@ -15,7 +18,7 @@ from image_repair.control.steps.transient import transient_kind
 from image_repair.control.store import (LockHeld, StepInProgress, StepStatus, StoreConfigError, StoreSettings,
                                 StoreUnavailable, open_store, record_key)
 from image_repair.control.store.tablestore import WRITE_ID, TablestoreStore
-from image_repair.control.store.tablestore_retry import RetrySchedule, no_wait
+from image_repair.control.store.tablestore_retry import RetrySchedule, failure_kind, no_wait
 
 IGNORE, EXIST, NOT_EXIST = (RowExistenceExpectation.IGNORE, RowExistenceExpectation.EXPECT_EXIST,
                             RowExistenceExpectation.EXPECT_NOT_EXIST)
@@ -46,9 +49,16 @@ def clock():
     return Clock()
 
 
+HELD_SOCKET_TIMEOUT_S = 0.5
+
+
 @pytest.fixture
-def store(server, clock):
-    store = TablestoreStore(server.client(), TABLE, clock=clock, retry=FAST)
+def store(request, server, clock):
+    # a held answer costs the client its socket timeout: short for those tests only (elsewhere a
+    # spurious timeout on a loaded machine would change the calls the tests list)
+    held = getattr(getattr(request.node, "callspec", None), "params", {}).get("mode") in ("hold", "stall")
+    client = server.client(socket_timeout=HELD_SOCKET_TIMEOUT_S) if held else server.client()
+    store = TablestoreStore(client, TABLE, clock=clock, retry=FAST)
     yield store
     store.close()
 
@@ -225,6 +235,20 @@ def test_throttling_and_server_errors_are_retried(server, store, code):
     assert server.backend.faults.pending() == 0
 
 
+@pytest.mark.parametrize("code", ["OTSRowOperationConflict", "OTSNotEnoughCapacityUnit", "OTSTableNotReady",
+                                  "OTSPartitionUnavailable", "OTSServerBusy", "OTSOperationConflict",
+                                  "OTSOperationThrottled", "OTSQuotaExhausted", "OTSTimeout", "OTSInternalServerError",
+                                  "OTSServerUnavailable", "OTSParameterInvalid", "OTSAuthFailed"])
+def test_every_error_the_sdks_own_policy_retries_is_retried(code):
+    """The SDK's lists (tablestore/retry.py RetryUtil), asked with a status below 500 so that only
+    the code decides: whatever the SDK would retry for any operation, the adapter retries too."""
+    from tablestore.retry import RetryUtil
+    error = OTSServiceError(409, code, "Too frequent table operations." if code == "OTSQuotaExhausted" else "x")
+    sdk_retries = RetryUtil.should_retry_no_matter_which_api(error) or \
+        RetryUtil.should_retry_when_api_repeatable(0, error, "GetRow")
+    assert (failure_kind(error) is not None) == sdk_retries, code
+
+
 def test_retries_run_out_into_a_transient_store_error(server, store):
     store.get_lock("m-1")
     server.backend.faults.fail_next("PutRow", "OTSServerBusy", times=FAST.attempts)
@@ -247,7 +271,7 @@ def test_quota_exhausted_other_than_too_frequent_is_final(server, store):
 
 
 # ---- lost answers: the write applied, its answer never came -----------------------------------
-LOST = ["drop", "error", "timeout"]
+LOST = ["drop", "error", "timeout", "hold"]
 
 
 @pytest.mark.parametrize("mode", LOST)
@@ -362,3 +386,21 @@ def test_a_step_held_elsewhere_is_still_in_progress_after_a_lost_answer(server, 
 def _latest():
     from image_repair.emulator.tablestore.backend import ReadOptions
     return ReadOptions(max_versions=1)
+
+
+@pytest.mark.parametrize("mode", ["stall"])
+def test_a_late_write_after_the_clients_timeout_is_never_a_second_write(server, store, mode):
+    """The insert's answer never comes and the service applies it only once the client gave up:
+    whichever lands first, the retry or the late write, exactly one is applied and the execution
+    is ours."""
+    store.get_lock("m-1")
+    server.backend.faults.lose_response("PutRow", mode)
+    execution, created = store.create_execution("exec-1", "m-src")
+    assert created and store.get_execution("exec-1").source_image_id == "m-src"
+    for _ in range(600):     # the late write runs on the server's thread once it saw the hang-up
+        if any(call.fault == "stall" for call in operations(server, "PutRow")):
+            break
+        threading.Event().wait(0.05)
+    puts = operations(server, "PutRow")
+    assert [call.fault for call in puts].count("stall") == 1
+    assert [call.code for call in puts].count("") == 1, puts

@@ -102,9 +102,11 @@ def test_composites_and_their_limits(backend):
     assert code(backend.update_row, I, "t", key(), cells(w=4), Condition(EXPECT_EXIST, Composite(AND, (big, small)))) \
         == "OTSConditionCheckFail"
     for malformed in (Composite(NOT, (big, small)), Composite(OR, (big,)), Composite(AND, ()),
-                      Composite(OR, tuple([big] * 32)), SingleColumn("n", 99, Value.integer(1))):
+                      Composite(OR, tuple([big] * 10)), SingleColumn("n", 99, Value.integer(1))):
         assert code(backend.update_row, I, "t", key(), cells(w=5), Condition(EXPECT_EXIST, malformed)) \
             == "OTSParameterInvalid"
+    nine = Composite(OR, tuple([big] * 9))                   # ten conditions with its composite: the limit
+    backend.update_row(I, "t", key(), cells(w=5), Condition(EXPECT_EXIST, nine))
     assert code(backend.update_row, I, "t", key(), cells(w=6), Condition(
         EXPECT_EXIST, SingleColumn("n", EQUAL, Value.string("5")))) == "OTSConditionCheckFail"   # types never mix
 

@@ -14,6 +14,7 @@ Region: the settings' (settings.py: FC_REGION, set by Function Compute, then
 ALIBABA_CLOUD_REGION_ID, else a clear error). Endpoint: the SDK's own endpoint rules for the region (``ecs-cn-hangzhou.aliyuncs.com`` for
 cn-hangzhou, ``ecs.<region>.aliyuncs.com`` elsewhere...), unless one is given (an emulator).
 """
+import logging
 import os
 from dataclasses import dataclass
 from typing import Mapping, Optional
@@ -38,6 +39,7 @@ def keys_from_env(env: Mapping[str, str] = os.environ) -> Optional[StaticKeys]:
 
 def credential_client(keys: Optional[StaticKeys] = None):
     """An ``alibabacloud_credentials`` client: these keys, the environment's, or the default chain."""
+    # lazy: the credentials SDK, only when a client is built (settings and refusals need none)
     from alibabacloud_credentials.client import Client
     from alibabacloud_credentials.models import Config
     keys = keys or keys_from_env()
@@ -52,9 +54,8 @@ def credential_client(keys: Optional[StaticKeys] = None):
 
 def resolved_keys(keys: Optional[StaticKeys] = None) -> StaticKeys:
     """The keys the chain resolves to now (for a client that takes keys, not a provider: Tablestore)."""
-    import logging
-
-    import alibabacloud_credentials.client  # noqa: F401  (its import sets that logger's level: first)
+    # lazy: the credentials SDK, only when a client is built; its import sets the logger's level: first
+    import alibabacloud_credentials.client  # noqa: F401
     # The package logs each failed provider with a traceback on its own handler ("credentials");
     # the one error below already lists what was tried.
     chatty = logging.getLogger("credentials")
@@ -72,7 +73,7 @@ def sdk_config(region: str, endpoint: Optional[str] = None, keys: Optional[Stati
                read_timeout_ms: int = 15000, connect_timeout_ms: int = 5000):
     """A Tea OpenAPI ``Config``: the credential chain, the region, and an endpoint only when one is
     given (``host:port`` of an emulator, spoken over plain HTTP); else the SDK's endpoint rules."""
-    from alibabacloud_tea_openapi.models import Config
+    from alibabacloud_tea_openapi.models import Config    # lazy: the Tea SDK, only when a client is built
     config = Config(credential=credential_client(keys), region_id=region, read_timeout=read_timeout_ms,
                     connect_timeout=connect_timeout_ms)
     if endpoint:

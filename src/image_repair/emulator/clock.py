@@ -44,7 +44,8 @@ class LatencyModel:
     - a disk detaches (DetachDisk, or its instance released while DeleteWithInstance is false) in
       ~60 s: Detaching, then Available (DetachDisk's documented "approximately 1 minute"; for a
       release no figure is published, the same is assumed);
-    - a first full snapshot: ~20 s of setup, then ~100 MiB/s (20 GiB: ~4 minutes);
+    - a first full snapshot: ~20 s of setup, then ~100 MiB/s of the data written (a disk or
+      seeded snapshot says how much with ``data_gib``; else its whole size: 20 GiB ~4 minutes);
     - CreateImage from an accomplished snapshot: ~60 s + ~3 s per GiB (20 GiB: ~2 minutes);
     - the image check (DetectionStrategy=Standard) runs ~5 minutes after the image is Available;
     - Cloud Assistant delivers an invocation in ~1 s; a command runs ``command_seconds`` unless

@@ -2,7 +2,7 @@
 in-process, the threaded server), independent of any service. Standard library only."""
 import json
 from dataclasses import dataclass, field
-from typing import Dict, Optional
+from typing import Callable, Dict, Optional
 from urllib.parse import urlsplit
 
 
@@ -33,6 +33,11 @@ class HttpResponse:
     body: bytes
     headers: Dict[str, str] = field(default_factory=dict)
     drop: bool = False  # the response is lost: close the connection without answering
+    # "hold": answer nothing until the client hangs up (its own timeout), then run ``after`` if
+    # given (a write the service applies only once its caller gave up). Only a served transport
+    # can hold; ``responses`` in-process cannot (see testing.mock_services).
+    hold: bool = False
+    after: Optional[Callable[[], None]] = None
 
 
 def header(headers: Dict[str, str], name: str) -> Optional[str]:

@@ -2,11 +2,17 @@
 
 A ``Service`` says which requests are its own (the public endpoint hosts it answers for, its
 paths and methods, optionally a finer test on the request) and how to build its gateway for a
-backend. ``default_registry()`` lists them: ECS, and the emulator's own clock. A ``Router``
-mounts the services whose backend it is given and hands each request to the first that claims
-it, in-process (``image_repair.testing.mock_ecs``, through ``responses``) and in the served
-emulator (server.py) alike. Adding a service (Function Compute, CloudFlow, Tablestore...) means
-writing its backend and gateway and adding one ``Service`` here: nothing in the dispatch changes.
+backend. ``default_registry()`` lists them: ECS, Tablestore, and the emulator's
+own clock. A ``Router`` mounts the services whose backend it is given and hands each request to
+the first that claims it, in-process (``image_repair.testing.mock_services``) and in the served
+emulator (server.py) alike. Adding a service (Function Compute, CloudFlow...) means writing its
+backend and gateway and adding one ``Service`` here: nothing in the dispatch changes.
+
+In-process, a service is reached one of two ways (``Service.in_process``): "responses" intercepts
+its public endpoint inside ``requests`` (the ECS SDKs speak ``requests``); "loopback" serves it on
+a 127.0.0.1 port of its own, because its SDK's transport is one ``responses`` cannot see (the
+``tablestore`` SDK 6.4.8 sends with urllib3's PoolManager directly, tablestore/connection.py), so
+the client is pointed at that port (``mock_services.endpoint(name)``).
 
 Routing, in order:
 1. The host. A cloud endpoint (``*.aliyuncs.com``) must match a service's ``hosts``, else the
@@ -52,6 +58,7 @@ class Service:
     hosts: Optional[str] = None                 # regex of the public endpoint hosts it answers for, which
                                                 # mock_ecs intercepts in-process (None: served only)
     accepts: Optional[Callable[[HttpRequest], bool]] = None  # a finer claim (see the module's docstring)
+    in_process: str = "responses"               # "responses" | "loopback" (see the module's docstring)
 
     def claims(self, request: HttpRequest) -> bool:
         return (request.method.upper() in self.methods and re.fullmatch(self.paths, request.path) is not None
@@ -59,7 +66,7 @@ class Service:
 
     def url_pattern(self) -> Optional[Pattern]:
         """The URLs ``responses`` intercepts for this service in-process (None: not intercepted)."""
-        if self.hosts is None:
+        if self.hosts is None or self.in_process != "responses":
             return None
         return re.compile(r"^https?://(?:%s)(?::\d+)?(?:[/?#].*)?$" % self.hosts)
 
@@ -77,6 +84,24 @@ EMULATOR_CLOCK = Service(name="emulator", backend="ecs", gateway=ClockGateway, p
                          methods=("GET",))
 
 
+def _tablestore_gateway(backend) -> ServiceGateway:
+    from .tablestore.wire import TablestoreGateway    # lazy: cold start, the SDK's protobuf loads only when Tablestore is mounted
+    return TablestoreGateway(backend)
+
+
+# Tablestore (tablestore/): every operation is POST /<Operation> (the SDK 6.4.8 posts to
+# '/' + api_name, tablestore/protocol.py); the wire itself answers other methods 405
+# OTSMethodNotAllowed, as the service does. Its endpoints (https://www.alibabacloud.com/help/
+# doc-detail/52671.htm): https://<instance>.<region>.ots.aliyuncs.com (public), .vpc.tablestore.
+# (VPC), .ots-internal. (classic network), .tablestore. (dual-stack). In-process it is served on a
+# loopback port: its SDK speaks urllib3, which ``responses`` does not intercept.
+TABLESTORE = Service(name="tablestore", backend="tablestore", gateway=_tablestore_gateway,
+                     paths=r"/[A-Z][A-Za-z]{0,63}", methods=ROUTED_METHODS,
+                     hosts=r"[a-z][a-z0-9-]{1,14}[a-z0-9]\.[a-z0-9-]+\.(?:ots|ots-internal|vpc\.tablestore|tablestore)"
+                           r"\.aliyuncs\.com",
+                     in_process="loopback")
+
+
 class Registry:
     """The services an emulator can serve, by name, in registration order."""
 
@@ -89,6 +114,8 @@ class Registry:
         if any(known.name == service.name for known in self._services):
             raise ValueError("a service named %r is already registered" % service.name)
         re.compile(service.paths)  # a bad pattern fails here, not on the first request
+        if service.in_process not in ("responses", "loopback"):
+            raise ValueError("in_process must be 'responses' or 'loopback', not %r" % service.in_process)
         if service.hosts is not None:
             re.compile(service.hosts)
         self._services.append(service)
@@ -102,7 +129,7 @@ class Registry:
 
 def default_registry() -> Registry:
     """Every service the emulator has: a new Registry each call (no state shared between tests)."""
-    return Registry([ECS, EMULATOR_CLOCK])
+    return Registry([ECS, TABLESTORE, EMULATOR_CLOCK])
 
 
 class Router:
@@ -116,7 +143,7 @@ class Router:
             if service.backend in backends]
 
     def intercepted(self) -> List[Tuple[Service, Pattern]]:
-        """(service, URL pattern) of every mounted service with public endpoint hosts."""
+        """(service, URL pattern) of every mounted service ``responses`` intercepts in-process."""
         return [(service, pattern) for service, _ in self.mounted
                 for pattern in [service.url_pattern()] if pattern is not None]
 

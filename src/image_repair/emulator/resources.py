@@ -129,10 +129,17 @@ class Disk:
     backing_file: Optional[str] = None  # disk-backed mode
     description: str = ""
     detached: Optional[float] = None  # when it last became Available off an instance (DetachedTime)
+    # GiB of data written (a disk made from a snapshot: the snapshot's); None: the whole size.
+    data_gib: Optional[float] = None
 
     @property
     def status(self) -> str:
         return self.progress.status
+
+    def written_gib(self) -> float:
+        """What a first (full) snapshot of this disk copies: ECS copies the data written, not the
+        disk's size (CreateSnapshot: "varies depending on actual volume to be copied")."""
+        return float(self.size if self.data_gib is None else min(self.data_gib, self.size))
 
     @property
     def serial(self) -> str:
@@ -153,6 +160,7 @@ class Snapshot:
     description: str = ""
     tags: Dict[str, str] = field(default_factory=dict)
     backing_file: Optional[str] = None
+    data_gib: Optional[float] = None  # GiB of data it holds (None: its whole size)
 
     @property
     def status(self) -> str:

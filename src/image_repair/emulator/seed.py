@@ -114,7 +114,8 @@ def apply_seed(backend: EcsBackend, seed: dict) -> None:
                     id=snapshot_id, name="", disk_id=None,
                     disk_type="System" if disk.get("type", "system") == "system" else "Data",
                     size=int(disk["size"]), progress=Progress("accomplished", now), created=now,
-                    backing_file=disk.get("file"))
+                    backing_file=disk.get("file"),
+                    data_gib=float(disk["data_gib"]) if disk.get("data_gib") is not None else None)
         detection = spec.get("detection") or {}
         items = [CheckItem(i["name"], i["value"], i.get("risk_level"), i.get("risk_code"))
                  for i in detection.get("items", [])]

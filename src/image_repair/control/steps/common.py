@@ -101,10 +101,17 @@ def result_of(execution: Execution, step: str) -> dict:
 def once(ports: Ports, execution_id: str, step: str, work: Callable[[], dict]) -> dict:
     """Run ``work`` at most once per execution (store.run_step) and record its result."""
     result = ports.store.run_step(execution_id, step, work, timeout_s=ports.step_lease_s)
+    record_once(ports, execution_id, step, result)
+    return result
+
+
+def record_once(ports: Ports, execution_id: str, step: str, result: dict) -> None:
+    """Record a completed step's result on the execution unless it is there already. Two writes,
+    so a store failing for good between them (retries spent: the flow calls the step again) leaves
+    the step COMPLETED and the execution without its result: the next call records it."""
     execution = ports.store.get_execution(execution_id)
     if execution is not None and step not in execution.steps:
         ports.store.record_step_result(execution_id, step, result)
-    return result
 
 
 def client_token(execution_id: str, step: str, *parts: str) -> str:
@@ -165,6 +172,7 @@ def poll(ports: Ports, event: FlowEvent, step: str, check: Callable[[], tuple],
     once; "not yet" answers the next wait (next_wait) for the flow's loop."""
     done = ports.store.get_step(event.executionId, step)
     if done is not None and done.status.value == "COMPLETED":
+        record_once(ports, event.executionId, step, done.result or {})   # lost if the store failed in between
         return FlowState(executionId=event.executionId, ready=True, attempt=0)
     answer = check()
     ready, what, result = answer[:3]
@@ -191,5 +199,6 @@ def skipped_in_dry_run(ports: Ports, event: FlowEvent, step: str, why: str) -> F
 
 
 __all__ = ["Ports", "StepError", "ImageNotRepairable", "ImageNotFound", "ImageBusy", "RepairFailed",
-           "ResourceFailed", "load", "result_of", "once", "client_token", "tags_for", "poll", "done", "skipped_in_dry_run",
+           "ResourceFailed", "load", "result_of", "once", "record_once", "client_token", "tags_for", "poll", "done",
+           "skipped_in_dry_run",
            "next_wait", "remaining_from_progress", "seconds_since", "PUBLIC_REPAIR_COMMAND", "ExecutionNotFound"]

@@ -10,7 +10,7 @@ Worth retrying (the SDK's own lists, retry.py ``RetryUtil``; the error-code page
 "retry: yes"):
 * throttling: OTSServerBusy, OTSNotEnoughCapacityUnit, OTSOperationThrottled, and OTSQuotaExhausted
   with "Too frequent table operations." (other OTSQuotaExhausted messages are limits, final);
-* transient: OTSRowOperationConflict, OTSTableNotReady, OTSPartitionUnavailable, OTSTimeout,
+* transient: OTSRowOperationConflict, OTSOperationConflict, OTSTableNotReady, OTSPartitionUnavailable, OTSTimeout,
   OTSInternalServerError, OTSServerUnavailable, any other status of 500 or more, an SDK error
   about a 5xx answer it could not parse, and no answer at all (urllib3's timeouts, refused or
   dropped connections).
@@ -26,8 +26,8 @@ from tablestore import OTSClientError, OTSServiceError
 
 THROTTLING_CODES = ("OTSServerBusy", "OTSNotEnoughCapacityUnit", "OTSOperationThrottled")
 TOO_FREQUENT = "Too frequent table operations."
-TRANSIENT_CODES = ("OTSRowOperationConflict", "OTSTableNotReady", "OTSPartitionUnavailable", "OTSTimeout",
-                   "OTSInternalServerError", "OTSServerUnavailable")
+TRANSIENT_CODES = ("OTSRowOperationConflict", "OTSOperationConflict", "OTSTableNotReady", "OTSPartitionUnavailable",
+                   "OTSTimeout", "OTSInternalServerError", "OTSServerUnavailable")
 
 
 def failure_kind(error: BaseException) -> Optional[str]:

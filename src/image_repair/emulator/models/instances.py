@@ -84,6 +84,15 @@ class InstanceBackend:
                              instance_name, auto_release_time, charge_type, tags, specs)
                 for _ in range(amount)]
 
+    def _data_written(self, spec: "_DiskSpec", image) -> Optional[float]:
+        """The GiB a new disk holds: its snapshot's (the image's system snapshot for the system
+        disk); None when no snapshot says (then its whole size counts)."""
+        snapshot_id = spec.snapshot_id
+        if spec.type == "system":
+            snapshot_id = next((m.snapshot_id for m in image.mappings if m.type == "system"), None)
+        snapshot = self.snapshots.get(snapshot_id) if snapshot_id else None
+        return snapshot.data_gib if snapshot is not None else None
+
     def _data_disk_spec(self, index: int, request: DataDiskRequest) -> _DiskSpec:
         size = request.size
         if request.snapshot_id:
@@ -123,6 +132,7 @@ class InstanceBackend:
                 progress=self.new_progress("disk.create", [lat.instance_pending], disk_id),
                 instance_id=inst_id, device="/dev/xvd%s" % "abcdefghijklmnopq"[index],
                 source_snapshot_id=spec.snapshot_id,
+                data_gib=self._data_written(spec, image),
                 image_id=image.id if spec.type == "system" else None,
                 delete_with_instance=spec.delete_with_instance, tags=dict(tags))
             if self.local is not None:

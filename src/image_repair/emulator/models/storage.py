@@ -114,7 +114,7 @@ class StorageBackend:
                         retention_days: Optional[int] = None, tags: Optional[Dict[str, str]] = None) -> Snapshot:
         """A snapshot of an In_use disk whose instance is Running or Stopped, or of an Available
         (detached) disk, one at a time per disk: progressing, then accomplished on the clock
-        (setup + size at the model's rate). A disk Creating or Detaching answers
+        (setup + the data written at the model's rate). A disk Creating or Detaching answers
         IncorrectDiskStatus. (Every disk here was attached once: the emulator has no CreateDisk,
         so CreateSnapshot's IncorrectDiskStatus.NeverAttached cannot arise.)"""
         disk = self.disk(disk_id)
@@ -132,8 +132,9 @@ class StorageBackend:
         snap_id = self.new_id("s-")
         snap = Snapshot(
             id=snap_id, name=name, disk_id=disk.id,
-            disk_type="System" if disk.type == "system" else "Data", size=disk.size,
-            progress=self.new_progress("snapshot.create", [self.latency.snapshot_seconds(disk.size)], snap_id),
+            disk_type="System" if disk.type == "system" else "Data", size=disk.size, data_gib=disk.data_gib,
+            progress=self.new_progress("snapshot.create", [self.latency.snapshot_seconds(disk.written_gib())],
+                                       snap_id),
             created=self.clock.now(), retention_days=retention_days, description=description, tags=tags)
         self.snapshots[snap_id] = snap
         if self.local is not None:

@@ -8,11 +8,23 @@ headers) so the real ``tablestore`` SDK is the client. docs/store.md describes i
     plainbuffer.py  the row format, written from its published definition
     protocol.py     protobuf messages <-> backend calls, one function per operation
     signing.py      request authentication, response signatures
-    wire.py         handle(): one HTTP request in, one response out (the seam every transport uses)
+    wire.py         handle(): one HTTP request in, one response out; TablestoreGateway, the
+                    registry's gateway (emulator/registry.py, service "tablestore")
     faults.py       throttling, 5xx, lost responses, timeouts, late writes
-    server.py       a loopback HTTP server and the ``serve`` command
+    server.py       TablestoreServer: the emulator's server with Tablestore alone, on a loopback port
+
+``image-repair emulator serve`` serves it beside ECS on one endpoint (``--tablestore-instance``).
 """
+import importlib
+
 from .backend import TablestoreBackend
-from .server import TablestoreServer
 
 __all__ = ["TablestoreBackend", "TablestoreServer"]
+
+
+def __getattr__(name: str):
+    """``TablestoreServer`` loads on first use: server.py builds on the emulator's server, which
+    imports this package's backend (an import at the top here would be a cycle)."""
+    if name != "TablestoreServer":
+        raise AttributeError("module %r has no attribute %r" % (__name__, name))
+    return importlib.import_module(".server", __name__).TablestoreServer

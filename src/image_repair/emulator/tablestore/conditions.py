@@ -10,7 +10,9 @@
   may satisfy it (the emulator's reading). Values of different types never satisfy a comparison
   (the emulator's reading; the adapter always compares like with like).
 * A composite condition combines sub-conditions with NOT (exactly one), AND, OR (two or more);
-  at most 32 conditions in all (the page's limit).
+  at most 10 conditions in all ("You can specify up to 10 column-based conditions for a
+  conditional update", https://www.alibabacloud.com/help/doc-detail/84767.html; counting every
+  node, composites included, is the emulator's stricter reading).
 * A row that does not exist has no columns: a column condition on it is decided by
   ``pass_if_missing`` (the emulator's reading; the adapter never relies on it, see docs/store.md).
 """
@@ -24,7 +26,7 @@ from .plainbuffer import VT, Value
 IGNORE, EXPECT_EXIST, EXPECT_NOT_EXIST = 0, 1, 2
 EQUAL, NOT_EQUAL, GREATER_THAN, GREATER_EQUAL, LESS_THAN, LESS_EQUAL, EXIST, NOT_EXIST = range(1, 9)
 NOT, AND, OR = 1, 2, 3
-MAX_CONDITIONS = 32
+MAX_CONDITIONS = 10
 
 COMPARE = {EQUAL: operator.eq, NOT_EQUAL: operator.ne, GREATER_THAN: operator.gt, GREATER_EQUAL: operator.ge,
            LESS_THAN: operator.lt, LESS_EQUAL: operator.le}
@@ -60,7 +62,7 @@ class Condition:
 
 def validate(condition: Optional[ColumnCondition]) -> None:
     """Refuse what the service refuses: an unknown operator, a NOT with other than one
-    sub-condition, an AND/OR with fewer than two, more than 32 conditions."""
+    sub-condition, an AND/OR with fewer than two, more than MAX_CONDITIONS conditions."""
     if condition is None:
         return
     if _count(condition) > MAX_CONDITIONS:

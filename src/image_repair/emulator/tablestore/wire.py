@@ -2,10 +2,9 @@
 
     handle(backend, method, url, headers, body) -> WireResponse(status, headers, body, delivery, after)
 
-Every transport calls this one function: the loopback server (server.py, what tests and
-``python -m image_repair.emulator.tablestore serve`` use) and, once the emulator's registry of
-services by URL is merged (branch i14-emulator), its router: registering Tablestore there is one
-``Service`` whose gateway calls ``handle`` (docs/store.md, "The Tablestore emulator"). A request is
+Every transport reaches it through ``TablestoreGateway``, the ``tablestore`` service of the
+emulator's registry (emulator/registry.py): the served emulator (``image-repair emulator serve``,
+``EmulatorServer``) and the loopback server the tests use (server.py, ``TablestoreServer``). A request is
 ``POST /<Operation>`` with a protobuf body and the signed x-ots-* headers (signing.py); the answer
 is a protobuf message, or an ``Error {code, message}`` with the error's HTTP status, carrying the
 headers the SDK requires (x-ots-contentmd5, x-ots-requestid, x-ots-date, x-ots-contenttype) and,
@@ -23,6 +22,7 @@ from urllib.parse import urlsplit
 
 from tablestore.protobuf import table_store_pb2 as pb
 
+from ..http_messages import HttpRequest, HttpResponse
 from .backend import TablestoreBackend
 from .errors import OTSError
 from .protocol import OPERATIONS
@@ -98,6 +98,19 @@ def handle(backend: TablestoreBackend, method: str, url: str, headers: Mapping[s
         return WireResponse(0, {}, b"", delivery=fault.kind)
     code = "OTSInternalServerError" if fault.kind == "error" else "OTSTimeout"
     return _error(OTSError(code), now, caller)
+
+
+class TablestoreGateway:
+    """The registry's gateway for Tablestore: ``handle(HttpRequest) -> HttpResponse`` over
+    ``handle`` above ("drop" and "hold" become the response's ``drop`` and ``hold``)."""
+
+    def __init__(self, backend: TablestoreBackend):
+        self.backend = backend
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        answer = handle(self.backend, request.method, request.url, request.headers, request.body)
+        return HttpResponse(answer.status, answer.body, answer.headers, drop=answer.delivery == "drop",
+                            hold=answer.delivery == "hold", after=answer.after)
 
 
 def _answer(status: int, body: bytes, now: datetime.datetime, caller: Optional[Caller]) -> WireResponse:
