@@ -21,7 +21,15 @@ def broken_debian():
 
 
 def test_repair_command_on_the_local_cloud(broken_debian, tmp_path, monkeypatch, capsys):
+    from image_repair.cli.local_session import LocalSession
     monkeypatch.setenv("IMAGE_REPAIR_STORE", "sqlite://%s" % (tmp_path / "state.db"))
+    calls = []          # the local cloud's call log, kept as the session ends
+    close = LocalSession.__exit__
+
+    def keep_calls(session, *args):
+        calls.extend(session.backend.calls if session.backend is not None else [])
+        return close(session, *args)
+    monkeypatch.setattr(LocalSession, "__exit__", keep_calls)
     before = os.stat(broken_debian)
     code = main(["repair", "--image-file", broken_debian, "--cloud-dir", str(tmp_path / "cloud"),
                  "--items", ",".join(ITEMS), "--time-scale", "0.01", "--json"])
@@ -37,6 +45,11 @@ def test_repair_command_on_the_local_cloud(broken_debian, tmp_path, monkeypatch,
     assert {"GUESTOS.Fstab", "GUESTOS.Virtio", "GUESTOS.Dhcp"} <= before_risks
     assert not after_risks & {"GUESTOS.Fstab", "GUESTOS.Grub", "GUESTOS.Virtio", "GUESTOS.Dhcp"}
     assert "system disk file" in out.err and report["newImageId"] in out.err
+    # The host is released as soon as the agent is done (issue 12): deleted before its repaired
+    # disk's snapshot is even asked for, and the disk deleted once the snapshot is accomplished.
+    done = [c.action for c in calls if not c.error_code]
+    assert done.index("DeleteInstance") < done.index("CreateSnapshot") < done.index("CreateImage")
+    assert done.index("CreateSnapshot") < done.index("DeleteDisk") and done.count("DeleteInstance") == 1
     after = os.stat(broken_debian)
     assert (after.st_size, after.st_mtime) == (before.st_size, before.st_mtime)   # the source was only read
     # status and list read the same store
