@@ -79,3 +79,54 @@ def test_a_boots_budget_is_qemus_cpu_time_with_a_wall_cap():
     assert _out_of_time(spec, 0.0, 250.0, cpu_seconds=240.0)
     assert _out_of_time(spec, 0.0, WALL_CAP * 240.0, cpu_seconds=10.0)
     assert _out_of_time(spec, 0.0, 240.0, cpu_seconds=None) and not _out_of_time(spec, 0.0, 239.0, None)
+
+
+def _write_boot(workdir, name, log_text, ended):
+    from image_repair_lab.bootproof import serial
+    from image_repair_lab.bootproof.qemu import BootResult
+    log = workdir / ("%s.serial.log" % name)
+    log.write_text(log_text)
+    return BootResult(spec=BootSpec("disk.img"), serial_log=log, seconds=1.0, ended=ended, exit_status=0,
+                      report=serial.parse(log_text))
+
+
+@pytest.mark.parametrize("second_is_a_fault_too", [False, True])
+def test_a_boot_qemu_crashed_is_booted_once_more_and_kept(tmp_path, monkeypatch, second_is_a_fault_too):
+    """qemu's TCG cannot be made to fault on demand, so the one qemu run is replaced here by one that
+    writes the real faulted log (the policy under test is boot()'s, around it): the faulted boot's
+    log is kept and named, the guest booted again once; a second fault is the boot's result."""
+    from pathlib import Path
+
+    from image_repair_lab.bootproof import qemu
+    fault = (Path(__file__).parent / "data" / "bootproof" / "tcg-double-fault-before-init.serial.log").read_text(
+        errors="replace")
+    runs = []
+
+    def one_boot(spec, workdir, name):
+        runs.append(name)
+        faulted = len(runs) == 1 or second_is_a_fault_too
+        return _write_boot(workdir, name, fault if faulted else "IMAGE-REPAIR-BOOT end\n",
+                           "failure" if faulted else "marker")
+
+    monkeypatch.setattr(qemu, "_boot_once", one_boot)
+    result = qemu.boot(BootSpec("disk.img"), tmp_path, "after-nvme")
+    assert runs == ["after-nvme", "after-nvme"]
+    kept = tmp_path / "after-nvme.emulator-fault-1.serial.log"
+    assert kept.read_text(errors="replace") == fault
+    assert len(result.emulator_faults) == 1 and result.emulator_faults[0].startswith(str(kept))
+    assert result.serial_log == tmp_path / "after-nvme.serial.log"
+    assert result.ended == ("failure" if second_is_a_fault_too else "marker")
+
+
+def test_a_guests_own_failure_is_not_booted_again(tmp_path, monkeypatch):
+    from image_repair_lab.bootproof import qemu
+    runs = []
+
+    def one_boot(spec, workdir, name):
+        runs.append(name)
+        return _write_boot(workdir, name, "Run /init as init process\nGave up waiting for root file system device.\n",
+                           "failure")
+
+    monkeypatch.setattr(qemu, "_boot_once", one_boot)
+    result = qemu.boot(BootSpec("disk.img"), tmp_path, "before")
+    assert runs == ["before"] and result.emulator_faults == []

@@ -127,3 +127,26 @@ def test_a_system_disk_mount_that_timed_out_fails_the_boot():
     assert report.problems(ROOT_UUID, disk_mounts=("/boot", "/boot/efi")) == ["mounts failed: boot-efi.mount"]
     assert report.problems(ROOT_UUID) == []
     assert serial.mount_unit("/boot/efi") == "boot-efi.mount" and serial.mount_unit("/") == "-.mount"
+
+
+# A real log (the boot matrix's no-serial-console cell, repaired guest on NVMe, CI of 2026-12-03): the
+# Debian 13 cloud kernel took a double fault in kthreadd at 1.1 s, before init and before any disk
+# driver; the same disk had booted on virtio a minute before.
+TCG_DOUBLE_FAULT = (DATA / "tcg-double-fault-before-init.serial.log").read_text(errors="replace")
+
+
+def test_a_kernel_crash_before_init_is_named_qemus_fault():
+    assert serial.first_failure(TCG_DOUBLE_FAULT) == "kernel panic"
+    why = serial.emulator_fault(TCG_DOUBLE_FAULT)
+    assert why is not None and "double fault" in why and "before init" in why
+
+
+def test_a_crash_after_init_or_a_missing_root_is_the_guests_own():
+    after_init = "[    3.5] Run /init as init process\n[    9.1] Oops: 0000 [#1] PREEMPT SMP\n" \
+                 "[    9.2] Kernel panic - not syncing: Fatal exception\n"
+    assert serial.first_failure(after_init) == "kernel panic"
+    assert serial.emulator_fault(after_init) is None
+    no_root = "[    1.1] general protection fault\n[    2.0] VFS: Unable to mount root fs on unknown-block(0,0)\n"
+    assert serial.emulator_fault(no_root) is None
+    assert serial.emulator_fault(INITRAMFS_GAVE_UP) is None
+    assert serial.emulator_fault((DATA / "healthy-virtio.log").read_text(errors="replace")) is None

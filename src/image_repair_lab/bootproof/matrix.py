@@ -75,7 +75,9 @@ def _boot_cell(outcome: dict) -> str:
         return "-"
     state = "boots" if outcome["boots"] else "FAILS: " + "; ".join(outcome["problems"])
     cpu = ", %.0f s CPU" % outcome["cpu_seconds"] if outcome.get("cpu_seconds") is not None else ""
-    return "%s (%s, %.0f s%s)" % (state, outcome["ended"], outcome["seconds"], cpu)
+    # A boot qemu itself crashed (serial.emulator_fault) and booted again: shown, never hidden.
+    again = ", booted again after a qemu fault" if outcome.get("emulator_faults") else ""
+    return "%s (%s, %.0f s%s%s)" % (state, outcome["ended"], outcome["seconds"], cpu, again)
 
 
 def after_on(record: dict, bus: str):

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -82,6 +82,8 @@ class BootResult:
     qemu_output: str = ""
     cpu_seconds: Optional[float] = None   # qemu's user+system CPU time (sampled every 0.5 s)
     screen_text: str = ""                 # the last VGA text screen read (BootSpec.screen)
+    # Boots discarded as qemu's fault (serial.emulator_fault): "<kept log>: <why>", at most one.
+    emulator_faults: list = field(default_factory=list)
 
     def text(self) -> str:
         return self.serial_log.read_text(errors="replace") if self.serial_log.exists() else ""
@@ -125,8 +127,28 @@ def qemu_command(spec: BootSpec, serial_log: Path, ovmf_vars: Optional[Path] = N
     return argv
 
 
+EMULATOR_FAULT_RETRIES = 1
+
+
 def boot(spec: BootSpec, workdir: Path, name: str = "boot") -> BootResult:
-    """Boot once; the serial log is ``workdir/<name>.serial.log``. qemu is always gone on return."""
+    """Boot; the serial log is ``workdir/<name>.serial.log``. qemu is always gone on return.
+
+    A boot whose kernel crashed before init (serial.emulator_fault: TCG's fault, the disk is not
+    read yet, so not written either) is booted once more; its log is kept as
+    ``<name>.emulator-fault-<n>.serial.log`` and named in the result, never hidden."""
+    faults = []
+    while True:
+        result = _boot_once(spec, workdir, name)
+        why = serial.emulator_fault(result.text()) if result.ended == "failure" else None
+        if why is None or len(faults) >= EMULATOR_FAULT_RETRIES:
+            result.emulator_faults = faults
+            return result
+        kept = result.serial_log.with_name("%s.emulator-fault-%d.serial.log" % (name, len(faults) + 1))
+        result.serial_log.replace(kept)
+        faults.append("%s: %s" % (kept, why))
+
+
+def _boot_once(spec: BootSpec, workdir: Path, name: str) -> BootResult:
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / ("%s.serial.log" % name)

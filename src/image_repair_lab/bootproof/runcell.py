@@ -125,7 +125,8 @@ def _boot_and_judge(cell: Cell, disk: Path, manifest: dict, workdir: Path, name:
                "cpu_seconds": result.cpu_seconds, "marker": report.marker,
                "kernel_console": report.kernel_console, "kernel_root": report.cmdline_root(),
                "root_source": report.root_source, "root_uuid": report.root_uuid, "eth0": report.eth0_addresses,
-               "failures": report.failures, "serial_log": str(result.serial_log)}
+               "failures": report.failures, "serial_log": str(result.serial_log),
+               "emulator_faults": result.emulator_faults}
     if metadata is not None:
         outcome["metadata_requests"] = len(metadata.requests)
         if report.marker:  # the guest shut down cleanly: its disk says what cloud-init did
