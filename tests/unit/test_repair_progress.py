@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from image_repair.agent.progress import PREFIX, NoProgress, Progress
-from image_repair.control.steps.agent_delivery import PROGRESS_PREFIX, last_progress
+from image_repair.agent.progress import PREFIX, NoProgress, Progress, parse_line
+from image_repair.control.steps.agent_delivery import last_progress
 from image_repair.control.steps.wait_for_repair import RECHECK_SHARE, remaining_from_agent
 from image_repair.emulator.resources import running_output
 
@@ -22,8 +22,11 @@ def result_with(output: str) -> dict:
     return {"Output": base64.b64encode(output.encode()).decode(), "InvocationStatus": "Running"}
 
 
-def test_the_control_plane_knows_the_agents_prefix():
-    assert PROGRESS_PREFIX == PREFIX      # the agent imports nothing of ours: the two are kept equal here
+def test_one_reader_of_a_progress_line_types_its_fields():
+    assert parse_line(line(40, 12.0, phase="fix")) == {"percent": 40, "elapsed": 12.0, "phase": "fix"}
+    for bad in ("not ours", PREFIX + "{cut", PREFIX + "[1]", PREFIX + '{"percent": true, "elapsed": 1}',
+                PREFIX + '{"percent": 1}', PREFIX + '{"percent": 1, "elapsed": "2"}'):
+        assert parse_line(bad) is None, bad
 
 
 def test_progress_counts_weighted_units_and_never_passes_100():

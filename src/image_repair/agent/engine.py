@@ -81,6 +81,7 @@ def check(guest, names):
 # every kernel's initramfs takes most of an offline repair (10.7 of 13.2 s on the demo image),
 # the bootloader configuration about a tenth of that.
 SHARED_UNITS = {"initramfs": 8, "bootloader": 1}
+SHARED_TOTAL = sum(SHARED_UNITS.values())
 
 
 def repair(guest, names, progress=None):
@@ -94,15 +95,15 @@ def repair(guest, names, progress=None):
     # Planned once the detection (quick: it reads files) says what is at risk, so the percent
     # only grows: each fix, and both regenerations when anything is fixed (one not needed counts
     # as done at once).
-    progress.plan(detect=len(runs), fix=len(to_fix), regenerate=sum(SHARED_UNITS.values()) if to_fix else 0,
+    progress.plan(detect=len(runs), fix=len(to_fix), regenerate=SHARED_TOTAL if to_fix else 0,
                   verify=len(runs))
     progress.advance("detect", units=len(runs))
     for run in to_fix:
         _fix(guest, run)
         progress.advance("fix", run.name)
     ran = _regenerate(guest, runs, progress)
-    if to_fix and ran < sum(SHARED_UNITS.values()):
-        progress.advance("regenerate", units=sum(SHARED_UNITS.values()) - ran)
+    if to_fix and ran < SHARED_TOTAL:
+        progress.advance("regenerate", units=SHARED_TOTAL - ran)
     results = []
     for run in runs:
         results.append(_verify(guest, run))

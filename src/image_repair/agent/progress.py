@@ -48,6 +48,24 @@ class Progress(object):
         self.stream.flush()
 
 
+def parse_line(line):
+    """The progress a line reports, ``{"percent": .., "elapsed": .., ...}``, or None (not a progress
+    line, a line cut short, or fields of the wrong type). The one reader of the format: the control
+    plane's repair wait and the emulator's running output both use it."""
+    if not line.startswith(PREFIX):
+        return None
+    try:
+        value = json.loads(line[len(PREFIX):])
+    except ValueError:
+        return None
+    if not isinstance(value, dict):
+        return None
+    for key in ("percent", "elapsed"):
+        if isinstance(value.get(key), bool) or not isinstance(value.get(key), (int, float)):
+            return None
+    return value
+
+
 class NoProgress(object):
     """The default: nothing is printed."""
 

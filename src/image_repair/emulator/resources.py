@@ -1,6 +1,5 @@
 """The emulator's resource models. Statuses live in a ``Progress`` (clock.py) so that every
 change is a scheduled step; wire shapes are rendered by the action modules."""
-import json
 import time
 import uuid
 import random
@@ -8,7 +7,7 @@ import string
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from ..agent.progress import PREFIX as PROGRESS_PREFIX
+from ..agent.progress import parse_line as parse_progress_line
 from .clock import Progress
 
 _ALNUM = string.ascii_lowercase + string.digits
@@ -247,13 +246,10 @@ def running_output(output: str, running_s: float) -> str:
     lines = output.splitlines(True)
     shown = 0
     for index, line in enumerate(lines):
-        if not line.startswith(PROGRESS_PREFIX):
+        progress = parse_progress_line(line)
+        if progress is None:
             continue
-        try:
-            elapsed = float(json.loads(line[len(PROGRESS_PREFIX):]).get("elapsed"))
-        except (ValueError, TypeError, AttributeError):
-            continue
-        if elapsed > running_s:
+        if progress["elapsed"] > running_s:
             break
         shown = index + 1
     return "".join(lines[:shown])

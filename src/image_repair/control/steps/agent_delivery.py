@@ -11,6 +11,8 @@ import hashlib
 import json
 from typing import List, Optional, Tuple
 
+from ...agent.progress import parse_line as parse_progress_line
+
 SENDFILE_LIMIT_B64 = 32 * 1000   # "32 KB" read as 32,000: the smaller of the two readings
 PART_BYTES = 22 * 1024          # 22 KiB -> 30,040 characters of base64: a margin under either reading
 TARGET_DIR = "/root"            # exists on every Linux host (SendFile needs an existing directory)
@@ -70,21 +72,13 @@ def decode_output(result: dict) -> str:
         return str(raw)
 
 
-PROGRESS_PREFIX = "image-repair-progress "   # agent/progress.py PREFIX (the agent imports nothing of ours)
-
-
 def last_progress(output: str) -> Optional[dict]:
     """The agent's last progress line in a running command's output so far (agent/progress.py),
     or None (no line yet, an output that is not ours, a line cut short)."""
     for line in reversed(output.splitlines()[-50:]):
-        if line.startswith(PROGRESS_PREFIX):
-            try:
-                value = json.loads(line[len(PROGRESS_PREFIX):])
-            except ValueError:
-                continue
-            if isinstance(value, dict) and isinstance(value.get("percent"), (int, float)) \
-                    and isinstance(value.get("elapsed"), (int, float)):
-                return value
+        value = parse_progress_line(line)
+        if value is not None:
+            return value
     return None
 
 
