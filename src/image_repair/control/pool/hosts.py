@@ -4,12 +4,13 @@ the drain of a host whose Cloud Assistant stopped answering, and the release of 
 The ECS calls (RunInstances, DeleteInstance, the Cloud Assistant's answer) are the caller's:
 these functions record what happened, each with one write conditioned on the version read.
 """
+import uuid
 from typing import List
 
 from ..store.base import StateStore
 from ..store.models import NEVER_MS
 from . import choice
-from .models import HostState, InstanceTypeSpec, PoolHost, PoolSettings, slot_capacity
+from .models import HostState, InstanceTypeSpec, PoolHost, PoolHostChanged, PoolSettings, slot_capacity
 
 IDLE_REASON = "idle"
 
@@ -48,8 +49,9 @@ def drain_host(store: StateStore, host: PoolHost, reason: str) -> PoolHost:
     def drain(current: PoolHost) -> PoolHost:
         if current.state == HostState.RELEASED:
             raise NotInState(current, "live")
-        if current.state == HostState.DRAINING:
-            return current
+        if current.state == HostState.DRAINING:      # a reason beyond idleness keeps it from going back to ready
+            return current if current.drain_reason != IDLE_REASON else current.model_copy(
+                update={"drain_reason": reason[:256]})
         return current.model_copy(update={"state": HostState.DRAINING, "drain_reason": reason[:256],
                                           "state_changed_at_ms": store.now_ms(), "expires_at_ms": NEVER_MS})
     return store.update_pool_host(host.seat, host.host_id, drain)
@@ -64,23 +66,37 @@ def release_candidates(store: StateStore, settings: PoolSettings) -> List[PoolHo
 
 
 def begin_release(store: StateStore, host: PoolHost) -> bool:
-    """Take ``host`` out of use before deleting its instance. -> False when a lease holds it (an
-    execution took a slot meanwhile: the host stays, ready again if we drained it for idleness)."""
-    if host.state == HostState.READY:
-        try:
-            host = drain_host(store, host, IDLE_REASON)
-        except NotInState:
-            return False
+    """Take ``host`` out of use before deleting its instance; True: the caller, and no one else,
+    now deletes it, then calls ``mark_host_released``. False when a lease holds the host (an
+    execution took a slot meanwhile: the host stays, ready again if we drained it for idleness)
+    or another releaser got it first."""
+    token, drained_here = uuid.uuid4().hex, {}
+
+    def claim(current: PoolHost) -> PoolHost:
+        if current.releaser is not None or current.state not in (HostState.READY, HostState.DRAINING):
+            raise NotInState(current, "ready or draining, with no releaser")
+        update = {"releaser": token}
+        drained_here["idle"] = current.state == HostState.READY
+        if current.state == HostState.READY:
+            update.update(state=HostState.DRAINING, drain_reason=IDLE_REASON, state_changed_at_ms=store.now_ms(),
+                          expires_at_ms=NEVER_MS)
+        return current.model_copy(update=update)
+    try:
+        store.update_pool_host(host.seat, host.host_id, claim)
+    except (NotInState, PoolHostChanged):
+        return False
+    # Written DRAINING first, leases read second: an acquirer writes its lease first and reads
+    # the host second (leases.py), so one of the two always sees the other.
     now = store.now_ms()
     if not any(lease.host_id == host.host_id and not lease.is_expired(now) for lease in store.list_slot_leases()):
-        return host.state == HostState.DRAINING
+        return True
 
-    def back_to_ready(current: PoolHost) -> PoolHost:
-        if current.state == HostState.DRAINING and current.drain_reason == IDLE_REASON:
-            return current.model_copy(update={"state": HostState.READY, "drain_reason": None,
-                                              "state_changed_at_ms": store.now_ms()})
-        return current                      # drained for another reason meanwhile: it stays drained
-    store.update_pool_host(host.seat, host.host_id, back_to_ready)
+    def give_back(current: PoolHost) -> PoolHost:
+        update = {"releaser": None}
+        if drained_here["idle"] and current.drain_reason == IDLE_REASON:   # not drained for another reason since
+            update.update(state=HostState.READY, drain_reason=None, state_changed_at_ms=store.now_ms())
+        return current.model_copy(update=update)
+    store.update_pool_host(host.seat, host.host_id, give_back)
     return False
 
 

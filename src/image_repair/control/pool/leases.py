@@ -51,11 +51,14 @@ def acquire_slot(store: StateStore, owner: str, zone: str, spec: InstanceTypeSpe
                         capacity=slot_capacity(spec, 0, settings.cpus_per_slot), state=HostState.LAUNCHING,
                         launched_by=owner, created_at_ms=now, last_used_at_ms=now, state_changed_at_ms=now,
                         expires_at_ms=now + settings.ms(settings.launch_timeout_s))
-        if not store.claim_pool_seat(host):
-            continue                          # another execution claimed that seat first
+        # Our slot first, then the seat: until the seat row exists nobody knows the new host_id,
+        # so slot 0 is ours; a lost seat gives it back.
         lease = _lease(host, 0, owner, now, settings)
-        if store.take_slot(lease):            # a new host_id: its slots are free unless a racer saw it
+        if not store.take_slot(lease):
+            continue
+        if store.claim_pool_seat(host):
             return SlotGrant(lease=lease, host=host, launch=True)
+        store.release_slot_lease(host.host_id, 0, owner)      # another execution claimed that seat first
     raise ConcurrentUpdate("acquiring a slot in zone %s: %d conflicting attempts in a row" % (zone, MAX_ACQUIRE_ATTEMPTS))
 
 

@@ -41,6 +41,7 @@ class PoolHost(BaseModel):
     last_used_at_ms: int         # the last lease taken or given back: idle time counts from here
     state_changed_at_ms: int
     drain_reason: Optional[str] = Field(default=None, max_length=256)
+    releaser: Optional[str] = Field(default=None, max_length=64)     # who is deleting its instance
     # The seat is free again when this passes: never for a live host, a deadline for a launch
     # (a launcher that crashed frees it), now for a released host.
     expires_at_ms: int
