@@ -15,7 +15,7 @@ class DiskResponses:
             zone_id=p.str("ZoneId"), snapshot_id=p.str("SnapshotId"), size=p.int("Size", low=1, high=65536),
             category=p.str("DiskCategory", default="cloud"), name=p.str("DiskName", default=""),
             description=p.str("Description", default=""), performance_level=p.str("PerformanceLevel"),
-            instance_id=p.str("InstanceId"), tags=dict(p.tags()), dry_run=p.bool("DryRun"))
+            instance_id=p.str("InstanceId"), tags=dict(p.tags()))     # no DryRun in CreateDisk
         return {"DiskId": disk.id}     # OrderId: only for a subscription disk (not emulated)
 
     @api
@@ -25,7 +25,6 @@ class DiskResponses:
         if p.bool("Bootable"):
             raise invalid("Bootable", "The emulator does not model attaching a system disk.")
         self.backend.attach_disk(p.str("InstanceId", required=True), p.str("DiskId", required=True),
-                                 delete_with_instance=p.bool("DeleteWithInstance", default=False),
-                                 dry_run=p.bool("DryRun"))
+                                 delete_with_instance=p.bool("DeleteWithInstance", default=False))
         return {}
 

@@ -42,8 +42,7 @@ class DiskBackend:
     def create_disk(self, zone_id: Optional[str] = None, snapshot_id: Optional[str] = None,
                     size: Optional[int] = None, category: str = "cloud", name: str = "",
                     description: str = "", performance_level: Optional[str] = None,
-                    instance_id: Optional[str] = None, tags: Optional[Dict[str, str]] = None,
-                    dry_run: bool = False) -> Disk:
+                    instance_id: Optional[str] = None, tags: Optional[Dict[str, str]] = None) -> Disk:
         """CreateDisk: a pay-as-you-go data disk in ``zone_id``, empty (``size`` GiB) or from an
         accomplished snapshot (at least the snapshot's size). Creating, then Available.
         Subscription disks made for an instance (``instance_id``) are not emulated."""
@@ -77,8 +76,6 @@ class DiskBackend:
         if not low <= size <= high:
             raise error("InvalidDiskSize.NotSupported", "%s takes %d to %d GiB." % (category, low, high))
         tags = tag_dict(tags)
-        if dry_run:
-            raise error("DryRunOperation")
         disk_id = self.new_id("d-")
         disk = Disk(id=disk_id, name=name, type="data", category=category, size=size, zone=zone_id,
                     progress=self.new_progress("disk.provision", [self.latency.disk_create], disk_id),
@@ -91,8 +88,7 @@ class DiskBackend:
         return disk
 
     @operation
-    def attach_disk(self, instance_id: str, disk_id: str, delete_with_instance: bool = False,
-                    dry_run: bool = False) -> Disk:
+    def attach_disk(self, instance_id: str, disk_id: str, delete_with_instance: bool = False) -> Disk:
         """AttachDisk as a data disk: the disk Available (on no instance), the instance Running or
         Stopped, in the disk's zone, with room under its type's DiskQuantity (system disk and
         disks attaching or detaching count). Attaching, then In_use, as the next free
@@ -112,8 +108,6 @@ class DiskBackend:
         held = self.disks_on(inst)
         if len(held) >= self.network.disks_per_instance(inst.instance_type):
             raise error("InstanceDiskLimitExceeded")
-        if dry_run:
-            raise error("DryRunOperation")
         taken = {d.device for d in held}
         device = next(("/dev/xvd" + letter for letter in DEVICE_LETTERS if "/dev/xvd" + letter not in taken), None)
         if device is None:      # more disks than letters: only a seed's DiskQuantity over 26 gets here
