@@ -16,10 +16,12 @@ from .clock import LatencyModel, Progress, VirtualClock
 from .dispatch import CallRecord, CallResult, EcsResponses
 from .faults import Faults
 from .models.commands import CommandBackend
+from .models.disks import DiskBackend
 from .models.images import ImageBackend
 from .models.instances import InstanceBackend
 from .models.storage import StorageBackend
 from .models.tags import TagBackend
+from .ratelimit import RateLimits
 from .resources import (Account, CheckItem, Command, Disk, Image, Instance, Invocation, Network,
                         Snapshot, new_id)
 from .transitions import Transitions, lifecycle_keys, lifecycles_of, retime
@@ -27,7 +29,7 @@ from .transitions import Transitions, lifecycle_keys, lifecycles_of, retime
 __all__ = ["EcsBackend", "CallRecord", "CallResult", "Account", "default_detector"]
 
 
-class EcsBackend(ImageBackend, InstanceBackend, StorageBackend, CommandBackend, TagBackend):
+class EcsBackend(ImageBackend, InstanceBackend, StorageBackend, DiskBackend, CommandBackend, TagBackend):
     """One account's view of one ECS region."""
 
     def __init__(self, region: str = "cn-hangzhou", latency: Optional[LatencyModel] = None,
@@ -36,6 +38,7 @@ class EcsBackend(ImageBackend, InstanceBackend, StorageBackend, CommandBackend, 
         self.latency = latency or LatencyModel.named("immediate")
         self.clock = VirtualClock(speed=self.latency.speed)
         self.faults = Faults()
+        self.rate_limits = RateLimits()  # API flow control (ratelimit.py): off until configured
         self.transitions = Transitions()
         self.lock = threading.RLock()
         self._depth = 0  # operations in progress on this thread (under the lock): settle once
@@ -244,6 +247,7 @@ class EcsBackend(ImageBackend, InstanceBackend, StorageBackend, CommandBackend, 
             self.responses = EcsResponses(self)
             self.faults.reset()
             self.transitions.reset()
+            self.rate_limits.refill()
             if self.reseed is not None:
                 self.reseed(self)
 

@@ -26,6 +26,8 @@ LIFECYCLES: Dict[str, List[str]] = {
     "instance.stop": ["Stopping", "Stopped"],
     "disk.create": ["Creating", "In_use"],
     "disk.detach": ["Detaching", "Available"],  # DetachDisk, or its instance released without it
+    "disk.provision": ["Creating", "Available"],  # CreateDisk: a disk on no instance
+    "disk.attach": ["Attaching", "In_use"],  # AttachDisk
     "snapshot.create": ["progressing", "accomplished"],
     "image.create": ["Creating", "Available"],
     "image.check": ["Processing", "Finished"],  # before it starts the status is ""
@@ -44,6 +46,8 @@ class LatencyModel:
     - a disk detaches (DetachDisk, or its instance released while DeleteWithInstance is false) in
       ~60 s: Detaching, then Available (DetachDisk's documented "approximately 1 minute"; for a
       release no figure is published, the same is assumed);
+    - CreateDisk: Creating ~10 s, then Available; AttachDisk: Attaching ~5 s, then In_use (both
+      asynchronous; no figure is published: assumed, docs/cloud-contracts.md "Disks for the pool");
     - a first full snapshot: ~20 s of setup, then ~100 MiB/s of the data written (a disk or
       seeded snapshot says how much with ``data_gib``; else its whole size: 20 GiB ~4 minutes);
     - CreateImage from an accomplished snapshot: ~60 s + ~3 s per GiB (20 GiB: ~2 minutes);
@@ -57,6 +61,8 @@ class LatencyModel:
     instance_stopping: float = 10.0
     instance_reboot_starting: float = 20.0
     disk_detach: float = 60.0
+    disk_create: float = 10.0
+    disk_attach: float = 5.0
     snapshot_setup: float = 20.0
     snapshot_mib_per_second: float = 100.0
     image_base: float = 60.0

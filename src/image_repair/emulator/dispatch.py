@@ -2,8 +2,8 @@
 through between an authenticated request and the action's wire method.
 
 ``EcsResponses`` composes the wire methods of every resource family (actions/) and finds an
-action's method by its name; around it, the ECS API's common behaviour: injected faults, the
-region check, ClientToken idempotency (the same token and parameters answer the first body, other
+action's method by its name; around it, the ECS API's common behaviour: flow control
+(ratelimit.py), injected faults, the region check, ClientToken idempotency (the same token and parameters answer the first body, other
 parameters IdempotentParameterMismatch) and the call log. Unknown actions fail loudly
 (InvalidAction.NotFound)."""
 import copy
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 from .actions.commands import CommandResponses
+from .actions.disks import DiskResponses
 from .actions.images import ImageResponses
 from .actions.instances import InstanceResponses
 from .actions.storage import StorageResponses
@@ -46,7 +47,8 @@ class CallResult:
     lost: Optional[str] = None  # "timeout" | "error": committed, but the client must not see it
 
 
-class EcsResponses(ImageResponses, InstanceResponses, StorageResponses, CommandResponses, TagResponses):
+class EcsResponses(ImageResponses, InstanceResponses, StorageResponses, DiskResponses, CommandResponses,
+                   TagResponses):
     """The ECS API's wire methods over one backend, with the memory the wire needs: ClientTokens
     and DescribeImages' paging (actions/images.py)."""
 
@@ -78,6 +80,8 @@ class EcsResponses(ImageResponses, InstanceResponses, StorageResponses, CommandR
         method = getattr(self, action, None)
         if method is None or not getattr(method, "is_ecs_action", False):
             raise error("InvalidAction.NotFound")
+        if not self.backend.rate_limits.take(action, self.backend.clock.now()):
+            raise error("Throttling.User")      # flow control (ratelimit.py): nothing committed
         injected = self.backend.faults.take_error(action)
         if injected is not None:
             raise injected

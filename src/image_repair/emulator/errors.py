@@ -79,6 +79,18 @@ CATALOG = {
     "NoAttributeToModify": (400, "No attribute to be modified in this request."),
     "MissingParameter.DiskIdOrDiskIds": (400, "Specified parameter DiskId or DiskIds is missing."),
     "ParameterConflict.DiskIdAndDiskIds": (400, "Specified parameter DiskId and DiskIds conflict, only one can be chosen."),
+    # Disks for a pool of repair hosts (CreateDisk, AttachDisk, DeleteDisk; API metadata)
+    "ResourcesNotInSameZone": (403, "The specified instance and disk are not in the same zone."),
+    "InstanceDiskLimitExceeded": (403, "The amount of the disk on instance in question reach its limits."),
+    "InvalidDisk.InUse": (404, "The specified disk has been occupied."),
+    "IncorrectDiskStatus.NeverAttached": (403, "The specified disk has never been attached to any instance."),
+    "IncorrectDiskStatus.Initializing": (403, "The current disk status does not support this operation."),
+    "InvalidDiskCategory.ValueNotSupported": (400, "The specified parameter \"DiskCategory\" is not valid."),
+    "InvalidDiskSize.NotSupported": (400, "The specified parameter size is not valid."),
+    "InvalidDiskName.Malformed": (400, "The specified disk name is wrongly formed."),
+    "InvalidDescription.Malformed": (400, "The specified description is wrongly formed."),
+    "InvalidPerformanceLevel.Malformed": (400, "The specified parameter PerformanceLevel is not valid."),
+    "InvalidParam.ZoneIdAndInstanceId.Conflict": (403, "The specified parameter 'ZoneId' and 'InstanceId' are not blank at the same time."),
     "IncorrectImageStatus": (403, "The current status of the image does not support this operation."),  # unverified
     "InvalidImageName.Duplicated": (400, "The specified Image name has already bean used."),  # sic
     "InvalidPlatform.Malformed": (400, "The specified Platform is wrongly formed."),

@@ -5,7 +5,9 @@
 - A disk created from a snapshot is a sparse/reflink copy of the snapshot's file; a data disk of
   a repair instance is attached as a loop device (read-write) while it is attached: a disk that
   outlives its instance (DetachDisk, or DeleteWithInstance=false) is released from its loop
-  device once Available, and its file stays until DeleteDisk.
+  device once Available, and its file stays until DeleteDisk. A disk made by CreateDisk gets its
+  copy while Creating and its loop device while Attaching (AttachDisk): one host holds as many
+  disks as its type allows, each under its own serial.
 - RunCommand/InvokeCommand really run: as root, in a private mount namespace where
   ``/dev/disk/by-id/virtio-<serial>`` names each attached disk (the serial the instance reports,
   which the agent's ``--serial`` lookup finds) and each SendFile target directory is replaced by
@@ -51,6 +53,11 @@ def _run(argv: List[str], timeout: float = 600) -> str:
     if result.returncode != 0:
         raise RuntimeError("%s failed: %s" % (" ".join(argv), result.stderr.strip()))
     return result.stdout
+
+
+def _losetup(path: str) -> str:
+    """A new read-write loop device over ``path`` (its /dev/loopN)."""
+    return _run(["losetup", "--find", "--show", path]).strip()
 
 
 def copy_disk(source: str, target: str) -> None:
@@ -193,8 +200,8 @@ class LocalCloud:
 
         def work():
             copy_disk(snap.backing_file, str(target))
-            if disk.type == "data":
-                return _run(["losetup", "--find", "--show", str(target)]).strip()
+            if disk.type == "data" and instance is not None:     # a RunInstances data disk: attached now
+                return _losetup(str(target))
             return None
 
         def done(device, failure):
@@ -204,6 +211,20 @@ class LocalCloud:
             for progress in holding:
                 progress.held = False
         self._background("copy of %s for %s" % (snap.id, disk.id), work, done)
+
+    def disk_attached(self, disk) -> None:
+        """AttachDisk: the disk's file on a loop device; the disk stays Attaching until it is."""
+        if not disk.backing_file:
+            return
+        disk.progress.held = True
+
+        def done(device, failure):
+            if device:
+                with self._lock:
+                    self.loops[disk.id] = device
+            disk.progress.held = False
+        self._background("attach of %s to %s" % (disk.id, disk.instance_id),
+                         lambda: _losetup(disk.backing_file), done)
 
     def disk_detached(self, disk) -> None:
         """The disk is off its instance (Available): its loop device is flushed and released;

@@ -130,6 +130,9 @@ class Disk:
     detached: Optional[float] = None  # when it last became Available off an instance (DetachedTime)
     # GiB of data written (a disk made from a snapshot: the snapshot's); None: the whole size.
     data_gib: Optional[float] = None
+    # Ever attached to an instance: a disk made by CreateDisk is not until AttachDisk (CreateSnapshot
+    # refuses a disk that never was); the disks RunInstances makes are.
+    attached_once: bool = True
 
     @property
     def status(self) -> str:
@@ -297,3 +300,14 @@ class Network:
     vswitches: Dict[str, dict]  # id -> {"zone":..., "vpc":..., "cidr":...}
     security_groups: Dict[str, dict]  # id -> {"vpc":...}
     instance_types: List[str]
+    # DescribeInstanceTypes' DiskQuantity by type: the most disks (system disk included) one
+    # instance holds; a type not listed holds DEFAULT_DISK_QUANTITY.
+    disk_quantity: Dict[str, int] = field(default_factory=dict)
+
+    def disks_per_instance(self, instance_type: str) -> int:
+        return self.disk_quantity.get(instance_type, DEFAULT_DISK_QUANTITY)
+
+
+# DescribeInstanceTypes' DiskQuantity example (17: a system disk and 16 data disks), the figure of
+# most instance types (RunInstances: "InstanceDiskNumber.LimitExceed ... exceeds 16" data disks).
+DEFAULT_DISK_QUANTITY = 17

@@ -85,7 +85,8 @@ def build_backend(seed: Optional[dict] = None, latency: Optional[LatencyModel] =
 
 def apply_seed(backend: EcsBackend, seed: dict) -> None:
     unknown = set(seed) - {"region", "accounts", "zones", "vswitches", "security_groups",
-                           "instance_types", "images", "commands", "check_item_names"}
+                           "instance_types", "disk_quantity", "rate_limits", "images", "commands",
+                           "check_item_names"}
     if unknown:
         raise ValueError("unknown seed keys: %s" % ", ".join(sorted(unknown)))
     # DescribeImages spells check item names "prefixed" (GUESTOS.Virtio, the user guide's; the
@@ -101,7 +102,10 @@ def apply_seed(backend: EcsBackend, seed: dict) -> None:
         zones=list(seed.get("zones", [])),
         vswitches={v["id"]: {"zone": v["zone"], "vpc": v["vpc"]} for v in seed.get("vswitches", [])},
         security_groups={g["id"]: {"vpc": g.get("vpc", "")} for g in seed.get("security_groups", [])},
-        instance_types=list(seed.get("instance_types", [])))
+        instance_types=list(seed.get("instance_types", [])),
+        disk_quantity={str(name): _positive_int(count, "disk_quantity.%s" % name)
+                       for name, count in (seed.get("disk_quantity") or {}).items()})
+    backend.rate_limits.configure(seed.get("rate_limits") or [])
     now = backend.clock.now()
     for spec in seed.get("images", []):
         mappings = []
@@ -207,3 +211,9 @@ def seed_with_images(images: list, base: Optional[dict] = None) -> dict:
     seed = dict(base)
     seed["images"] = [i for i in base.get("images", []) if i.get("owner") != "self"] + list(images)
     return seed
+
+
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError("%s: a whole number of at least 1, not %r" % (name, value))
+    return value

@@ -1,5 +1,5 @@
-"""``image-repair emulator serve --port PORT [--seed FILE] [--latency MODEL] [--tablestore-instance
-NAME]``: the emulator as a threaded HTTP server on 127.0.0.1. Requests are routed to the
+"""``image-repair emulator serve --port PORT [--seed FILE] [--latency MODEL] [--rate-limit SPEC]
+[--tablestore-instance NAME]``: the emulator as a threaded HTTP server on 127.0.0.1. Requests are routed to the
 registered services (registry.py): ECS on ``/`` (wire.py), Tablestore on ``/<Operation>``
 (tablestore/wire.py), the emulator's clock on ``/__emulator__/clock`` (clock_http.py); anything
 else gets a loud 404. One endpoint answers them all, on one virtual clock.
@@ -23,6 +23,7 @@ from .clock import LatencyModel
 from .http_body import FramingError, read_body
 from .http_messages import HttpRequest
 from .localcloud import LocalCloud
+from .ratelimit import DEFAULT_PER_SECOND
 from .registry import Registry, Router
 from .seed import build_backend, load_seed_file
 from .serving import serve_command, serve_until_stopped
@@ -180,6 +181,10 @@ def main(argv=None) -> int:
                        help="disk-backed mode: disks and snapshots are files in DIR, commands really run (root)")
     serve.add_argument("--image", action="append", default=[], metavar="FILE[=NAME]",
                        help="with --local-cloud: register a disk image file as a custom image (repeatable)")
+    serve.add_argument("--rate-limit", action="append", default=[], metavar="SPEC",
+                       help="ECS API flow control, off by default (repeatable): 'default' (every action at %g "
+                            "calls/s, the emulator's assumption), RATE (every action), ACTION=RATE[/BURST]; "
+                            "over it a call answers Throttling.User" % DEFAULT_PER_SECOND)
     serve.add_argument("--tablestore-instance", action="append", default=[], metavar="NAME",
                        help="a Tablestore instance it serves on the same endpoint (repeatable; default: %s)"
                        % DEFAULT_TABLESTORE_INSTANCE)
@@ -189,6 +194,8 @@ def main(argv=None) -> int:
         instances = tablestore_instances(args.tablestore_instance)
         seed = load_seed_file(args.seed) if args.seed else None
         backend = build_backend(seed, latency_model(args.latency))
+        for spec in args.rate_limit:
+            backend.rate_limits.add(spec)
         if args.image and not args.local_cloud:
             raise ValueError("--image needs --local-cloud")
         if args.local_cloud:

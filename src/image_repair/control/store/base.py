@@ -1,6 +1,7 @@
 """The state store port: one abstract base with all the logic, small backend methods below it.
 
-Backends (SQLite, Tablestore) store flat rows (``StoredRow``) and implement five primitives:
+Backends (SQLite, Tablestore) store flat rows (``StoredRow``, rows.py) and implement five primitives
+(and the pool's ``_delete_if_expired``, pool_rows.py):
 
 * ``_get(pk)``
 * ``_put_if_absent_or_expired(row, now_ms, owner=None)``: the one conditional insert that settles
@@ -18,7 +19,6 @@ import json
 import time
 import uuid
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Optional
 
 from pydantic import BaseModel
@@ -26,6 +26,8 @@ from pydantic import BaseModel
 from .models import (NEVER_MS, ConcurrentUpdate, Execution, ExecutionNotFound, ExecutionStatus, Lock,
                      LockHeld, StepClaimLost, StepInProgress, StepPayloadMismatch, StepRecord, StepResult,
                      StepStatus)
+from .pool_rows import PoolRows
+from .rows import StoredRow, record_key
 
 # Explicit, stable key prefixes (never derived from module paths, which refactors change).
 KIND_EXECUTION = "exec"
@@ -35,21 +37,6 @@ KIND_LOCK = "lock"
 DEFAULT_STEP_TIMEOUT_S = 900.0     # an in-progress step record older than this is a crashed attempt
 DEFAULT_LOCK_TTL_S = 6 * 3600.0    # a repair that holds its image longer than this has died
 MAX_OPTIMISTIC_ATTEMPTS = 64
-
-
-@dataclass(frozen=True)
-class StoredRow:
-    """One row as the backends store it; ``status``, ``owner``, ``expires_at_ms`` and ``version``
-    are columns because conditional writes test them; the record itself is JSON in ``data``."""
-    pk: str
-    kind: str
-    key: str
-    status: str
-    owner: str
-    expires_at_ms: int
-    version: int
-    data: str
-    updated_at_ms: int
 
 
 class StepClaim(BaseModel):
@@ -62,12 +49,6 @@ class StepClaim(BaseModel):
     result: Optional[dict[str, Any]] = None
 
 
-def record_key(kind: str, natural_key: str) -> str:
-    """Row key: the kind prefix and a hash of the natural key (fixed length, any characters)."""
-    digest = hashlib.sha256(natural_key.encode("utf-8")).hexdigest()[:40]
-    return "%s#%s" % (kind, digest)
-
-
 def payload_hash(payload: Any) -> Optional[str]:
     if payload is None:
         return None
@@ -75,8 +56,9 @@ def payload_hash(payload: Any) -> Optional[str]:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-class StateStore(ABC):
-    """Executions, per-step idempotency records and per-image locks, settled by conditional writes.
+class StateStore(PoolRows, ABC):
+    """Executions, per-step idempotency records, per-image locks and the repair-host pool's hosts
+    and slot leases (PoolRows, pool_rows.py), settled by conditional writes.
 
     ``clock`` returns epoch seconds (``time.time`` by default); tests inject a virtual one."""
 

@@ -137,3 +137,8 @@ class SQLiteStore(StateStore):
     def _scan(self, kind: str) -> Iterable[StoredRow]:
         records = self._connection().execute("SELECT * FROM records WHERE kind = ? ORDER BY pk", (kind,))
         return [self._from_sql(record) for record in records.fetchall()]
+
+    def _delete_if_expired(self, pk: str, now_ms: int) -> bool:
+        with self._write() as conn:
+            cursor = conn.execute("DELETE FROM records WHERE pk = ? AND expires_at_ms <= ?", (pk, now_ms))
+            return cursor.rowcount == 1

@@ -202,3 +202,10 @@ class TablestoreStore(StateStore):
             rows.extend(self._stored(dict(r.primary_key)["pk"], {c[0]: c[1] for c in r.attribute_columns})
                         for r in ots_rows)
         return rows
+
+    def _delete_if_expired(self, pk: str, now_ms: int) -> bool:
+        # The pool's tidying (pool_rows.py): one delete_row, its condition "exists and expired".
+        table = self._table()
+        expired = SingleColumnCondition("expires_at_ms", now_ms, ComparatorType.LESS_EQUAL, pass_if_missing=False)
+        condition = Condition(RowExistenceExpectation.EXPECT_EXIST, expired)
+        return self._conditional(lambda: self.client.delete_row(table, Row([("pk", pk)]), condition), pk, None)

@@ -73,7 +73,7 @@ class InstanceBackend:
             raise error("InvalidSystemDiskSize.LessThanImageSize")
         specs = [_DiskSpec("system", system_size, None, system_disk_category, system_disk_name, True)]
         specs += [self._data_disk_spec(index, request) for index, request in enumerate(data_disks, start=1)]
-        if len(specs) > 17:
+        if len(specs) > self.network.disks_per_instance(instance_type):
             raise error("InstanceDiskNumber.LimitExceed")
         if auto_release_time is not None:
             self._check_release_time(auto_release_time)

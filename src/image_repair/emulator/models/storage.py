@@ -114,15 +114,17 @@ class StorageBackend:
                         retention_days: Optional[int] = None, tags: Optional[Dict[str, str]] = None) -> Snapshot:
         """A snapshot of an In_use disk whose instance is Running or Stopped, or of an Available
         (detached) disk, one at a time per disk: progressing, then accomplished on the clock
-        (setup + the data written at the model's rate). A disk Creating or Detaching answers
-        IncorrectDiskStatus. (Every disk here was attached once: the emulator has no CreateDisk,
-        so CreateSnapshot's IncorrectDiskStatus.NeverAttached cannot arise.)"""
+        (setup + the data written at the model's rate). A disk Creating, Attaching or Detaching
+        answers IncorrectDiskStatus; one made by CreateDisk and never attached,
+        IncorrectDiskStatus.NeverAttached."""
         disk = self.disk(disk_id)
         if retention_days is not None and not 1 <= retention_days <= 65536:
             raise error("InvalidRetentionDays")
         tags = tag_dict(tags)
         if disk.status not in ("In_use", "Available"):
             raise error("IncorrectDiskStatus")
+        if not disk.attached_once:
+            raise error("IncorrectDiskStatus.NeverAttached")
         if disk.status == "In_use":
             inst = self.instances.get(disk.instance_id)
             if inst is None or inst.status not in ("Running", "Stopped"):
@@ -181,9 +183,12 @@ class StorageBackend:
 
     @operation
     def delete_disk(self, disk_id: str, dry_run: bool = False) -> None:
-        """Only a detached (Available) disk: an attached (or Detaching) one answers
-        IncorrectDiskStatus, one with a snapshot in progress DiskCreatingSnapshot."""
+        """Only a detached (Available) disk: an attached (Attaching, In_use or Detaching) one
+        answers IncorrectDiskStatus, one still Creating IncorrectDiskStatus.Initializing, one with
+        a snapshot in progress DiskCreatingSnapshot."""
         disk = self.disk(disk_id)
+        if disk.status == "Creating" and not disk.instance_id:
+            raise error("IncorrectDiskStatus.Initializing")
         if disk.status != "Available" or disk.instance_id:
             raise error("IncorrectDiskStatus", "The disk is attached: detach it or delete its instance.")
         if any(s.disk_id == disk.id and s.status == "progressing" for s in self.snapshots.values()):

@@ -1,0 +1,85 @@
+"""The repair-host pool's settings, instance-type facts and answers (docs/pool.md).
+
+The records themselves (a host in its seat, a slot lease) are the store's (store/pool_records.py),
+re-exported here so the pool's users import one place.
+"""
+from typing import Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..store.models import StoreError
+from ..store.pool_records import (MAX_SLOTS_PER_HOST, USABLE_STATES, HostState, PoolHost, PoolHostChanged,
+                                  ReleaseResult, SlotLease, SlotLeaseLost)
+
+__all__ = ["PoolSettings", "InstanceTypeSpec", "SlotGrant", "PoolBusy", "HostUnavailable", "slot_capacity",
+           "MAX_SLOTS_PER_HOST", "USABLE_STATES", "HostState", "PoolHost", "PoolHostChanged", "ReleaseResult",
+           "SlotLease", "SlotLeaseLost"]
+
+
+class PoolSettings(BaseModel):
+    """How big the pool may grow and how long things live; every value bounded."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_hosts: int = Field(default=4, ge=1, le=100,
+                           description="hosts the pool may run at once, all zones together (the instance quota)")
+    cpus_per_slot: int = Field(default=1, ge=1, le=64,
+                               description="vCPUs one concurrent repair needs: a host takes at most vCPUs / this")
+    lease_ttl_s: float = Field(default=1800.0, ge=60.0, le=86400.0,
+                               description="a slot lease not renewed for this long is free again")
+    launch_timeout_s: float = Field(default=900.0, ge=60.0, le=3600.0,
+                                    description="a host still launching after this frees its seat")
+    idle_release_s: float = Field(default=600.0, ge=0.0, le=86400.0,
+                                  description="a ready host with no lease for this long is released")
+
+    def ms(self, seconds: float) -> int:
+        return int(seconds * 1000)
+
+
+class InstanceTypeSpec(BaseModel):
+    """What the pool needs to know of an instance type, by DescribeInstanceTypes' names
+    (``InstanceTypeId``, ``CpuCoreCount``, ``DiskQuantity``: the SDK's
+    DescribeInstanceTypesResponseBodyInstanceTypesInstanceType.to_map())."""
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
+    instance_type: str = Field(alias="InstanceTypeId", min_length=1, max_length=64)
+    cpu_core_count: int = Field(alias="CpuCoreCount", ge=1, le=1024)
+    disk_quantity: int = Field(alias="DiskQuantity", ge=1, le=MAX_SLOTS_PER_HOST + 1)
+
+    @property
+    def data_disk_limit(self) -> int:
+        """Data disks the type takes. Whether DiskQuantity counts the system disk is not
+        documented where we could read it (docs/cloud-contracts.md, "Pool"): we assume it does,
+        the safe reading (one slot too few at worst, never an attach beyond the limit)."""
+        return self.disk_quantity - 1
+
+
+def slot_capacity(spec: InstanceTypeSpec, held_data_disks: int, cpus_per_slot: int) -> int:
+    """A host's disk slots: the data disks it can still take (the type's limit minus what it
+    already holds), bounded by its CPUs (one repair per ``cpus_per_slot`` vCPUs); never negative."""
+    if held_data_disks < 0 or cpus_per_slot < 1:
+        raise ValueError("held_data_disks must be >= 0 and cpus_per_slot >= 1")
+    by_disks = spec.data_disk_limit - held_data_disks
+    by_cpus = spec.cpu_core_count // cpus_per_slot
+    return max(0, min(by_disks, by_cpus, MAX_SLOTS_PER_HOST))
+
+
+class SlotGrant(BaseModel):
+    """``acquire_slot``'s answer: the lease, its host, and whether this execution claimed a new
+    seat and must now launch the host (``launch``; then ``mark_host_ready`` or ``abandon_launch``).
+    A grant on a host still launching waits for it to turn ready (``get_pool_host``)."""
+    lease: SlotLease
+    host: PoolHost
+    launch: bool = False
+
+
+class PoolBusy(StoreError):
+    """No free slot in the zone and every seat holds a live host: wait and ask again."""
+
+
+class HostUnavailable(StoreError):
+    """The host is draining, released or replaced, or the slot is beyond its capacity: stop
+    using it, give the slot back, acquire another."""
+
+    def __init__(self, message: str, host: Optional[PoolHost] = None):
+        super().__init__(message)
+        self.host = host
