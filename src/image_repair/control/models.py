@@ -80,6 +80,8 @@ class RepairRequest(BaseModel):
     # Run a finished repair again with the same parameters: 1, 2... make new executions (the same
     # retry number asked twice is still one execution).
     retry: int = Field(default=0, ge=0, le=99)
+    # Repair on a shared, warm pool host (docs/pool.md) instead of a host of its own.
+    pool: bool = False
 
     @field_validator("repairItems", mode="before")
     @classmethod
@@ -116,7 +118,8 @@ class RepairRequest(BaseModel):
         """Deterministic: the same repair asked twice is one execution (and one CloudFlow name)."""
         # A plain repair hashes exactly the fields it always had (its ids do not change); a watched
         # one hashes its policy too and is named watch-...: the flow's input flag comes from that.
-        excluded = (set() if self.watch else {"watch", "policy"}) | (set() if self.retry else {"retry"})
+        excluded = (set() if self.watch else {"watch", "policy"}) | (set() if self.retry else {"retry"}) | \
+            (set() if self.pool else {"pool"})
         fields = self.model_dump(exclude=excluded or None)
         canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
         prefix = WATCH_PREFIX if self.watch else "repair-"

@@ -14,6 +14,7 @@ from .actions.commands import CommandResponses
 from .actions.disks import DiskResponses
 from .actions.images import ImageResponses
 from .actions.instances import InstanceResponses
+from .actions.instance_types import InstanceTypeResponses
 from .actions.storage import StorageResponses
 from .actions.tags import TagResponses
 from .errors import ApiError, error
@@ -47,8 +48,8 @@ class CallResult:
     lost: Optional[str] = None  # "timeout" | "error": committed, but the client must not see it
 
 
-class EcsResponses(ImageResponses, InstanceResponses, StorageResponses, DiskResponses, CommandResponses,
-                   TagResponses):
+class EcsResponses(ImageResponses, InstanceResponses, InstanceTypeResponses, StorageResponses, DiskResponses,
+                   CommandResponses, TagResponses):
     """The ECS API's wire methods over one backend, with the memory the wire needs: ClientTokens
     and DescribeImages' paging (actions/images.py)."""
 

@@ -164,6 +164,37 @@ class EcsPort:
         return self._gone_is_fine("DeleteInstance", m.DeleteInstanceRequest(
             instance_id=instance_id, force=True), ("InvalidInstanceId.NotFound",))
 
+    # --- disks a pool host takes (issue 13, docs/pool.md) ---------------------------------------
+    def instance_type(self, instance_type: str) -> Optional[dict]:
+        """DescribeInstanceTypes of one type: ``InstanceTypeId``, ``CpuCoreCount``, ``DiskQuantity``...
+        (None when the region does not offer it)."""
+        m = sdk_models()
+        body = self._call("DescribeInstanceTypes", m.DescribeInstanceTypesRequest(instance_types=[instance_type]))
+        rows = [t for t in body.get("InstanceTypes", {}).get("InstanceType", []) if t.get("InstanceTypeId") == instance_type]
+        return rows[0] if rows else None
+
+    def create_disk(self, zone_id: str, snapshot_id: str, size_gib: int, category: str, name: str,
+                    tags: Dict[str, str], token: str) -> str:
+        """CreateDisk from a snapshot, pay-as-you-go, in ``zone_id`` (a disk attaches only to an
+        instance in its zone); -> its id. ClientToken: a retried create finds the first disk."""
+        m = sdk_models()
+        return self._call("CreateDisk", m.CreateDiskRequest(
+            region_id=self.region, zone_id=zone_id, snapshot_id=snapshot_id, size=size_gib, disk_category=category,
+            disk_name=name, client_token=token, tag=self._tags(m.CreateDiskRequestTag, tags)))["DiskId"]
+
+    def attach_disk(self, instance_id: str, disk_id: str) -> None:
+        """AttachDisk as a data disk, kept when the instance goes (DeleteWithInstance false: the
+        pool host outlives the repair, the disk is detached and snapshotted without it)."""
+        m = sdk_models()
+        self._call("AttachDisk", m.AttachDiskRequest(instance_id=instance_id, disk_id=disk_id,
+                                                     delete_with_instance=False))
+
+    def detach_disk(self, instance_id: str, disk_id: str) -> bool:
+        """DetachDisk; -> False when the disk is gone or no longer attached there (done before)."""
+        m = sdk_models()
+        return self._gone_is_fine("DetachDisk", m.DetachDiskRequest(instance_id=instance_id, disk_id=disk_id),
+                                  ("InvalidDiskId.NotFound", "InvalidDisk.AlreadyDetached"))
+
     # --- snapshots -----------------------------------------------------------------------------
     def create_snapshot(self, disk_id: str, name: str, description: str, tags: Dict[str, str], token: str) -> str:
         m = sdk_models()

@@ -27,6 +27,7 @@ from ..store import ExecutionStatus
 from .common import LEASE_MARGIN_S, Ports, StepError, next_wait
 from .report import build_report
 from .release_repair_host import RELEASE as RELEASED, STEP as RELEASE_STEP
+from .pool_host import DISK_CREATED, detach_for_clean_up, give_back_everything, pooled
 from .snapshot_repaired_disk import DISK_DELETED
 from .transient import transient_kind
 
@@ -82,7 +83,13 @@ def from_store_steps(ports: Ports, execution_id: str, step: str, key: str) -> Se
 
 
 def kept_disks(ports: Ports, execution) -> Set[str]:
-    """The repaired disk, if the flow may have kept it past its host and it is not known deleted."""
+    """The repaired disk, if the flow may have kept it past its host and it is not known deleted.
+    Pooled, the disk is the execution's own from its CreateDisk on (pool_host.py)."""
+    deleted = execution.steps.get(DISK_DELETED)
+    if pooled(execution):
+        if deleted is not None and (deleted.result or {}).get("deleted"):
+            return set()
+        return from_store_steps(ports, execution.execution_id, DISK_CREATED, "diskId")
     released = execution.steps.get(RELEASE_STEP)
     if RELEASE_AFTER not in execution.steps or (released is not None and (released.result or {}).get("skipped")):
         return set()                    # not reached, or a dry run: the disk went with its host
@@ -112,6 +119,22 @@ class Deleter:
                 return
             self.not_deleted.append({"kind": kind, "id": resource_id, "code": error.service_code,
                                      "message": str(error)[:300]})
+
+    def delete_pooled_disk(self, execution, disk_id: str) -> None:
+        """A pooled execution's disk: off its pool host first (DetachDisk), then deleted; the
+        host itself is the pool's and stays."""
+        try:
+            off = detach_for_clean_up(self.ports, execution, disk_id)
+        except CloudError as error:
+            if transient_kind(error):
+                raise
+            self.not_deleted.append({"kind": "disk", "id": disk_id, "code": error.service_code,
+                                     "message": "could not detach it from its pool host: %s" % str(error)[:300]})
+            return
+        if off:
+            self.delete("disk", disk_id)
+        else:
+            self.not_yet.append(disk_id)
 
     def delete_kept_disk(self, disk_id: str, host_ids: Set[str]) -> None:
         """The repaired disk, after its host: while the host is not deleted yet it is not either
@@ -165,6 +188,8 @@ def run(ports: Ports, event: FlowEvent) -> FlowState:
     kinds = tuple(kind for kind, after in (("instance", LAUNCH_AFTER), ("snapshot", SNAPSHOT_AFTER),
                                            ("image", IMAGE_AFTER))
                   if after in reached and (failed or kind == "instance"))
+    if pooled(execution) and failed:     # a disk whose CreateDisk answer was lost carries our tag
+        kinds += ("disk",)
     deleter = Deleter(ports)
     tagged = deleter.tagged(exec_id, kinds)
     # the host the release step deleted (its answer recorded) is not deleted again
@@ -182,8 +207,15 @@ def run(ports: Ports, event: FlowEvent) -> FlowState:
             {rid for kind, rid in tagged if kind == "snapshot"}
         for snapshot_id in sorted(snapshots):
             deleter.delete("snapshot", snapshot_id)
-    for disk_id in sorted(kept_disks(ports, execution)):
-        deleter.delete_kept_disk(disk_id, instances)
+    if pooled(execution):
+        disks = kept_disks(ports, execution) | ({rid for kind, rid in tagged if kind == "disk"} if failed else set())
+        for disk_id in sorted(disks):
+            deleter.delete_pooled_disk(execution, disk_id)
+        if not deleter.not_yet:
+            give_back_everything(ports, execution)    # after the disk is off the host: the slot is free
+    else:
+        for disk_id in sorted(kept_disks(ports, execution)):
+            deleter.delete_kept_disk(disk_id, instances)
     if deleter.not_yet:
         wait = next_wait(FIRST_WAIT_S, event.attempt)
         ports.say("clean_up: %s not deletable yet, again in %d s" % (", ".join(deleter.not_yet), wait))

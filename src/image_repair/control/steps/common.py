@@ -66,6 +66,9 @@ class Ports:
     # How long a claimed step stays ours (its in-progress record's lease); None: the store's default.
     # Set per invocation from the function's timeout (with_time_limit).
     step_lease_s: Optional[float] = None
+    # The repair-host pool's settings (control/pool, docs/pool.md) for executions asking for it;
+    # None: its defaults.
+    pool: Optional[object] = None
 
     def with_time_limit(self, seconds: float) -> "Ports":
         """These ports for one invocation that the platform kills after ``seconds``: a step claimed

@@ -12,6 +12,7 @@ from .common import Ports, client_token, done, load, once, result_of, tags_for
 from .check_source_image import STEP as CHECK
 from .choose_base_image import STEP as BASE
 from .host_lifetime import HOST_LIFETIME_S, release_time, still_valid
+from .pool_host import lease_slot
 
 STEP = "launch_repair_instance"
 PLAN = "launch_repair_instance.plan"
@@ -34,6 +35,9 @@ def plan(ports: Ports, execution) -> dict:
 def run(ports: Ports, event: FlowEvent) -> FlowState:
     execution, request = load(ports, event.executionId)
     source, base = result_of(execution, CHECK), result_of(execution, BASE)
+    if request.pool:                     # a slot on a shared host instead (pool_host.py)
+        lease_slot(ports, execution, request, base["imageId"])
+        return done(event)
 
     def work() -> dict:
         planned = plan(ports, execution)

@@ -19,6 +19,7 @@ from ..cloud_errors import CloudError
 from ..models import FlowEvent, FlowState
 from .common import Ports, ResourceFailed, done, load, once, poll, result_of, seconds_since
 from .launch_repair_instance import STEP as LAUNCH
+from .pool_host import detach_from_pool, pooled
 from .wait_until_ready import STEP as READY
 
 STEP = "release_repair_host"
@@ -36,6 +37,10 @@ def run(ports: Ports, event: FlowEvent) -> FlowState:
     if request.dryRun:
         once(ports, execution.execution_id, STEP, lambda: {"skipped": "dry run: clean-up deletes the host"})
         return done(event)
+    if pooled(execution):                # the host stays in the pool: only the disk leaves it
+        ready = result_of(execution, READY)
+        return poll(ports, event, STEP, lambda: detach_from_pool(ports, execution, ready["diskId"], ready["instanceId"]),
+                    FIRST_WAIT_S)
     instance_id, disk_id = result_of(execution, LAUNCH)["instanceId"], result_of(execution, READY)["diskId"]
 
     def release() -> dict:

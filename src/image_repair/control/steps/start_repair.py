@@ -11,7 +11,7 @@ from ..models import FlowEvent, FlowState
 from .agent_delivery import COMMAND_TIMEOUT_S, TARGET_DIR, digest_of, part_name, repair_script, split_parts
 from .check_source_image import STEP as CHECK
 from .common import PUBLIC_REPAIR_COMMAND, Ports, StepError, client_token, done, load, once, result_of, tags_for
-from .launch_repair_instance import STEP as LAUNCH
+from .pool_host import repair_host
 from .wait_until_ready import STEP as READY
 
 STEP = "start_repair"
@@ -20,8 +20,8 @@ SERIAL = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 def run(ports: Ports, event: FlowEvent) -> FlowState:
     execution, request = load(ports, event.executionId)
-    source, launched, ready = result_of(execution, CHECK), result_of(execution, LAUNCH), result_of(execution, READY)
-    instance_id, serial = launched["instanceId"], ready["serial"]
+    source, ready = result_of(execution, CHECK), result_of(execution, READY)
+    instance_id, serial = repair_host(execution)[0], ready["serial"]
     if not SERIAL.match(serial):
         raise StepError("disk serial %r is not a plain serial number" % serial, "InvalidSerial")
     tags = tags_for(execution)

@@ -12,24 +12,28 @@ import hashlib
 from typing import Optional
 
 from ..cloud_errors import CloudError
+from ..pool.models import PoolBusy
 from ..store import ConcurrentUpdate, StepClaimLost, StepInProgress, StoreUnavailable
 
 # The flow's Choice after each step gives up after this many retries in a row (a test keeps the
 # two equal). With the waits below that outlasts about half an hour of throttling.
 MAX_RETRIES = 20
 # (first wait, cap) per kind of failure, doubling each retry.
-BACKOFF_S = {"Throttled": (2.0, 120.0), "Transient": (1.0, 60.0), "StepBusy": (1.0, 30.0)}
+# A full pool (every slot leased, every seat taken) frees a slot per repair done, minutes apart.
+BACKOFF_S = {"Throttled": (2.0, 120.0), "Transient": (1.0, 60.0), "StepBusy": (1.0, 30.0), "PoolBusy": (15.0, 120.0)}
 MAX_WAIT_S = 300
 
 
 def transient_kind(error: BaseException) -> Optional[str]:
-    """"Throttled", "Transient", "StepBusy" or None (a terminal error: the execution cleans up)."""
+    """"Throttled", "Transient", "StepBusy", "PoolBusy" or None (a terminal error: the execution cleans up)."""
     if isinstance(error, CloudError) and error.code in ("Throttled", "Transient"):
         return error.code
     if isinstance(error, StoreUnavailable):      # the store itself throttled or unreachable, retries spent
         return error.kind
     if isinstance(error, (StepInProgress, ConcurrentUpdate, StepClaimLost)):
         return "StepBusy"
+    if isinstance(error, PoolBusy):
+        return "PoolBusy"
     return None
 
 

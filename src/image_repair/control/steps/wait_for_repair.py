@@ -7,7 +7,7 @@ from typing import Optional
 from .agent_delivery import clip, decode_output, judge, last_progress, parse_report, summarize_report
 from .common import PROGRESS_TRUST, Ports, RepairFailed, load, poll, result_of, seconds_since
 from .host_lifetime import keep_alive
-from .launch_repair_instance import STEP as LAUNCH
+from .pool_host import repair_host
 from .start_repair import STEP as START
 
 STEP = "wait_for_repair"
@@ -52,11 +52,11 @@ def remaining_from_agent(result: Optional[dict], since_start_s: float) -> Option
 
 def run(ports: Ports, event: FlowEvent) -> FlowState:
     execution, request = load(ports, event.executionId)
-    launched, started = result_of(execution, LAUNCH), result_of(execution, START)
+    (instance_id, release_at), started = repair_host(execution), result_of(execution, START)
 
     def check():
-        keep_alive(ports, execution, launched["instanceId"], launched["autoReleaseTime"])
-        result = ports.ecs.invocation_result(started["invokeId"], launched["instanceId"])
+        keep_alive(ports, execution, instance_id, release_at)
+        result = ports.ecs.invocation_result(started["invokeId"], instance_id)
         status = (result or {}).get("InvocationStatus", "Pending")
         if status in RUNNING:
             remaining = remaining_from_agent(result, seconds_since(ports, execution, START))

@@ -6,6 +6,7 @@ from .common import Ports, ResourceFailed, StepError, load, poll, result_of, sec
 from .check_source_image import STEP as CHECK
 from .host_lifetime import keep_alive
 from .launch_repair_instance import STEP as LAUNCH
+from .pool_host import wait_for_pooled_disk
 
 STEP = "wait_until_ready"
 FIRST_WAIT_S = 5
@@ -15,8 +16,10 @@ TYPICAL_BOOT_S = 30.0
 
 
 def run(ports: Ports, event: FlowEvent) -> FlowState:
-    execution, _request = load(ports, event.executionId)
+    execution, request = load(ports, event.executionId)
     source, launched = result_of(execution, CHECK), result_of(execution, LAUNCH)
+    if launched.get("pooled"):
+        return poll(ports, event, STEP, lambda: wait_for_pooled_disk(ports, execution, request, source), FIRST_WAIT_S)
     instance_id = launched["instanceId"]
 
     def check():

@@ -1,0 +1,208 @@
+"""The pooled path of the repair (issue 13, docs/pool.md): the same flow states, a shared host.
+
+Without a pool each execution launches its own repair host with the source's system snapshot
+as a data disk, and deletes it once the disk is repaired. With one (``pool: true`` in the
+request, recorded with the execution so a resumed execution keeps its path), the states do this
+instead, each step module calling one function here:
+
+- LaunchRepairInstance -> ``lease_slot``: a slot lease on a ready (or launching) pool host of the
+  zone (control/pool/leases.py); when the pool has no free slot but a free seat, this execution
+  launches the new host (RunInstances, no data disk, tagged as the pool's, never as the
+  execution's: clean-up never deletes a shared host; ClientToken from the host's id).
+- WaitUntilReady -> ``wait_for_pooled_disk``: the host Running with Cloud Assistant online (the
+  launcher marks it ready), then CreateDisk from the image's system snapshot in the host's zone
+  (tagged as the execution's, ClientToken), AttachDisk once it is Available, and its serial once
+  In_use. Its result carries the host's instance id, which StartRepair and WaitForRepair use.
+- ReleaseRepairHost -> ``detach_from_pool``: DetachDisk, the slot given back (the host stays for
+  the next image), then the disk Available for SnapshotRepairedDisk, which deletes it after.
+- CleanUp: never the pool host; the disk (detached first) and the lease (``release_held_slot``).
+"""
+from typing import Optional, Tuple
+
+from ..cloud_errors import CloudError
+from ..pool.leases import acquire_slot, release_slot
+from ..pool.hosts import abandon_launch, mark_host_ready
+from ..pool.models import HostState, InstanceTypeSpec, PoolHostChanged, PoolSettings, SlotLease
+from .common import Ports, ResourceFailed, StepError, client_token, once, seconds_since, tags_for
+from .host_lifetime import HOST_LIFETIME_S, keep_alive, release_time
+
+TAG_POOL_HOST = "image-repair:pool-host"      # on a pool host: its host id (never the execution tag)
+LEASE = "launch_repair_instance"              # the pooled launch step records the lease here
+DISK_CREATED = "wait_until_ready.create_disk"
+DISK_ATTACHED = "wait_until_ready.attach_disk"
+DETACHED = "release_repair_host.detach"
+SLOT_RELEASED = "release_repair_host.slot"
+TYPICAL_BOOT_S = 30.0
+TYPICAL_DISK_S = 10.0                         # CreateDisk from a snapshot, then AttachDisk (docs/emulator.md)
+TYPICAL_DETACH_S = 60.0                       # DetachDisk's documented "approximately 1 minute"
+
+
+def settings_of(ports: Ports) -> PoolSettings:
+    return ports.pool or PoolSettings()
+
+
+def instance_type_spec(ports: Ports, instance_type: str) -> InstanceTypeSpec:
+    found = ports.ecs.instance_type(instance_type)
+    if found is None:
+        raise StepError("instance type %s is not offered in this region (DescribeInstanceTypes)" % instance_type,
+                        "InvalidInstanceType")
+    return InstanceTypeSpec.model_validate(found)
+
+
+def lease_of(execution) -> Optional[SlotLease]:
+    recorded = execution.steps.get(LEASE)
+    lease = (recorded.result or {}).get("lease") if recorded is not None else None
+    return SlotLease.model_validate(lease) if lease else None
+
+
+def lease_slot(ports: Ports, execution, request, base_image_id: str) -> dict:
+    """LaunchRepairInstance, pooled: the execution's slot (the one it holds already on a retry),
+    and the pool host's launch when the slot is on a new seat. -> the step's recorded result."""
+    def work() -> dict:
+        spec = instance_type_spec(ports, request.instanceType)
+        # PoolBusy (no free slot, no free seat) is transient: the step is answered "retry" (transient.py)
+        grant = acquire_slot(ports.store, execution.execution_id, request.zoneId, spec, settings_of(ports))
+        # A new seat is ours to launch; so is one we claimed in an attempt that died before its
+        # RunInstances answered (the same ClientToken finds the first instance, if any).
+        launch = grant.launch or (grant.host.state == HostState.LAUNCHING and grant.host.instance_id is None
+                                  and grant.host.launched_by == execution.execution_id)
+        result = {"pooled": True, "lease": grant.lease.model_dump(mode="json"), "hostId": grant.host.host_id,
+                  "launched": launch, "autoReleaseTime": ""}
+        if launch:
+            when = release_time(ports.clock() + HOST_LIFETIME_S)
+            host_spec = {"zoneId": request.zoneId, "imageId": base_image_id, "instanceType": request.instanceType,
+                         "securityGroupId": request.securityGroupId, "vSwitchId": request.vSwitchId,
+                         "systemDiskCategory": request.systemDiskCategory, "name": "image-repair-pool-%d" % grant.host.seat,
+                         "autoReleaseTime": when, "dataDisks": []}
+            instance_id = ports.ecs.run_instance(host_spec, {TAG_POOL_HOST: grant.host.host_id},
+                                                 client_token(grant.host.host_id, "pool-host"))
+            ports.store.update_pool_host(grant.host.seat, grant.host.host_id,
+                                         lambda host: host.model_copy(update={"instance_id": instance_id}))
+            result.update(poolInstanceId=instance_id, autoReleaseTime=when)
+        return result
+
+    leased = once(ports, execution.execution_id, LEASE, work)
+    ports.say("slot %d on pool host %s%s" % (leased["lease"]["slot"], leased["hostId"],
+                                              " (launching it: %s)" % leased["poolInstanceId"] if leased["launched"] else ""))
+    return leased
+
+
+def wait_for_pooled_disk(ports: Ports, execution, request, source: dict):
+    """WaitUntilReady, pooled: a poll check (see common.poll) of the host, then of the disk."""
+    lease = lease_of(execution)
+    leased = execution.steps[LEASE].result
+    host = ports.store.get_pool_host(lease.seat)
+    if host is None or host.host_id != lease.host_id or host.state not in (HostState.LAUNCHING, HostState.READY):
+        raise ResourceFailed("pool host %s of slot %d is %s" % (
+            lease.host_id, lease.slot, "gone" if host is None or host.host_id != lease.host_id else host.state.value))
+    if host.state == HostState.LAUNCHING:
+        if not leased["launched"]:       # another execution launches it: wait for it to mark it ready
+            return False, "pool host %s ready (launching)" % host.host_id, {}, TYPICAL_BOOT_S - seconds_since(
+                ports, execution, LEASE)
+        instance = ports.ecs.describe_instance(leased["poolInstanceId"])
+        if instance is None or instance.get("Status") in ("Stopped", "Stopping"):
+            raise ResourceFailed("pool host instance %s is %s" % (
+                leased["poolInstanceId"], "gone" if instance is None else instance.get("Status")))
+        if instance.get("Status") != "Running":
+            return False, "pool host %s Running (now %s)" % (leased["poolInstanceId"], instance.get("Status")), {}, \
+                TYPICAL_BOOT_S - seconds_since(ports, execution, LEASE)
+        if not ports.ecs.cloud_assistant_online(leased["poolInstanceId"]):
+            return False, "Cloud Assistant on pool host %s" % leased["poolInstanceId"], {}
+        host = mark_host_ready(ports.store, host, leased["poolInstanceId"], 0,
+                               instance_type_spec(ports, request.instanceType), settings_of(ports))
+    instance_id = host.instance_id
+    # One push per execution, then whenever less than its margin is left: the host lives while used.
+    keep_alive(ports, execution, instance_id, leased.get("autoReleaseTime") or "")
+    disk_id = once(ports, execution.execution_id, DISK_CREATED, lambda: {"diskId": ports.ecs.create_disk(
+        host.zone, source["systemSnapshotId"], source["systemSize"], request.systemDiskCategory,
+        "image-repair-%s" % source["imageId"], tags_for(execution),
+        client_token(execution.execution_id, DISK_CREATED))})["diskId"]
+    disk = ports.ecs.describe_disk(disk_id)
+    if disk is None:
+        raise ResourceFailed("disk %s made from %s disappeared" % (disk_id, source["systemSnapshotId"]))
+    if DISK_ATTACHED not in ports.store.get_execution(execution.execution_id).steps:
+        if disk.get("Status") != "Available":
+            return False, "disk %s Available (now %s)" % (disk_id, disk.get("Status")), {}, TYPICAL_DISK_S
+        once(ports, execution.execution_id, DISK_ATTACHED,
+             lambda: ports.ecs.attach_disk(instance_id, disk_id) or {"instanceId": instance_id})
+        disk = ports.ecs.describe_disk(disk_id) or disk
+    if disk.get("Status") != "In_use" or disk.get("InstanceId") != instance_id:
+        return False, "disk %s In_use on %s (now %s)" % (disk_id, instance_id, disk.get("Status")), {}, TYPICAL_DISK_S
+    serial = disk.get("SerialNumber") or disk_id.split("-", 1)[-1]
+    return True, "disk %s (serial %s) ready on pool host %s" % (disk_id, serial, instance_id), \
+        {"diskId": disk_id, "serial": serial, "instanceId": instance_id, "pooled": True}
+
+
+def detach_from_pool(ports: Ports, execution, disk_id: str, instance_id: str):
+    """ReleaseRepairHost, pooled: a poll check. DetachDisk (once), the slot given back (once),
+    then the disk Available: the host takes the next image meanwhile."""
+    once(ports, execution.execution_id, DETACHED,
+         lambda: {"detached": ports.ecs.detach_disk(instance_id, disk_id), "instanceId": instance_id})
+    release_held_slot(ports, execution)
+    disk = ports.ecs.describe_disk(disk_id)
+    if disk is None:
+        raise ResourceFailed("disk %s disappeared after its detach from pool host %s" % (disk_id, instance_id))
+    if disk.get("Status") != "Available":
+        remaining = TYPICAL_DETACH_S - seconds_since(ports, execution, DETACHED)
+        return False, "disk %s Available (now %s)" % (disk_id, disk.get("Status")), {}, remaining
+    return True, "disk %s Available, off pool host %s" % (disk_id, instance_id), {"diskId": disk_id, "pooled": True}
+
+
+def release_held_slot(ports: Ports, execution) -> None:
+    """Give the execution's slot back, once (a lease already lost or released is fine)."""
+    lease = lease_of(execution)
+    if lease is None or SLOT_RELEASED in ports.store.get_execution(execution.execution_id).steps:
+        return
+    once(ports, execution.execution_id, SLOT_RELEASED, lambda: {"result": release_slot(ports.store, lease).value})
+
+
+def repair_host(execution) -> Tuple[str, str]:
+    """The instance the repair runs on and the AutoReleaseTime known for it: the execution's own
+    host, or (pooled) the pool host WaitUntilReady attached the disk to, whose time is unknown
+    here (keep_alive then pushes it once for this execution)."""
+    ready = execution.steps.get("wait_until_ready")
+    if ready is not None and (ready.result or {}).get("pooled"):
+        return ready.result["instanceId"], ""
+    launched = execution.steps[LEASE].result
+    return launched["instanceId"], launched["autoReleaseTime"]
+
+
+def pooled(execution) -> bool:
+    """Did the execution ask for the pool (its recorded request; a resumed one keeps its path)?"""
+    return bool((execution.params or {}).get("pool"))
+
+
+def give_back_everything(ports: Ports, execution) -> None:
+    """Clean-up: every slot the execution still holds (also one whose lease step failed before
+    recording it), and a seat it claimed but whose host it never launched (no instance: nothing
+    to delete, the seat is free at once). A launched host stays: it is the pool's."""
+    release_held_slot(ports, execution)
+    owner = execution.execution_id
+    for lease in ports.store.list_slot_leases():
+        if lease.owner == owner:
+            release_slot(ports.store, lease)
+    for host in ports.store.list_pool_hosts():
+        if host.launched_by == owner and host.state == HostState.LAUNCHING and host.instance_id is None:
+            try:
+                abandon_launch(ports.store, host)
+            except PoolHostChanged:
+                pass                    # the seat moved on already
+
+
+def detach_for_clean_up(ports: Ports, execution, disk_id: str) -> bool:
+    """Clean-up of a pooled execution's disk still on its host: DetachDisk; -> True when the disk
+    is off the host (or gone) and can be deleted now. HostUnavailable never stops a clean-up."""
+    disk = ports.ecs.describe_disk(disk_id)
+    if disk is None or disk.get("Status") == "Available":
+        return True
+    if disk.get("Status") == "In_use" and disk.get("InstanceId"):
+        try:
+            ports.ecs.detach_disk(disk["InstanceId"], disk_id)
+        except CloudError as error:
+            if error.service_code not in ("IncorrectDiskStatus", "IncorrectInstanceStatus"):
+                raise
+    return False
+
+
+__all__ = ["give_back_everything", "repair_host", "lease_slot", "wait_for_pooled_disk", "detach_from_pool", "release_held_slot", "pooled",
+           "detach_for_clean_up", "TAG_POOL_HOST"]
