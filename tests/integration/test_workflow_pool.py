@@ -92,3 +92,109 @@ def test_a_failed_pooled_repair_deletes_its_disk_frees_its_slot_and_keeps_the_ho
         result, execution = env.repair(repairImageId=images[0]["id"], pool=True)
         assert result.status == "Succeeded", (result.error_code, result.error_detail, execution.error)
         assert len(calls(env, "RunInstances")) == 1
+
+
+def run_together(env, image_ids, **overrides):
+    """Start one pooled repair per image and run all the flows at once on the cloud's virtual time
+    (local_run.ConcurrentCloudClock); -> [(result, execution)] in order."""
+    from image_repair.control.flow import FlowRunner
+    from image_repair.control.local_run import ConcurrentCloudClock
+    from image_repair.control.models import flow_input
+    from .workflow_env import definition
+    ids = [env.start(repairImageId=image_id, pool=True, **overrides)[0] for image_id in image_ids]
+    clock = ConcurrentCloudClock(env.backend)
+
+    def flow(execution_id):
+        runner = FlowRunner(definition(), env.handlers(), clock=clock, region=env.backend.region)
+        return lambda: runner.run(flow_input(execution_id), name=execution_id)
+    results = clock.run([flow(execution_id) for execution_id in ids])
+    return [(result, env.store.get_execution(execution_id)) for result, execution_id in zip(results, ids)]
+
+
+def check_pool_invariants(env, outcomes):
+    """Each image repaired or failed clean; nothing of an execution left but its new image; no slot
+    or disk leaked; no disk was on two hosts; no image repaired twice; the hosts are the pool's."""
+    for result, execution in outcomes:
+        assert not isinstance(result, Exception), result
+        assert execution.status.value in ("SUCCEEDED", "FAILED"), execution.status
+        assert pool_leftovers(env, execution.execution_id) == [], execution.execution_id
+    assert env.store.list_slot_leases() == []
+    assert not [d for d in env.backend.disks.values() if d.type == "data" and d.status != "deleted"
+                and d.source_snapshot_id and "pool" in d.source_snapshot_id + "broken"], "a data disk was left"
+    attached = {}
+    for call in calls(env, "AttachDisk"):
+        attached.setdefault(call.params["DiskId"], set()).add(call.params["InstanceId"])
+    assert all(len(hosts) == 1 for hosts in attached.values()), attached
+    repaired = [run["source_snapshot"] for run in env.host.runs]
+    assert len(repaired) == len(set(repaired)), "an image was repaired twice"
+    for instance in env.backend.instances.values():
+        assert TAG_EXECUTION not in instance.tags or instance.status == "Deleted"
+
+
+def test_ten_images_at_once_through_the_pool(tmp_path):
+    images = more_images(10)
+    with WorkflowEnv(tmp_path, seed=seed_with(*images)) as env:
+        outcomes = run_together(env, [i["id"] for i in images])
+        check_pool_invariants(env, outcomes)
+        assert [execution.status.value for _, execution in outcomes] == ["SUCCEEDED"] * 10, \
+            [(e.execution_id, e.error) for _, e in outcomes if e.error]
+        hosts = env.store.list_pool_hosts()
+        # the default pool: 4 hosts of 2 slots (ecs.g7.large: 2 vCPUs, one repair per vCPU)
+        assert 1 <= len(calls(env, "RunInstances")) == len(hosts) <= 4
+        assert all(h.state == HostState.READY and h.capacity == 2 for h in hosts)
+        busy = [e for _, e in outcomes if any(k.startswith("launch_repair_instance") for k in e.steps)]
+        assert len(busy) == 10
+
+
+FAULTS = {
+    "throttled-creates": lambda b: (b.faults.fail_next("CreateDisk", "Throttling.User", times=3),
+                                    b.faults.fail_next("AttachDisk", "Throttling.User", times=3)),
+    "lost-create-disk": lambda b: b.faults.lose_response("CreateDisk", times=2, mode="timeout"),
+    "lost-attach-and-detach": lambda b: (b.faults.lose_response("AttachDisk", mode="error"),
+                                         b.faults.lose_response("DetachDisk", mode="timeout")),
+    "attach-fails": lambda b: b.faults.fail_next("AttachDisk", "InvalidOperation.InstanceTypeNotSupport"),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_four_images_through_the_pool_under_faults(tmp_path, fault):
+    images = more_images(4)
+    with WorkflowEnv(tmp_path, seed=seed_with(*images)) as env:
+        FAULTS[fault](env.backend)
+        outcomes = run_together(env, [i["id"] for i in images])
+        check_pool_invariants(env, outcomes)
+        statuses = sorted(execution.status.value for _, execution in outcomes)
+        if fault == "attach-fails":      # terminal for the one execution it hits, the others go on
+            assert statuses == ["FAILED", "SUCCEEDED", "SUCCEEDED", "SUCCEEDED"], statuses
+        else:
+            assert statuses == ["SUCCEEDED"] * 4, [(e.execution_id, e.error) for _, e in outcomes if e.error]
+        assert len({c.params["ClientToken"] for c in calls(env, "CreateDisk")}) == 4
+
+
+def test_a_pool_host_lost_mid_repair_fails_its_repairs_clean_and_the_pool_goes_on(tmp_path):
+    """The host lost under two repairs (when the first is about to start its agent): both fail
+    clean (their disks, Available once the host is gone, deleted), the host leaves the pool, and
+    the next repair gets a new host."""
+    images = more_images(3)
+    with WorkflowEnv(tmp_path, seed=seed_with(*images)) as env:
+        lost = {}
+
+        def lose_the_host(env):
+            (instance_id,) = {c.params["InstanceId"] for c in calls(env, "AttachDisk")}
+            if not lost:     # gone as ECS takes it (no DeleteInstance of ours: its protection window would refuse)
+                env.backend._remove_instance(env.backend.instances[instance_id])
+                lost["instance"] = instance_id
+        env.before_step["start_repair"] = lose_the_host
+        outcomes = run_together(env, [i["id"] for i in images[:2]])
+        check_pool_invariants(env, outcomes)
+        assert [e.status.value for _, e in outcomes] == ["FAILED", "FAILED"]
+        env.before_step.clear()
+        # one met the loss at its SendFile, the other when it checked the host before its disk
+        # went there: that one let the host go (drained, released: its instance is gone)
+        codes = sorted(e.error["code"] for _, e in outcomes)
+        assert codes == ["InvalidInstance.NotFound", "ResourceFailed"], [e.error for _, e in outcomes]
+        assert [h.state for h in env.store.list_pool_hosts()] == [HostState.RELEASED]
+        # the next repair gets a new host
+        result, execution = env.repair(repairImageId=images[2]["id"], pool=True)
+        assert result.status == "Succeeded", (result.error_code, result.error_detail, execution.error)
+        assert execution.steps["wait_until_ready"].result["instanceId"] != lost["instance"]

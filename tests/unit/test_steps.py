@@ -114,6 +114,10 @@ def test_platforms_and_names():
     # CreateImage's rule: a letter first, then letters, digits, ':', '_', '-' (no '.')
     assert re.fullmatch(r"[A-Za-z][A-Za-z0-9:_-]{1,127}", image_name("ubuntu_22.04 (prod)", 0))
     assert image_name("ubuntu_22.04", 0) == "repaired_ubuntu_22_04_19700101T000000Z"
+    # two images of one name repaired in the same second get two names (names are unique per region)
+    first, second = image_name("centos7", 0, "m-bp1aaaa"), image_name("centos7", 0, "m-bp1bbbb")
+    assert first == "repaired_centos7_19700101T000000Z_m-bp1aaaa" and first != second
+    assert len(image_name("x" * 300, 0, "m-" + "y" * 40)) <= 128
 
 
 def test_auto_release_time_is_utc_and_valid_only_30_minutes_ahead():

@@ -5,6 +5,8 @@ The definition is package data (``image_repair/control/repair_image.yaml``, a sy
 state_machine/repair_image.yaml in the source tree, the file itself in a wheel): an installed
 package finds it without the source tree. Only this module loads the flow runner and PyYAML, and
 only local runs load this module (launchers.LocalLauncher, the CLI)."""
+import heapq
+import threading
 from importlib import resources
 from pathlib import Path
 from typing import Optional
@@ -56,3 +58,70 @@ def run_execution(ports, execution_id: str, clock=None, definition=None):
         ports.store.finish_execution(execution_id, ExecutionStatus.FAILED,
                                      error={"code": result.error_code, "detail": result.error_detail})
     return result
+
+
+class ConcurrentCloudClock:
+    """Several flows on one emulated cloud's virtual time, each run in its own thread: a flow's Wait
+    blocks its thread until every flow is waiting, then the cloud's clock moves to the earliest
+    wake-up and that flow goes on. A discrete-event schedule: the cloud's time when all are done is
+    what truly parallel flows would take. The flows start together (their first steps race for
+    real); from their first waits on, one runs at a time, each step seeing the cloud as of its
+    moment. ``run(flows)`` runs them."""
+
+    def __init__(self, backend):
+        self.backend = backend
+        self.sleeps = []
+        self._cond = threading.Condition()
+        self._awake = 0                 # flows running (not waiting)
+        self._wakes = []                # (wake time, order, wake flag)
+        self._order = 0
+
+    def now(self) -> float:
+        return self.backend.clock.now()
+
+    __call__ = now
+
+    def sleep(self, seconds: float) -> None:
+        with self._cond:
+            self.sleeps.append(seconds)
+            flag = [False]
+            self._order += 1
+            heapq.heappush(self._wakes, (self.now() + seconds, self._order, flag))
+            self._awake -= 1
+            self._wake_next()
+            while not flag[0]:
+                self._cond.wait()
+
+    def _wake_next(self) -> None:
+        """With every flow waiting: the cloud to the earliest wake-up, that flow on (lock held)."""
+        if self._awake > 0 or not self._wakes:
+            return
+        when, _, flag = heapq.heappop(self._wakes)
+        if when > self.now():
+            self.backend.advance(when - self.now())
+        flag[0] = True
+        self._awake += 1
+        self._cond.notify_all()
+
+    def run(self, flows) -> list:
+        """Run each callable of ``flows`` in a thread on this clock; -> their results, in order (an
+        exception a flow raised is its result)."""
+        results = [None] * len(flows)
+
+        def one(index, flow):
+            try:
+                results[index] = flow()
+            except Exception as error:  # the caller judges it, as a result
+                results[index] = error
+            finally:
+                with self._cond:
+                    self._awake -= 1
+                    self._wake_next()
+        with self._cond:
+            self._awake += len(flows)
+        threads = [threading.Thread(target=one, args=(i, f), daemon=True) for i, f in enumerate(flows)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return results

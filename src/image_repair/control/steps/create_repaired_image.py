@@ -1,7 +1,7 @@
 """Step 9: create the repaired image: the new snapshot as its system disk plus the source image's
 data-disk snapshots, Platform in CreateImage's names, the source's BootMode and Architecture,
 ``DetectionStrategy=Standard`` (so the new image gets its own check), a name
-``repaired_<source name>_<UTC time>`` and tags naming the source image and the execution."""
+``repaired_<source name>_<UTC time>_<source id>`` and tags naming the source image and the execution."""
 import re
 import time
 
@@ -25,13 +25,16 @@ def create_platform(platform: str) -> str:
     return mapped if mapped in KNOWN else "Others Linux"
 
 
-def image_name(source_name: str, created_at_ms: int) -> str:
+def image_name(source_name: str, created_at_ms: int, source_image_id: str = "") -> str:
     """CreateImage's rule: 2-128 characters, starting with a letter, then letters, digits, ``:``,
     ``_`` and ``-`` (no ``.``: ``ubuntu_22.04`` becomes ``ubuntu_22_04``). The time is the
-    execution's, stable across retries."""
+    execution's, stable across retries. The source's id ends it: image names are unique in a
+    region (CreateImage ``InvalidImageName.Duplicated``), and a batch repairs images of one name
+    (an import of many VMs from one template) in the same second."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(created_at_ms // 1000))
-    safe = re.sub(r"[^A-Za-z0-9_:-]", "_", source_name)[:100]
-    return "repaired_%s_%s" % (safe, stamp)
+    suffix = "_" + re.sub(r"[^A-Za-z0-9_:-]", "_", source_image_id)[:32] if source_image_id else ""
+    safe = re.sub(r"[^A-Za-z0-9_:-]", "_", source_name)[:100 - len(suffix)]
+    return "repaired_%s_%s%s" % (safe, stamp, suffix)
 
 
 def run(ports: Ports, event: FlowEvent) -> FlowState:
@@ -45,7 +48,7 @@ def run(ports: Ports, event: FlowEvent) -> FlowState:
         mappings += [{"SnapshotId": d["snapshotId"], "DiskType": "data", "Size": d["size"]}
                      for d in source["dataDisks"] if d.get("snapshotId")]
         boot_mode = source["bootMode"] if source["bootMode"] in BOOT_MODES else "BIOS"
-        name = image_name(source["name"] or source["imageId"], execution.created_at_ms)
+        name = image_name(source["name"] or source["imageId"], execution.created_at_ms, source["imageId"])
         image_id = ports.ecs.create_image(
             name, mappings, create_platform(source["platform"]), source["architecture"], boot_mode,
             "%s repaired by image-repair (execution %s)" % (source["imageId"], execution.execution_id),

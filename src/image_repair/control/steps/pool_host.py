@@ -21,15 +21,14 @@ from typing import Optional, Tuple
 
 from ..cloud_errors import CloudError
 from ..pool.leases import acquire_slot, release_slot
-from ..pool.hosts import abandon_launch, mark_host_ready
-from ..pool.models import HostState, InstanceTypeSpec, PoolHostChanged, PoolSettings, SlotLease
+from ..pool.hosts import NotInState, abandon_launch, drain_host, mark_host_ready, mark_host_released
+from ..pool.models import HostState, InstanceTypeSpec, PoolHostChanged, PoolSettings, SlotLease, SlotLeaseLost
 from .common import Ports, ResourceFailed, StepError, client_token, once, seconds_since, tags_for
 from .host_lifetime import HOST_LIFETIME_S, keep_alive, release_time
 
 TAG_POOL_HOST = "image-repair:pool-host"      # on a pool host: its host id (never the execution tag)
 LEASE = "launch_repair_instance"              # the pooled launch step records the lease here
 DISK_CREATED = "wait_until_ready.create_disk"
-DISK_ATTACHED = "wait_until_ready.attach_disk"
 DETACHED = "release_repair_host.detach"
 SLOT_RELEASED = "release_repair_host.slot"
 TYPICAL_BOOT_S = 30.0
@@ -91,6 +90,7 @@ def wait_for_pooled_disk(ports: Ports, execution, request, source: dict):
     """WaitUntilReady, pooled: a poll check (see common.poll) of the host, then of the disk."""
     lease = lease_of(execution)
     leased = execution.steps[LEASE].result
+    keep_slot(ports, execution)
     host = ports.store.get_pool_host(lease.seat)
     if host is None or host.host_id != lease.host_id or host.state not in (HostState.LAUNCHING, HostState.READY):
         raise ResourceFailed("pool host %s of slot %d is %s" % (
@@ -110,6 +110,8 @@ def wait_for_pooled_disk(ports: Ports, execution, request, source: dict):
             return False, "Cloud Assistant on pool host %s" % leased["poolInstanceId"], {}
         host = mark_host_ready(ports.store, host, leased["poolInstanceId"], 0,
                                instance_type_spec(ports, request.instanceType), settings_of(ports))
+    else:
+        check_host_alive(ports, host)
     instance_id = host.instance_id
     # One push per execution, then whenever less than its margin is left: the host lives while used.
     keep_alive(ports, execution, instance_id, leased.get("autoReleaseTime") or "")
@@ -120,11 +122,13 @@ def wait_for_pooled_disk(ports: Ports, execution, request, source: dict):
     disk = ports.ecs.describe_disk(disk_id)
     if disk is None:
         raise ResourceFailed("disk %s made from %s disappeared" % (disk_id, source["systemSnapshotId"]))
-    if DISK_ATTACHED not in ports.store.get_execution(execution.execution_id).steps:
+    # Described before attaching: an AttachDisk whose answer was lost has already moved the disk
+    # (Attaching, then In_use, on our host), and a second call would be refused.
+    on_host = disk.get("InstanceId") == instance_id and disk.get("Status") in ("Attaching", "In_use")
+    if not on_host:
         if disk.get("Status") != "Available":
             return False, "disk %s Available (now %s)" % (disk_id, disk.get("Status")), {}, TYPICAL_DISK_S
-        once(ports, execution.execution_id, DISK_ATTACHED,
-             lambda: ports.ecs.attach_disk(instance_id, disk_id) or {"instanceId": instance_id})
+        ports.ecs.attach_disk(instance_id, disk_id)
         disk = ports.ecs.describe_disk(disk_id) or disk
     if disk.get("Status") != "In_use" or disk.get("InstanceId") != instance_id:
         return False, "disk %s In_use on %s (now %s)" % (disk_id, instance_id, disk.get("Status")), {}, TYPICAL_DISK_S
@@ -133,11 +137,39 @@ def wait_for_pooled_disk(ports: Ports, execution, request, source: dict):
         {"diskId": disk_id, "serial": serial, "instanceId": instance_id, "pooled": True}
 
 
+def check_host_alive(ports: Ports, host) -> None:
+    """A ready host must still run and answer before a disk goes to it: a host lost (deleted,
+    stopped) or whose Cloud Assistant went silent is drained, so no new lease lands on it and the
+    idle release deletes it once its leases are gone (a deleted one is released at once), and this
+    execution fails clean; the next one gets another host."""
+    instance = ports.ecs.describe_instance(host.instance_id)
+    status = None if instance is None else instance.get("Status")
+    if status == "Running" and ports.ecs.cloud_assistant_online(host.instance_id):
+        return
+    why = "its instance is %s" % (status or "gone") if status != "Running" else "its Cloud Assistant is silent"
+    try:
+        drained = drain_host(ports.store, host, why)
+        if instance is None:
+            mark_host_released(ports.store, drained)
+    except (NotInState, PoolHostChanged):
+        pass                            # drained or replaced by someone else meanwhile
+    raise ResourceFailed("pool host %s (%s) left the pool: %s" % (host.host_id, host.instance_id, why))
+
+
 def detach_from_pool(ports: Ports, execution, disk_id: str, instance_id: str):
     """ReleaseRepairHost, pooled: a poll check. DetachDisk (once), the slot given back (once),
     then the disk Available: the host takes the next image meanwhile."""
-    once(ports, execution.execution_id, DETACHED,
-         lambda: {"detached": ports.ecs.detach_disk(instance_id, disk_id), "instanceId": instance_id})
+    if DETACHED not in ports.store.get_execution(execution.execution_id).steps:
+        keep_slot(ports, execution)      # still ours up to the detach: nobody else's disk meets ours
+
+        def detach() -> dict:
+            # Described first: a DetachDisk whose answer was lost has the disk Detaching or
+            # Available already, and a second call would be refused (IncorrectDiskStatus).
+            disk = ports.ecs.describe_disk(disk_id)
+            if disk is not None and disk.get("Status") == "In_use" and disk.get("InstanceId") == instance_id:
+                ports.ecs.detach_disk(instance_id, disk_id)
+            return {"instanceId": instance_id}
+        once(ports, execution.execution_id, DETACHED, detach)
     release_held_slot(ports, execution)
     disk = ports.ecs.describe_disk(disk_id)
     if disk is None:
@@ -146,6 +178,21 @@ def detach_from_pool(ports: Ports, execution, disk_id: str, instance_id: str):
         remaining = TYPICAL_DETACH_S - seconds_since(ports, execution, DETACHED)
         return False, "disk %s Available (now %s)" % (disk_id, disk.get("Status")), {}, remaining
     return True, "disk %s Available, off pool host %s" % (disk_id, instance_id), {"diskId": disk_id, "pooled": True}
+
+
+def keep_slot(ports: Ports, execution) -> None:
+    """Renew the execution's lease while it uses the slot (every pooled poll), whatever the host's
+    state: a host drained meanwhile takes no new lease, but the repair on it runs to its end, and
+    a live lease is what keeps a releaser off the host. A lease lost (expired and taken, or freed
+    by the janitor) means the disk may meet another repair: fail, clean-up takes the disk off."""
+    lease = lease_of(execution)
+    if lease is None:
+        return
+    try:
+        ports.store.renew_slot_lease(lease.host_id, lease.slot, lease.owner,
+                                     ports.store.now_ms() + settings_of(ports).ms(settings_of(ports).lease_ttl_s))
+    except SlotLeaseLost as error:
+        raise ResourceFailed("the slot lease on pool host %s was lost: %s" % (lease.host_id, error))
 
 
 def release_held_slot(ports: Ports, execution) -> None:
@@ -204,5 +251,5 @@ def detach_for_clean_up(ports: Ports, execution, disk_id: str) -> bool:
     return False
 
 
-__all__ = ["give_back_everything", "repair_host", "lease_slot", "wait_for_pooled_disk", "detach_from_pool", "release_held_slot", "pooled",
+__all__ = ["keep_slot", "give_back_everything", "repair_host", "lease_slot", "wait_for_pooled_disk", "detach_from_pool", "release_held_slot", "pooled",
            "detach_for_clean_up", "TAG_POOL_HOST"]

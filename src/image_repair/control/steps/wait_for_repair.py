@@ -7,7 +7,7 @@ from typing import Optional
 from .agent_delivery import clip, decode_output, judge, last_progress, parse_report, summarize_report
 from .common import PROGRESS_TRUST, Ports, RepairFailed, load, poll, result_of, seconds_since
 from .host_lifetime import keep_alive
-from .pool_host import repair_host
+from .pool_host import keep_slot, pooled, repair_host
 from .start_repair import STEP as START
 
 STEP = "wait_for_repair"
@@ -56,6 +56,8 @@ def run(ports: Ports, event: FlowEvent) -> FlowState:
 
     def check():
         keep_alive(ports, execution, instance_id, release_at)
+        if pooled(execution):
+            keep_slot(ports, execution)
         result = ports.ecs.invocation_result(started["invokeId"], instance_id)
         status = (result or {}).get("InvocationStatus", "Pending")
         if status in RUNNING:
