@@ -198,3 +198,52 @@ def test_a_pool_host_lost_mid_repair_fails_its_repairs_clean_and_the_pool_goes_o
         result, execution = env.repair(repairImageId=images[2]["id"], pool=True)
         assert result.status == "Succeeded", (result.error_code, result.error_detail, execution.error)
         assert execution.steps["wait_until_ready"].result["instanceId"] != lost["instance"]
+
+
+def test_the_pool_janitor_releases_idle_hosts_and_pool_instances_no_seat_knows(tmp_path):
+    from image_repair.control.pool.models import PoolSettings
+    from image_repair.control.triggers.pool_janitor import tend_pool
+    settings = PoolSettings(idle_release_s=3600)
+    with WorkflowEnv(tmp_path) as env:
+        result, execution = env.repair(pool=True)
+        assert result.status == "Succeeded", (result.error_code, result.error_detail, execution.error)
+        (host,) = env.store.list_pool_hosts()
+        # a pool instance whose launcher died before recording it: tagged, in no seat
+        orphan = env.ecs.run_instance(
+            {"zoneId": "cn-hangzhou-h", "imageId": execution.steps["choose_base_image"].result["imageId"],
+             "instanceType": "ecs.g7.large", "securityGroupId": "sg-bp1emulator0000000000",
+             "vSwitchId": "vsw-bp1emulator00000000h", "systemDiskCategory": "cloud_essd", "name": "orphan",
+             "autoReleaseTime": "2099-01-01T00:00:00Z", "dataDisks": []},
+            {TAG_POOL_HOST: "ph-died-before-recording"}, "ir-orphan-token")
+        # young: neither goes
+        report = tend_pool(env.ecs, env.store, settings, now=env.clock.now())
+        assert report.actions == [] and env.backend.instances[host.instance_id].status == "Running"
+        # a dry run past both deadlines lists, and changes nothing
+        env.backend.advance(settings.idle_release_s)
+        report = tend_pool(env.ecs, env.store, settings, dry_run=True, now=env.clock.now())
+        assert sorted((a.kind, a.action) for a in report.actions) == [("host", "would_release"),
+                                                                    ("instance", "would_delete")]
+        assert env.store.list_pool_hosts()[0].state == HostState.READY
+        report = tend_pool(env.ecs, env.store, settings, now=env.clock.now())
+        assert sorted((a.kind, a.id, a.action) for a in report.actions) == [
+            ("host", host.host_id, "released"), ("instance", orphan, "deleted")]
+        assert host.instance_id not in env.backend.instances or \
+            env.backend.instances[host.instance_id].status != "Running"
+        assert [h.state for h in env.store.list_pool_hosts()] == [HostState.RELEASED]
+        # the pool is empty when idle; the next repair launches a new host
+        result, execution = env.repair(pool=True, retry=1)
+        assert result.status == "Succeeded"
+        assert len(calls(env, "RunInstances")) == 3
+
+
+def test_a_host_in_use_is_never_released(tmp_path):
+    from image_repair.control.pool.models import PoolSettings
+    from image_repair.control.triggers.pool_janitor import tend_pool
+    with WorkflowEnv(tmp_path) as env:
+        released = []
+        env.before_step["wait_for_repair"] = lambda env: released.append(
+            tend_pool(env.ecs, env.store, PoolSettings(idle_release_s=0), now=env.clock.now()))
+        result, execution = env.repair(pool=True)
+        assert result.status == "Succeeded", (result.error_code, result.error_detail, execution.error)
+        assert released and [a for a in released[0].actions if a.kind == "host"] == []
+        assert not calls(env, "DeleteInstance")

@@ -25,6 +25,7 @@ from ..steps.runner import HandlerError
 from ..triggers import bounded
 from ..triggers.bounded import TooBig, cut, loads, preview
 from ..triggers.janitor import JANITOR_TTL_S, janitor
+from ..triggers.pool_janitor import tend_pool
 from ..triggers.sweep import SweepPayload, sweep
 from .fc import ports_from_env, start_invocation
 
@@ -120,6 +121,7 @@ def handler(event, context=None):
         failure = error
     if payload.janitor:
         result["janitor"] = janitor(ports.ecs, ports.store, ttl_s=ttl_s, dry_run=payload.dryRun).model_dump()
+        result["pool"] = tend_pool(ports.ecs, ports.store, ports.pool, dry_run=payload.dryRun).model_dump()
     if failure is not None:
         log.warning("sweep.failed", extra={"error": str(failure)})
         raise failure
