@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 from alibabacloud_ecs20140526 import models as m
@@ -16,6 +15,8 @@ from darabonba.runtime import RuntimeOptions
 
 from image_repair.emulator.localcloud import LocalCloud
 from image_repair.testing import ecs_client, mock_ecs
+
+from .test_emulator_localcloud import loops_of, until   # the single-disk test's polling and loop listing
 
 RT = RuntimeOptions(autoretry=False)
 R = "cn-hangzhou"
@@ -33,26 +34,9 @@ def broken_guests():
                              ["device_names"]).path)]
 
 
-def until(probe, done, timeout=600):
-    """Poll like a client of the real API (copies, loop devices and commands run in the background)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if done(value):
-            return value
-        assert time.monotonic() < deadline, "still %r" % (value,)
-        time.sleep(0.2)
-
-
 def disk_of(client, disk_id):
     return client.describe_disks_with_options(m.DescribeDisksRequest(
         region_id=R, disk_ids=json.dumps([disk_id])), RT).body.disks.disk[0]
-
-
-def loops_of(folder):
-    listing = subprocess.run(["losetup", "--list", "--noheadings", "--raw", "-O", "NAME,BACK-FILE"],
-                             stdout=subprocess.PIPE, universal_newlines=True).stdout
-    return [line for line in listing.splitlines() if line.split(" ", 1)[-1].startswith(str(folder))]
 
 
 def written_at(path):
