@@ -69,18 +69,19 @@ class EcsResponses(ImageResponses, InstanceResponses, StorageResponses, DiskResp
             record = CallRecord(action, dict(flat), backend.clock.now(), access_key_id=access_key_id, style=style)
             backend.calls.append(record)
             try:
-                body = self._run(action, Params(flat))
+                body = self._run(action, Params(flat), access_key_id)
             except ApiError as err:
                 record.error_code = err.code
                 raise
             record.lost = backend.faults.take_lost(action)
             return CallResult(body, record.lost)
 
-    def _run(self, action: str, params: Params) -> dict:
+    def _run(self, action: str, params: Params, access_key_id: Optional[str] = None) -> dict:
         method = getattr(self, action, None)
         if method is None or not getattr(method, "is_ecs_action", False):
             raise error("InvalidAction.NotFound")
-        if not self.backend.rate_limits.take(action, self.backend.clock.now()):
+        account = self.backend.accounts.get(access_key_id or "")
+        if not self.backend.rate_limits.take(action, self.backend.clock.now(), account.account_id if account else ""):
             raise error("Throttling.User")      # flow control (ratelimit.py): nothing committed
         injected = self.backend.faults.take_error(action)
         if injected is not None:
