@@ -3,8 +3,8 @@ through between an authenticated request and the action's wire method.
 
 ``EcsResponses`` composes the wire methods of every resource family (actions/) and finds an
 action's method by its name; around it, the ECS API's common behaviour: flow control
-(ratelimit.py), injected faults, the region check, ClientToken idempotency (the same token and parameters answer the first body, other
-parameters IdempotentParameterMismatch) and the call log. Unknown actions fail loudly
+(ratelimit.py), injected faults, the region check, ClientToken idempotency (the same token and
+parameters answer the first body, other parameters IdempotentParameterMismatch) and the call log. Unknown actions fail loudly
 (InvalidAction.NotFound)."""
 import copy
 from dataclasses import dataclass
@@ -82,7 +82,7 @@ class EcsResponses(ImageResponses, InstanceResponses, StorageResponses, DiskResp
             raise error("InvalidAction.NotFound")
         account = self.backend.accounts.get(access_key_id or "")
         if not self.backend.rate_limits.take(action, self.backend.clock.now(), account.account_id if account else ""):
-            raise error("Throttling.User")      # flow control (ratelimit.py): nothing committed
+            raise error("Throttling.User")      # over its flow control (ratelimit.py): nothing committed
         injected = self.backend.faults.take_error(action)
         if injected is not None:
             raise injected
