@@ -108,3 +108,29 @@ def test_one_host_repairs_two_images_disks_each_agent_run_on_its_own_disk(tmp_pa
             assert items["fstab"] == "ok", checked.stdout
     assert [os.stat(path).st_mtime_ns for path in broken_guests] == inputs_changed     # inputs only ever read
     assert loops_of(tmp_path) == []
+
+
+def test_an_empty_disk_is_a_sparse_file_of_its_size_on_its_own_loop_device(tmp_path):
+    folder = tmp_path / "cloud"
+    with mock_ecs() as ecs, LocalCloud(ecs, str(folder)):
+        client = ecs_client(ecs)
+        host = client.run_instances_with_options(m.RunInstancesRequest(
+            region_id=R, image_id="aliyun_3_x64_20G_alibase_20250629.vhd", instance_type="ecs.g7.large",
+            v_switch_id="vsw-bp1emulator00000000h", security_group_id="sg-bp1emulator0000000000"),
+            RT).body.instance_id_sets.instance_id_set[0]
+        disk_id = client.create_disk_with_options(m.CreateDiskRequest(
+            region_id=R, zone_id=ZONE, size=20, disk_category="cloud_essd"), RT).body.disk_id
+        path = folder / "disks" / (disk_id + ".img")
+        assert path.stat().st_size == 20 * 1024 ** 3 and path.stat().st_blocks == 0
+        client.attach_disk_with_options(m.AttachDiskRequest(instance_id=host, disk_id=disk_id), RT)
+        until(lambda: disk_of(client, disk_id).status, lambda status: status == "In_use")
+        [loop] = loops_of(folder / "disks")
+        device = loop.split(" ", 1)[0]
+        size = subprocess.run(["blockdev", "--getsize64", device], stdout=subprocess.PIPE,
+                              universal_newlines=True).stdout.strip()
+        assert size == str(20 * 1024 ** 3)
+        client.detach_disk_with_options(m.DetachDiskRequest(instance_id=host, disk_id=disk_id), RT)
+        until(lambda: disk_of(client, disk_id).status, lambda status: status == "Available")
+        assert loops_of(folder) == []
+        client.delete_disk_with_options(m.DeleteDiskRequest(disk_id=disk_id), RT)
+        assert not path.exists()
