@@ -173,6 +173,7 @@ def test_attach_disk_walks_attaching_to_in_use_under_the_next_device_and_its_ser
     assert (disk.status, disk.instance_id, disk.device, disk.serial_number) == ("In_use", host, "/dev/xvdb", first[2:])
     assert disk.delete_with_instance is False
     assert [a.instance_id for a in disk.attachments.attachment] == [host]
+    assert disk.attached_time > disk.creation_time      # attached 10 s after it was created (ISO UTC)
     attach(client, host, second, delete_with_instance=True)
     backend.advance(5)
     assert (disk_of(client, second).device, disk_of(client, second).delete_with_instance) == ("/dev/xvdc", True)

@@ -7,6 +7,8 @@ import json
 
 import pytest
 from alibabacloud_ecs20140526 import models as m
+from alibabacloud_ecs20140526.client import Client
+from alibabacloud_tea_openapi.models import Config
 from alibabacloud_tea_openapi.exceptions import ClientException, ServerException
 from darabonba.runtime import RuntimeOptions
 
@@ -74,6 +76,21 @@ def test_every_action_limit_counts_each_action_apart_and_an_action_limit_overrid
     assert limits.take("AttachDisk", 0.99) is False and limits.take("AttachDisk", 1.0) is True
     limits.configure([])
     assert all(limits.take("AttachDisk", 1.0) for _ in range(100))
+
+
+def test_each_account_has_its_own_buckets():
+    seed = copy.deepcopy(DEFAULT_SEED)
+    seed["accounts"].append({"access_key_id": "LTAIemulatorSecondKey", "access_key_secret": "secondSecret00000000000000000002",
+                             "account_id": "2222222222222222"})
+    seed["rate_limits"] = ["DescribeDisks=1"]
+    with mock_ecs(seed=seed, latency="manual") as backend:
+        first = ecs_client(backend)
+        second = Client(Config(access_key_id="LTAIemulatorSecondKey", access_key_secret="secondSecret00000000000000000002",
+                               region_id=R, endpoint="ecs.%s.aliyuncs.com" % R, protocol="HTTPS"))
+        describe(first)
+        throttled(describe, first)
+        describe(second)                    # another account: its own bucket
+        throttled(describe, second)
 
 
 def test_specs_and_the_declared_default():

@@ -3,8 +3,8 @@ through between an authenticated request and the action's wire method.
 
 ``EcsResponses`` composes the wire methods of every resource family (actions/) and finds an
 action's method by its name; around it, the ECS API's common behaviour: flow control
-(ratelimit.py), injected faults, the region check, ClientToken idempotency (the same token and parameters answer the first body, other
-parameters IdempotentParameterMismatch) and the call log. Unknown actions fail loudly
+(ratelimit.py), injected faults, the region check, ClientToken idempotency (the same token and
+parameters answer the first body, other parameters IdempotentParameterMismatch) and the call log. Unknown actions fail loudly
 (InvalidAction.NotFound)."""
 import copy
 from dataclasses import dataclass
@@ -70,19 +70,20 @@ class EcsResponses(ImageResponses, InstanceResponses, InstanceTypeResponses, Sto
             record = CallRecord(action, dict(flat), backend.clock.now(), access_key_id=access_key_id, style=style)
             backend.calls.append(record)
             try:
-                body = self._run(action, Params(flat))
+                body = self._run(action, Params(flat), access_key_id)
             except ApiError as err:
                 record.error_code = err.code
                 raise
             record.lost = backend.faults.take_lost(action)
             return CallResult(body, record.lost)
 
-    def _run(self, action: str, params: Params) -> dict:
+    def _run(self, action: str, params: Params, access_key_id: Optional[str] = None) -> dict:
         method = getattr(self, action, None)
         if method is None or not getattr(method, "is_ecs_action", False):
             raise error("InvalidAction.NotFound")
-        if not self.backend.rate_limits.take(action, self.backend.clock.now()):
-            raise error("Throttling.User")      # flow control (ratelimit.py): nothing committed
+        account = self.backend.accounts.get(access_key_id or "")
+        if not self.backend.rate_limits.take(action, self.backend.clock.now(), account.account_id if account else ""):
+            raise error("Throttling.User")      # over its flow control (ratelimit.py): nothing committed
         injected = self.backend.faults.take_error(action)
         if injected is not None:
             raise injected

@@ -6,8 +6,8 @@
   a repair instance is attached as a loop device (read-write) while it is attached: a disk that
   outlives its instance (DetachDisk, or DeleteWithInstance=false) is released from its loop
   device once Available, and its file stays until DeleteDisk. A disk made by CreateDisk gets its
-  copy while Creating and its loop device while Attaching (AttachDisk): one host holds as many
-  disks as its type allows, each under its own serial.
+  copy (or, empty, a sparse file of its size) while Creating and its loop device while Attaching
+  (AttachDisk): one host holds as many disks as its type allows, each under its own serial.
 - RunCommand/InvokeCommand really run: as root, in a private mount namespace where
   ``/dev/disk/by-id/virtio-<serial>`` names each attached disk (the serial the instance reports,
   which the agent's ``--serial`` lookup finds) and each SendFile target directory is replaced by
@@ -188,6 +188,9 @@ class LocalCloud:
     # --- hooks called by the backend -----------------------------------------------------------------
     def disk_created(self, disk) -> None:
         snap = self.backend.snapshots.get(disk.source_snapshot_id or "")
+        if disk.source_snapshot_id is None and disk.instance_id is None:
+            self._empty_disk(disk)      # CreateDisk of Size GiB
+            return
         if snap is None or not snap.backing_file:
             return
         target = self.root / "disks" / (disk.id + ".img")
@@ -211,6 +214,17 @@ class LocalCloud:
             for progress in holding:
                 progress.held = False
         self._background("copy of %s for %s" % (snap.id, disk.id), work, done)
+
+    def _empty_disk(self, disk) -> None:
+        """An empty disk: a new sparse file of its size (never an existing file: O_EXCL)."""
+        target = self.root / "disks" / (disk.id + ".img")
+        descriptor = os.open(str(target), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.ftruncate(descriptor, disk.size * 1024 ** 3)
+        finally:
+            os.close(descriptor)
+        disk.backing_file = str(target)
+        self._own_files.add(str(target))
 
     def disk_attached(self, disk) -> None:
         """AttachDisk: the disk's file on a loop device; the disk stays Attaching until it is."""

@@ -6,8 +6,8 @@ only in the Quota Center console ("API Rate Limits"); no per-operation figure is
 control is off until configured, and a configuration names its own rates, or asks for the declared
 ``DEFAULT_PER_SECOND`` (the emulator's assumption, not Alibaba's).
 
-A limit is a token bucket: ``per_second`` calls per second on average, at most ``burst`` at once
-(default: one second's worth). A call over the limit is answered ``Throttling.User`` (HTTP 400,
+A limit is a token bucket per account and action: ``per_second`` calls per second on average, at
+most ``burst`` at once (default: one second's worth). A call over the limit is answered ``Throttling.User`` (HTTP 400,
 "Request was denied due to user flow control.") and changes nothing. Buckets count on the
 emulator's virtual clock, so a test moves them with ``advance()`` and a fast clock allows the
 same calls per virtual second; a clock that only a test moves refills them only then.
@@ -71,7 +71,7 @@ class RateLimits:
     def __init__(self):
         self._lock = threading.Lock()
         self._limits: Dict[str, Limit] = {}
-        self._buckets: Dict[str, _Bucket] = {}
+        self._buckets: Dict[Tuple[str, str], _Bucket] = {}     # by (account, action)
 
     def configure(self, specs: Iterable[str]) -> None:
         """Replace every limit with ``specs`` (an empty list: flow control off); all or nothing."""
@@ -103,16 +103,16 @@ class RateLimits:
         with self._lock:
             self._buckets.clear()
 
-    def take(self, action: str, now: float) -> bool:
-        """Count one call of ``action`` at virtual time ``now``: False when it is over its limit
-        (then nothing is counted)."""
+    def take(self, action: str, now: float, account: str = "") -> bool:
+        """Count one call of ``action`` by ``account`` at virtual time ``now``: False when it is
+        over its limit (then nothing is counted). Each account has its own buckets, as on ECS."""
         with self._lock:
             limit = self._limits.get(action) or self._limits.get(EVERY_ACTION)
             if limit is None:
                 return True
-            bucket = self._buckets.get(action)
+            bucket = self._buckets.get((account, action))
             if bucket is None:
-                bucket = self._buckets[action] = _Bucket(limit.burst, now)
+                bucket = self._buckets[(account, action)] = _Bucket(limit.burst, now)
             bucket.tokens = min(limit.burst, bucket.tokens + max(0.0, now - bucket.at) * limit.per_second)
             bucket.at = max(bucket.at, now)
             if bucket.tokens < 1:

@@ -133,6 +133,7 @@ class Disk:
     # Ever attached to an instance: a disk made by CreateDisk is not until AttachDisk (CreateSnapshot
     # refuses a disk that never was); the disks RunInstances makes are.
     attached_once: bool = True
+    attached: Optional[float] = None  # when AttachDisk last put it on an instance (None: at creation)
 
     @property
     def status(self) -> str:

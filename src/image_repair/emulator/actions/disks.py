@@ -27,4 +27,3 @@ class DiskResponses:
         self.backend.attach_disk(p.str("InstanceId", required=True), p.str("DiskId", required=True),
                                  delete_with_instance=p.bool("DeleteWithInstance", default=False))
         return {}
-

@@ -8,8 +8,9 @@ from . import api, paginate
 
 def disk_shape(disk: Disk, region: str) -> dict:
     attached = disk.instance_id is not None and disk.status == "In_use"
+    attached_at = iso(disk.created if disk.attached is None else disk.attached)
     attachment = [{"InstanceId": disk.instance_id, "Device": disk.device,
-                   "AttachedTime": iso(disk.created)}] if attached else []
+                   "AttachedTime": attached_at}] if attached else []
     return {
         "DiskId": disk.id, "DiskName": disk.name, "Type": disk.type, "Category": disk.category,
         "Size": disk.size, "Status": disk.status, "RegionId": region, "ZoneId": disk.zone,
@@ -19,7 +20,7 @@ def disk_shape(disk: Disk, region: str) -> dict:
         "DeleteAutoSnapshot": True, "EnableAutoSnapshot": False, "Encrypted": False,
         "Portable": disk.type == "data", "DiskChargeType": "PostPaid", "PerformanceLevel": "PL0",
         "MultiAttach": "Disabled", "CreationTime": iso(disk.created),
-        "AttachedTime": iso(disk.created) if attached else "",
+        "AttachedTime": attached_at if attached else "",
         "DetachedTime": iso(disk.detached) if disk.detached is not None else "", "Description": disk.description,
         "ExpiredTime": "2999-09-08T16:00Z", "IOPS": 3000, "MountInstanceNum": 0,
         "Attachments": {"Attachment": attachment}, "OperationLocks": {"OperationLock": []},

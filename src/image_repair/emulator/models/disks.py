@@ -6,11 +6,11 @@ Attaching, then In_use (``disk.attach``), with the next free device name; the gu
 its serial (``Disk.serial``). DetachDisk and DeleteDisk (models/storage.py) take it off and away.
 Rules and error codes are the API metadata's (docs/cloud-contracts.md, "Disks for the pool")."""
 import re
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from ..errors import ApiError, error
 from ..resources import Disk, Instance
-from . import lookup, operation, tag_dict
+from . import operation, tag_dict
 
 # DiskCategory values CreateDisk takes for a cloud disk (elastic ephemeral disks are not
 # emulated), and the documented size range of each in GiB; an ESSD's depends on its
@@ -112,14 +112,14 @@ class DiskBackend:
         device = next(("/dev/xvd" + letter for letter in DEVICE_LETTERS if "/dev/xvd" + letter not in taken), None)
         if device is None:      # more disks than letters: only a seed's DiskQuantity over 26 gets here
             raise error("InstanceDiskLimitExceeded")
-        disk.instance_id, disk.device, disk.detached = inst.id, device, None
+        disk.instance_id, disk.device, disk.detached, disk.attached = inst.id, device, None, self.clock.now()
         disk.delete_with_instance, disk.attached_once = delete_with_instance, True
         self.schedule(disk.progress, disk.id, "disk.attach", [self.latency.disk_attach])
         if self.local is not None:
             self.local.disk_attached(disk)
         return disk
 
-    def disks_on(self, inst: Instance) -> list:
+    def disks_on(self, inst: Instance) -> List[Disk]:
         """The disks that take one of the instance's places: attached, attaching or detaching."""
         return [d for d in self.disks.values() if d.instance_id == inst.id]
 
