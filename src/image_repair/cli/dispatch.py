@@ -16,7 +16,8 @@ from .args import UsageError, fail, one_line
 
 # Codes of errors that mean the command cannot run as configured: exit status 2 like bad input.
 CONFIGURATION_CODES = ("MissingCredentials", "InvalidConfiguration", "InvalidInput")
-RUNS = ("repair", "status", "list", "sweep", "janitor", "events deliver", "pool status")     # the parsers' ``run`` names
+# the parsers' ``run`` names
+RUNS = ("repair", "status", "list", "sweep", "janitor", "events deliver", "pool status")
 
 
 def command_function(name: str) -> Callable:
