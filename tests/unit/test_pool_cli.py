@@ -1,6 +1,7 @@
 """``image-repair pool status``: the pool as the store holds it (SQLite file in a temporary folder,
 written through the pool's own functions), its empty state, --zone and --json, a refused zone."""
 import json
+import time
 
 import pytest
 
@@ -68,3 +69,14 @@ def test_a_refused_pool_argument_is_one_line_exit_2_and_writes_nothing(argv, sto
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and "Traceback" not in err, err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_launch_past_its_deadline_is_shown_overdue(store_path, capsys):
+    an_hour_ago = SQLiteStore(str(store_path), clock=lambda: time.time() - 3600)
+    overdue = pool_leases.acquire_slot(an_hour_ago, "repair-m-slow-0", "cn-hangzhou-h", SPEC, SETTINGS)
+    an_hour_ago.close()
+    assert main(["pool", "status"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].split()[1] == overdue.host.host_id and out[1].split()[5] == "launching"
+    assert out[2].strip().startswith("launch overdue: its seat is free again")
+    assert "expired" in out[3] and "(free)" in out[3]          # its lease outlived by the hour too

@@ -54,7 +54,7 @@ def status_lines(status: PoolStatus) -> List[str]:
 def host_note(host: HostView) -> Optional[str]:
     """What the state column cannot say: why a host drains, a launch past its deadline."""
     if host.launch_overdue:
-        return "launch overdue: its seat is free again (an instance the launch left behind: docs/pool.md, "Launches")"
+        return "launch overdue: its seat is free again (an instance it left behind: docs/pool.md, Launches)"
     if host.drain_reason:
         return "draining: %s" % host.drain_reason
     return None
