@@ -10,48 +10,13 @@ from image_repair.control.pool.models import (HostState, HostUnavailable, Instan
                                               PoolHostChanged, PoolSettings, ReleaseResult, SlotLease, SlotLeaseLost)
 from image_repair.control.pool.status import pool_status
 from image_repair.control.store.models import NEVER_MS
-from image_repair.control.store.sqlite import SQLiteStore
-from image_repair.control.store.tablestore import TablestoreStore
-from image_repair.control.store.tablestore_retry import RetrySchedule, no_wait
-from image_repair.emulator.tablestore import TablestoreBackend, TablestoreServer
-from tests.unit.test_store_contract import THREADS, VirtualClock, run_threads
+# The store contract's fixtures: both backends, each call another store object on the same data, a
+# virtual clock (tests/unit/test_store_contract.py).
+from tests.unit.test_store_contract import THREADS, clock, make_store, run_threads, store  # noqa: F401
 
 ZONE = "cn-hangzhou-h"
 SPEC = InstanceTypeSpec(InstanceTypeId="ecs.g7.large", CpuCoreCount=2, DiskQuantity=17)   # 2 slots
 SETTINGS = PoolSettings(max_hosts=2, lease_ttl_s=600, launch_timeout_s=300, idle_release_s=120)
-
-
-@pytest.fixture
-def clock():
-    return VirtualClock()
-
-
-@pytest.fixture(params=["sqlite", "tablestore"])
-def make_store(request, tmp_path, clock):
-    """Every call opens another store object on the same data (another connection or client)."""
-    server = None
-    if request.param == "tablestore":     # tiny pages: the listings must follow next_start_primary_key
-        server = TablestoreServer(TablestoreBackend(page_rows=3)).start()
-    stores = []
-
-    def make():
-        if request.param == "sqlite":
-            store = SQLiteStore(str(tmp_path / "state.db"), clock=clock)
-        else:
-            store = TablestoreStore(server.client(), "image_repair_state", clock=clock,
-                                    retry=RetrySchedule(sleep=no_wait))
-        stores.append(store)
-        return store
-    yield make
-    for store in stores:
-        store.close()
-    if server is not None:
-        server.stop()
-
-
-@pytest.fixture
-def store(make_store):
-    return make_store()
 
 
 def new_host(store, seat=0, host_id="ph-a", state=HostState.READY, capacity=2, expires=NEVER_MS):

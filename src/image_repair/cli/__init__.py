@@ -4,7 +4,7 @@
   and ``emulator`` have their own parsers: the tree names them (help, enumeration) and hands
   their arguments over untouched.
 * The control-plane commands (``repair``, ``status``, ``list``, ``sweep``, ``janitor``,
-  ``events deliver``) are added to the tree by parsers.py and parsed by it: every value is
+  ``events deliver``, ``pool status``) are added to the tree by parsers.py and parsed by it: every value is
   typed and bounded (args.py), every refusal is one line on stderr with exit status 2, and
   no traceback reaches the user (an unexpected error is one line too, exit 1;
   IMAGE_REPAIR_DEBUG=1 shows its traceback). Their configuration is read once, before they run:
@@ -24,7 +24,7 @@ import sys
 import textwrap
 
 from .args import CommandParser
-from .parsers import add_events_commands, add_repair_commands, add_sweep_commands
+from .parsers import add_events_commands, add_pool_commands, add_repair_commands, add_sweep_commands
 
 # Commands with parsers of their own: (name, help, how to run it with the whole argv).
 DELEGATED = (
@@ -44,6 +44,7 @@ def build_parser() -> CommandParser:
     add_repair_commands(sub)
     add_sweep_commands(sub)
     add_events_commands(sub)
+    add_pool_commands(sub)
     for name, helptext in DELEGATED[2:]:
         delegated(sub, name, helptext)
     return parser

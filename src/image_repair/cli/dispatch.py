@@ -11,12 +11,13 @@ from ..control.cloud_errors import CloudError
 from ..control.settings import Settings, SettingsError
 from ..control.steps.runner import HandlerError
 from ..control.store.models import StoreConfigError
-from . import repair
+from . import pool, repair
 from .args import UsageError, fail, one_line
 
 # Codes of errors that mean the command cannot run as configured: exit status 2 like bad input.
 CONFIGURATION_CODES = ("MissingCredentials", "InvalidConfiguration", "InvalidInput")
-RUNS = ("repair", "status", "list", "sweep", "janitor", "events deliver")     # the parsers' ``run`` names
+# the parsers' ``run`` names
+RUNS = ("repair", "status", "list", "sweep", "janitor", "events deliver", "pool status")
 
 
 def command_function(name: str) -> Callable:
@@ -27,7 +28,8 @@ def command_function(name: str) -> Callable:
     if name == "events deliver":
         from . import events      # lazy: the events trigger and its delivery parsing, for events deliver only
         return events.run_deliver
-    return {"repair": repair.run_repair, "status": repair.run_status, "list": repair.run_list}[name]
+    return {"repair": repair.run_repair, "status": repair.run_status, "list": repair.run_list,
+            "pool status": pool.run_pool_status}[name]
 
 
 def run(args) -> int:

@@ -1,5 +1,5 @@
 """The parsers of the control-plane commands (``repair``, ``status``, ``list``, ``sweep``,
-``janitor``, ``events deliver``): their options, types, bounds and help, nothing else.
+``janitor``, ``events deliver``, ``pool status``): their options, types, bounds and help, nothing else.
 
 ``image-repair --help`` and every refused argument need only these, so this module imports the
 standard library and the argument types alone; what a command does is in its own module (repair.py,
@@ -130,3 +130,17 @@ def add_events_commands(sub) -> None:
     cli_args.add_time_scale(deliver)
     deliver.add_argument("--json", action="store_true", help="print the summary and reports as JSON")
     deliver.set_defaults(run="events deliver")
+
+
+def add_pool_commands(sub) -> None:
+    """``pool status`` in the command tree (build_parser)."""
+    pool = sub.add_parser("pool", help="the warm pool of repair hosts (docs/pool.md)")
+    pool_sub = pool.add_subparsers(dest="pool_command", metavar="status", required=True)
+    status = pool_sub.add_parser("status", help="the pool's hosts, their slots, leases and idle times",
+                                 description="The warm pool of repair hosts in the store (IMAGE_REPAIR_STORE): "
+                                 "each host in its seat, its state, its disk slots and who leases them until "
+                                 "when, and how long it has been idle (docs/pool.md).")
+    status.add_argument("--zone", metavar="ZONE", type=cli_args.text(r"^[a-z0-9-]+$", "a zone id", 64),
+                        help="only the hosts of this zone (cn-hangzhou-h...)")
+    status.add_argument("--json", action="store_true", help="print the hosts and leases as JSON")
+    status.set_defaults(run="pool status")

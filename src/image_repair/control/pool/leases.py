@@ -59,7 +59,8 @@ def acquire_slot(store: StateStore, owner: str, zone: str, spec: InstanceTypeSpe
         if store.claim_pool_seat(host):
             return SlotGrant(lease=lease, host=host, launch=True)
         store.release_slot_lease(host.host_id, 0, owner)      # another execution claimed that seat first
-    raise ConcurrentUpdate("acquiring a slot in zone %s: %d conflicting attempts in a row" % (zone, MAX_ACQUIRE_ATTEMPTS))
+    raise ConcurrentUpdate("acquiring a slot in zone %s: %d conflicting attempts in a row"
+                           % (zone, MAX_ACQUIRE_ATTEMPTS))
 
 
 def _lease(host: PoolHost, slot: int, owner: str, now: int, settings: PoolSettings) -> SlotLease:

@@ -43,7 +43,7 @@ class InstanceTypeSpec(BaseModel):
 
     instance_type: str = Field(alias="InstanceTypeId", min_length=1, max_length=64)
     cpu_core_count: int = Field(alias="CpuCoreCount", ge=1, le=1024)
-    disk_quantity: int = Field(alias="DiskQuantity", ge=1, le=MAX_SLOTS_PER_HOST + 1)
+    disk_quantity: int = Field(alias="DiskQuantity", ge=1, le=1024)
 
     @property
     def data_disk_limit(self) -> int:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from .models import StoreError
 
-MAX_SLOTS_PER_HOST = 64       # no ECS instance type takes more data disks (DiskQuantity, docs/pool.md)
+MAX_SLOTS_PER_HOST = 64       # our own cap on a host's slots (the instance type's DiskQuantity decides below it)
 
 
 class HostState(str, Enum):
