@@ -247,3 +247,20 @@ def test_a_host_in_use_is_never_released(tmp_path):
         assert result.status == "Succeeded", (result.error_code, result.error_detail, execution.error)
         assert released and [a for a in released[0].actions if a.kind == "host"] == []
         assert not calls(env, "DeleteInstance")
+
+
+def test_a_hundred_images_through_the_pool_under_api_flow_control(tmp_path):
+    """100 images started at once against an emulator that throttles every action at its declared
+    default rate (emulator/ratelimit.py: ECS publishes no per-API figure): every image repaired,
+    throttling absorbed by the steps' retries (none ends an execution), nothing leaked."""
+    images = more_images(100)
+    seed = seed_with(*images)
+    seed["rate_limits"] = ["default"]
+    with WorkflowEnv(tmp_path, seed=seed) as env:
+        outcomes = run_together(env, [i["id"] for i in images])
+        check_pool_invariants(env, outcomes)
+        failed = [(e.execution_id, e.error) for _, e in outcomes if e.status.value != "SUCCEEDED"]
+        assert failed == []
+        throttled = [c for c in env.backend.calls if c.error_code == "Throttling.User"]
+        assert throttled, "the flow control never bit: the test would not show that throttling is absorbed"
+        assert len(calls(env, "RunInstances")) <= 4
