@@ -97,3 +97,34 @@ def test_start_handler_refuses_bad_input_clearly(fc_env):
     assert str(info.value).startswith("InvalidInput: ")    # what reaches the caller: errorMessage
     assert "repairImageId" in str(info.value) and "warp" in str(info.value) and "zoneId: missing" in str(info.value)
     assert open_store().list_executions() == []
+
+
+def test_start_handler_with_a_list_starts_one_pooled_execution_per_image_up_to_its_quota(fc_env):
+    from image_repair.control.handlers.start import handler
+    common = {k: v for k, v in request().items() if k not in ("regionId", "repairImageId")}
+    images = ["m-bp1emulatorbatch%05d" % n for n in range(3)]
+    with responses.RequestsMock() as mock:
+        mock.add(responses.POST, "https://cn-hangzhou.fnf.aliyuncs.com/", json={"RequestId": "r1", "Name": "x"})
+        answer = handler(json.dumps(dict(common, repairImageIds=images, maxStarts=2)).encode(), None)
+        calls = fnf_calls(mock)
+    assert [e["created"] and e["flowStarted"] for e in answer["executions"]] == [True, True]
+    assert answer["deferred"] == images[2:]
+    assert [c["ExecutionName"] for c in calls] == [e["executionId"] for e in answer["executions"]]
+    recorded = sorted(open_store().list_executions(), key=lambda e: e.source_image_id)
+    assert [e.source_image_id for e in recorded] == images[:2]
+    assert all(e.params["pool"] is True for e in recorded)
+
+
+@pytest.mark.parametrize("body, why", [
+    ({"repairImageIds": []}, "repairImageIds: a list of 1-100"),
+    ({"repairImageIds": ["m-bp1emulatorbatch00001"] * 2}, "listed twice"),
+    ({"repairImageIds": ["m-bp1emulatorbatch00001", "bogus"]}, "image bogus"),
+    ({"repairImageIds": ["m-bp1emulatorbatch00001"], "maxStarts": "2"}, "maxStarts"),
+])
+def test_a_bad_bulk_start_starts_nothing(fc_env, body, why):
+    from image_repair.control.handlers.start import handler
+    common = {k: v for k, v in request().items() if k not in ("regionId", "repairImageId")}
+    with pytest.raises(runner.HandlerError) as info:
+        handler(json.dumps(dict(common, **body)).encode(), None)
+    assert info.value.code == "InvalidInput" and why in str(info.value), str(info.value)
+    assert open_store().list_executions() == []

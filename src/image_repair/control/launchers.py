@@ -21,7 +21,7 @@ from typing import NamedTuple, Optional
 from .clients.cloudflow import cloudflow_starter
 from .cloud_errors import CloudError
 from .clients.fc import FcInvoker, fc_client
-from .models import flow_input
+from .models import InvalidRequest, flow_input, parse_request
 from .steps import START_FUNCTION
 from .steps.start import record_execution
 from .store import ExecutionStatus
@@ -100,3 +100,39 @@ def start_execution(store, launcher, raw: dict, defaults: Optional[dict] = None)
     started = launcher.launch(execution.execution_id) if (created or relaunch) else False
     execution = store.get_execution(execution.execution_id) or execution
     return Launched(execution.execution_id, created, started, execution.status.value)
+
+
+MAX_BATCH = 100     # images one bulk start takes (the start body stays far under its 64 KB bound)
+
+
+class BatchStarted(NamedTuple):
+    started: list           # [Launched], in the order given
+    deferred: list          # image ids past the quota: not recorded (the sweep, or a later start, takes them)
+
+
+def start_batch(store, launcher, raw: dict, defaults: Optional[dict] = None, max_starts: int = MAX_BATCH) -> BatchStarted:
+    """A bulk start (issue 13): ``raw`` holds the start parameters with ``repairImageIds`` (a list
+    of 1-MAX_BATCH custom image ids) in place of ``repairImageId``; one execution per image, on
+    the repair-host pool unless ``pool`` says otherwise. Every image's parameters are validated
+    before anything is recorded (one bad id refuses the whole batch, naming it: nothing half
+    started). At most ``max_starts`` are started, in order; the rest come back ``deferred``, so a
+    caller feeding the pool under a quota (executions in flight) loses none of them."""
+    ids = raw.get("repairImageIds")
+    if not isinstance(ids, list) or not 1 <= len(ids) <= MAX_BATCH or not all(isinstance(i, str) for i in ids):
+        raise InvalidRequest("repairImageIds: a list of 1-%d image ids" % MAX_BATCH)
+    if len(set(ids)) != len(ids):
+        raise InvalidRequest("repairImageIds: an image is listed twice")
+    if not 0 <= max_starts <= MAX_BATCH:
+        raise InvalidRequest("maxStarts: 0-%d" % MAX_BATCH)
+    common = {k: v for k, v in raw.items() if k != "repairImageIds"}
+    common.setdefault("pool", True)
+    requests = []
+    for image_id in ids:
+        one = dict(common, repairImageId=image_id)
+        try:
+            parse_request(one, defaults)
+        except InvalidRequest as error:
+            raise InvalidRequest("image %s: %s" % (image_id[:64], error))
+        requests.append(one)
+    started = [start_execution(store, launcher, one, defaults) for one in requests[:max_starts]]
+    return BatchStarted(started, [one["repairImageId"] for one in requests[max_starts:]])

@@ -6,7 +6,7 @@ recorded or started: bytes that are not UTF-8, not JSON, larger than MAX_START_B
 deeper than inputs.MAX_JSON_DEPTH, not an object, or parameters RepairRequest refuses."""
 from ..clients.cloudflow import cloudflow_starter
 from ..inputs import load_json
-from ..launchers import CloudFlowLauncher, start_execution
+from ..launchers import MAX_BATCH, CloudFlowLauncher, start_batch, start_execution
 from ..models import InvalidRequest, parse_request
 from ..steps.runner import HandlerError, parse_event
 from .fc import ports_from_env, start_invocation
@@ -33,6 +33,8 @@ def handler(event, context=None):
     settings = start_invocation()
     raw = start_parameters(event)
     defaults = {"regionId": settings.function_region}    # the function's own region
+    if "repairImageIds" in raw:           # a bulk start: one execution per image, on the pool
+        return start_many(settings, raw, defaults)
     try:
         parse_request(raw, defaults)      # refused before the store or CloudFlow is even built
         launched = start_execution(ports_from_env().store, CloudFlowLauncher(cloudflow_starter(settings)), raw,
@@ -41,3 +43,20 @@ def handler(event, context=None):
         raise HandlerError("InvalidInput", str(error))
     return {"executionId": launched.execution_id, "created": launched.created, "flowStarted": launched.started,
             "status": launched.status}
+
+
+def start_many(settings, raw: dict, defaults: dict) -> dict:
+    """``{"repairImageIds": [...], "maxStarts": N, <common parameters>}``: every image validated
+    first (one bad id refuses all), then up to maxStarts started; the rest returned ``deferred``."""
+    raw = dict(raw)
+    max_starts = raw.pop("maxStarts", MAX_BATCH)
+    if isinstance(max_starts, bool) or not isinstance(max_starts, int):
+        raise HandlerError("InvalidInput", "maxStarts: an integer 0-%d" % MAX_BATCH)
+    try:
+        batch = start_batch(ports_from_env().store, CloudFlowLauncher(cloudflow_starter(settings)), raw, defaults,
+                            max_starts)
+    except InvalidRequest as error:
+        raise HandlerError("InvalidInput", str(error))
+    return {"executions": [{"executionId": one.execution_id, "created": one.created, "flowStarted": one.started,
+                            "status": one.status} for one in batch.started],
+            "deferred": batch.deferred}
