@@ -116,7 +116,7 @@ def assert_refused(code, err: str, lines: int = 1) -> None:
 def test_the_tree_names_every_command():
     names = {" ".join(parser.prog.split()[1:]) for parser in COMMANDS}
     assert names == {"check-disk", "repair-disk", "repair", "status", "list", "sweep", "janitor", "events deliver",
-                     "build-agent", "emulator"}
+                     "pool status", "build-agent", "emulator"}
     assert len(ACTIONS) >= 20        # every typed option of the control plane is driven below
 
 

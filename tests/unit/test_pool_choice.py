@@ -153,5 +153,15 @@ def test_stale_leases_are_the_expired_and_the_orphaned():
     hosts = [host(0), host(1, state=HostState.RELEASED, expires=NOW)]
     live, dead = lease("ph-0", 0), lease("ph-0", 1, expires=NOW)
     orphan_released, orphan_replaced = lease("ph-1", 0, seat=1), lease("ph-gone", 0, seat=2)
-    expired, orphaned = choice.stale_leases([live, dead, orphan_released, orphan_replaced], hosts, NOW)
+    expired, orphaned = choice.stale_leases([live, dead, orphan_released, orphan_replaced], hosts, NOW,
+                                            orphan_grace_ms=1000)
     assert expired == [dead] and orphaned == [orphan_released, orphan_replaced]
+
+
+def test_a_young_lease_without_its_seat_yet_is_no_orphan():
+    """A new seat's claimer writes its slot first: a snapshot between the two writes sees a lease
+    on a host that is not in a seat yet; it is left alone for the grace time."""
+    young = lease("ph-new", 0, seat=1).model_copy(update={"acquired_at_ms": NOW - choice.ORPHAN_GRACE_MS + 1})
+    assert choice.stale_leases([young], [host(0)], NOW) == ([], [])
+    old = young.model_copy(update={"acquired_at_ms": NOW - choice.ORPHAN_GRACE_MS})
+    assert choice.stale_leases([old], [host(0)], NOW) == ([], [old])

@@ -7,6 +7,10 @@ from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from .models import USABLE_STATES, HostState, PoolHost, SlotLease
 
+# A seat's claim follows its slot's write at once; the Tablestore adapter's retries take at most
+# 30 s (tablestore_retry.py): a lease younger than this may still be waiting for its seat.
+ORPHAN_GRACE_MS = 5 * 60 * 1000
+
 
 def live_slots(leases: Iterable[SlotLease], now_ms: int) -> Dict[str, Set[int]]:
     """{host_id: slots held by an unexpired lease}."""
@@ -97,11 +101,14 @@ def hosts_to_release(hosts: Iterable[PoolHost], leases: Iterable[SlotLease], now
     return chosen
 
 
-def stale_leases(leases: Iterable[SlotLease], hosts: Iterable[PoolHost],
-                 now_ms: int) -> Tuple[List[SlotLease], List[SlotLease]]:
+def stale_leases(leases: Iterable[SlotLease], hosts: Iterable[PoolHost], now_ms: int,
+                 orphan_grace_ms: int = ORPHAN_GRACE_MS) -> Tuple[List[SlotLease], List[SlotLease]]:
     """(expired leases, orphaned leases): an orphan is unexpired but its host left its seat
-    (released, or replaced after a launch that never finished), so nobody can use it."""
+    (released, or replaced after a launch that never finished), so nobody can use it. A lease
+    younger than ``orphan_grace_ms`` is never an orphan: a new seat's claimer writes its slot
+    before the seat (leases.py), so a snapshot may see that slot and not yet the seat."""
     current = {host.host_id for host in hosts if host.state != HostState.RELEASED}
     expired = [lease for lease in leases if lease.is_expired(now_ms)]
-    orphaned = [lease for lease in leases if not lease.is_expired(now_ms) and lease.host_id not in current]
+    orphaned = [lease for lease in leases if not lease.is_expired(now_ms) and lease.host_id not in current
+                and now_ms - lease.acquired_at_ms >= orphan_grace_ms]
     return expired, orphaned
