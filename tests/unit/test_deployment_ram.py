@@ -9,6 +9,7 @@ import yaml
 
 from image_repair.control.steps import START_FUNCTION
 from image_repair.control.policy import TAG_EXECUTION
+from image_repair.control.steps.pool_host import TAG_POOL_HOST
 from tests.unit.serverless_devs import resolved_s_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,9 +87,11 @@ def test_deletes_and_changes_of_resources_need_the_projects_tag():
         assert grants, action
         for statement, resources in grants:
             condition = statement.get("Condition", {})
-            values = condition.get("StringLike", {}).get(TAG_CONDITION_KEY) or \
-                condition.get("StringEquals", {}).get(TAG_CONDITION_KEY)
-            assert values, "%s is allowed without the %s tag condition" % (action, TAG_EXECUTION)
+            # the execution's tag, or (instances only: the shared hosts a repair never owns) the pool's
+            keys = (TAG_CONDITION_KEY,) if resources != ["acs:ecs:*:*:instance/*"] else \
+                (TAG_CONDITION_KEY, "acs:ResourceTag/" + TAG_POOL_HOST)
+            values = [condition.get(kind, {}).get(key) for kind in ("StringLike", "StringEquals") for key in keys]
+            assert any(values), "%s is allowed without the %s tag condition" % (action, TAG_EXECUTION)
             assert all(r.startswith("acs:ecs:") and r != "*" for r in resources)
 
 

@@ -328,3 +328,18 @@ def test_releasing_a_host_releases_or_keeps_each_attached_disk_as_asked(cloud):
     assert released not in backend.disks
     backend.advance(60)
     assert (disk_of(client, kept).status, disk_of(client, kept).instance_id) == ("Available", "")
+
+
+def test_describe_instance_types_gives_vcpus_by_the_size_name_and_disk_quantity():
+    """DescribeInstanceTypes through the real SDK: the pool sizes a host by these two figures."""
+    from image_repair.emulator.models.instance_types import vcpus
+    assert [vcpus(t) for t in ("ecs.g7.large", "ecs.g7.xlarge", "ecs.g7.4xlarge", "ecs.t6-c1m1.small")] == [2, 4, 16, 1]
+    with pytest.raises(ValueError):
+        vcpus("ecs.g7.huge")
+    from image_repair.testing import ecs_client, mock_ecs
+    from image_repair.control.clients.ecs import EcsPort
+    with mock_ecs() as backend:
+        port = EcsPort(ecs_client(backend), backend.region)
+        assert port.instance_type("ecs.g7.large") == {"InstanceTypeId": "ecs.g7.large", "CpuCoreCount": 2,
+                                                      "DiskQuantity": 17}
+        assert port.instance_type("ecs.unknown.large") is None

@@ -5,6 +5,7 @@ import json
 import sys
 
 from ..control.steps.common import Ports
+from ..control.steps.pool_host import placement
 from ..control.store import ExecutionStatus
 from .args import progress
 
@@ -14,7 +15,7 @@ def request_from_args(args, defaults: dict) -> dict:
     raw = dict(defaults)
     raw.update(args.params or {})
     for name in ("regionId", "zoneId", "baseImageId", "instanceType", "securityGroupId", "vSwitchId",
-                 "systemDiskCategory", "repairItems", "engine", "allowPartial", "dryRun", "retry"):
+                 "systemDiskCategory", "repairItems", "engine", "allowPartial", "dryRun", "retry", "pool"):
         value = getattr(args, name)
         if value is not None:
             raw[name] = value
@@ -49,11 +50,16 @@ def finish(args, ports, execution_id: str, created: bool, clock) -> int:
 def print_execution(execution, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps({"executionId": execution.execution_id, "status": execution.status.value,
-                                     "report": execution.report, "error": execution.error}, indent=2) + "\n")
+                                     "report": execution.report, "error": execution.error,
+                                     "pool": placement(execution)}, indent=2) + "\n")
         return
     report = execution.report or {}
     out = ["execution %s: %s" % (execution.execution_id, execution.status.value),
            "source image: %s" % execution.source_image_id]
+    where = placement(execution)
+    if where:
+        out.append("repair host: pool host %s, slot %s, instance %s (image-repair pool status)" % (
+            where["hostId"] or "(none yet)", "-" if where["slot"] is None else where["slot"], where["instanceId"] or "-"))
     if execution.error:
         out.append("error: %s: %s" % (execution.error.get("code"), execution.error.get("detail")))
     if report.get("newImageId"):

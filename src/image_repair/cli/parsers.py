@@ -61,6 +61,9 @@ def add_repair_commands(sub) -> None:
                              "(engine agent only)")
     repair.add_argument("--retry", dest="retry", metavar="N", type=cli_args.number(int, 0, MAX_RETRY), default=None,
                         help="run a finished repair again with the same parameters (1, 2...: a new execution each)")
+    repair.add_argument("--pool", dest="pool", action="store_true", default=None,
+                        help="repair on a shared warm repair host of the pool (docs/pool.md) instead of a host "
+                             "launched for this image alone")
     repair.add_argument("--params", metavar="JSON", type=cli_args.json_object,
                         help="the start parameters as one JSON object (the seed's names)")
     repair.add_argument("--endpoint", metavar="HOST:PORT", type=cli_args.endpoint, help=cli_args.ENDPOINT_HELP)

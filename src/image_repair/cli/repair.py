@@ -90,9 +90,10 @@ def run_list(args) -> int:
                          "IMAGE_REPAIR_STORE to the store you meant\n" % store_name(args.settings))
         return 0
     for execution in executions:
-        sys.stdout.write("%s  %-9s  %s  %s\n" % (
+        sys.stdout.write("%s  %-9s  %s  %s%s\n" % (
             time.strftime("%Y-%m-%d %H:%M", time.gmtime(execution.created_at_ms / 1000)), execution.status.value,
-            execution.source_image_id, execution.execution_id))
+            execution.source_image_id, execution.execution_id,
+            "  (pool)" if (execution.params or {}).get("pool") else ""))
     return 0
 
 

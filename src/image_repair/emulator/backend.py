@@ -18,6 +18,7 @@ from .faults import Faults
 from .models.commands import CommandBackend
 from .models.disks import DiskBackend
 from .models.images import ImageBackend
+from .models.instance_types import InstanceTypeBackend
 from .models.instances import InstanceBackend
 from .models.storage import StorageBackend
 from .models.tags import TagBackend
@@ -29,7 +30,8 @@ from .transitions import Transitions, lifecycle_keys, lifecycles_of, retime
 __all__ = ["EcsBackend", "CallRecord", "CallResult", "Account", "default_detector"]
 
 
-class EcsBackend(ImageBackend, InstanceBackend, StorageBackend, DiskBackend, CommandBackend, TagBackend):
+class EcsBackend(ImageBackend, InstanceBackend, InstanceTypeBackend, StorageBackend, DiskBackend, CommandBackend,
+                 TagBackend):
     """One account's view of one ECS region."""
 
     def __init__(self, region: str = "cn-hangzhou", latency: Optional[LatencyModel] = None,

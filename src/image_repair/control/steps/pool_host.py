@@ -214,6 +214,19 @@ def repair_host(execution) -> Tuple[str, str]:
     return launched["instanceId"], launched["autoReleaseTime"]
 
 
+def placement(execution) -> Optional[dict]:
+    """Where a pooled execution repairs (``status`` shows it): its pool host, slot and instance."""
+    if not pooled(execution):
+        return None
+    leased = execution.steps.get(LEASE)
+    ready = execution.steps.get("wait_until_ready")
+    lease = (leased.result or {}).get("lease") if leased is not None else None
+    return {"hostId": (leased.result or {}).get("hostId") if leased is not None else None,
+            "slot": lease["slot"] if lease else None,
+            "instanceId": ((ready.result or {}).get("instanceId") if ready is not None else None)
+            or ((leased.result or {}).get("poolInstanceId") if leased is not None else None)}
+
+
 def pooled(execution) -> bool:
     """Did the execution ask for the pool (its recorded request; a resumed one keeps its path)?"""
     return bool((execution.params or {}).get("pool"))
@@ -251,5 +264,5 @@ def detach_for_clean_up(ports: Ports, execution, disk_id: str) -> bool:
     return False
 
 
-__all__ = ["keep_slot", "give_back_everything", "repair_host", "lease_slot", "wait_for_pooled_disk", "detach_from_pool", "release_held_slot", "pooled",
+__all__ = ["placement", "keep_slot", "give_back_everything", "repair_host", "lease_slot", "wait_for_pooled_disk", "detach_from_pool", "release_held_slot", "pooled",
            "detach_for_clean_up", "TAG_POOL_HOST"]
