@@ -68,8 +68,11 @@ class ConcurrentCloudClock:
     real); from their first waits on, one runs at a time, each step seeing the cloud as of its
     moment. ``run(flows)`` runs them."""
 
-    def __init__(self, backend):
+    def __init__(self, backend, real_work=None):
         self.backend = backend
+        # A disk-backed local cloud does real work (copies, the agent) in real time: before the
+        # cloud's clock jumps, ``real_work(seconds)`` lets it finish, up to that long (wait_idle).
+        self.real_work = real_work
         self.sleeps = []
         self._cond = threading.Condition()
         self._awake = 0                 # flows running (not waiting)
@@ -97,6 +100,8 @@ class ConcurrentCloudClock:
         if self._awake > 0 or not self._wakes:
             return
         when, _, flag = heapq.heappop(self._wakes)
+        if self.real_work is not None and when > self.now():
+            self.real_work(when - self.now())
         if when > self.now():
             self.backend.advance(when - self.now())
         flag[0] = True

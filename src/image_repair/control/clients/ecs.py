@@ -174,13 +174,14 @@ class EcsPort:
         return rows[0] if rows else None
 
     def create_disk(self, zone_id: str, snapshot_id: str, size_gib: int, category: str, name: str,
-                    tags: Dict[str, str], token: str) -> str:
+                    tags: Dict[str, str], token: str, performance_level: Optional[str] = None) -> str:
         """CreateDisk from a snapshot, pay-as-you-go, in ``zone_id`` (a disk attaches only to an
         instance in its zone); -> its id. ClientToken: a retried create finds the first disk."""
         m = sdk_models()
         return self._call("CreateDisk", m.CreateDiskRequest(
             region_id=self.region, zone_id=zone_id, snapshot_id=snapshot_id, size=size_gib, disk_category=category,
-            disk_name=name, client_token=token, tag=self._tags(m.CreateDiskRequestTag, tags)))["DiskId"]
+            performance_level=performance_level, disk_name=name, client_token=token,
+            tag=self._tags(m.CreateDiskRequestTag, tags)))["DiskId"]
 
     def attach_disk(self, instance_id: str, disk_id: str) -> None:
         """AttachDisk as a data disk, kept when the instance goes (DeleteWithInstance false: the

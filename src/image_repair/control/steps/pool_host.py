@@ -32,6 +32,10 @@ DISK_CREATED = "wait_until_ready.create_disk"
 DETACHED = "release_repair_host.detach"
 SLOT_RELEASED = "release_repair_host.slot"
 TYPICAL_BOOT_S = 30.0
+# The disk is made the size of the image's system disk (the new image's mapping says that size):
+# an ESSD at PL0 takes 1 GiB and up, PL1 (CreateDisk's default) 20 (docs/cloud-contracts.md,
+# "Disks for the pool"). A repair is short and I/O-light next to the host's boot: PL0 is enough.
+SMALLEST_LEVEL = {"cloud_essd": "PL0"}
 TYPICAL_DISK_S = 10.0                         # CreateDisk from a snapshot, then AttachDisk (docs/emulator.md)
 TYPICAL_DETACH_S = 60.0                       # DetachDisk's documented "approximately 1 minute"
 
@@ -118,7 +122,8 @@ def wait_for_pooled_disk(ports: Ports, execution, request, source: dict):
     disk_id = once(ports, execution.execution_id, DISK_CREATED, lambda: {"diskId": ports.ecs.create_disk(
         host.zone, source["systemSnapshotId"], source["systemSize"], request.systemDiskCategory,
         "image-repair-%s" % source["imageId"], tags_for(execution),
-        client_token(execution.execution_id, DISK_CREATED))})["diskId"]
+        client_token(execution.execution_id, DISK_CREATED),
+        performance_level=SMALLEST_LEVEL.get(request.systemDiskCategory))})["diskId"]
     disk = ports.ecs.describe_disk(disk_id)
     if disk is None:
         raise ResourceFailed("disk %s made from %s disappeared" % (disk_id, source["systemSnapshotId"]))
