@@ -34,6 +34,24 @@ def test_both_flows_repair_on_the_immediate_emulator():
     assert "RebootInstance" not in ours["calls"] and ours["to_checked_image_s"] is not None
 
 
+def test_our_function_invocations_are_charged_on_the_flows_clock_and_the_seeds_none():
+    """Issue 12: each Task state of ours is one FC invocation, charged before it runs (bench/fc_model.py):
+    the flow's virtual time is its waits plus those charges, nothing else; the seed's OOS has no FC."""
+    ours = workflow.run_ours("realistic")
+    assert ours["status"] == "Succeeded", ours["error"]
+    assert ours["fc_invocations"] == ours["function_invocations"] > 0
+    assert 1 <= ours["fc_cold_starts"] < ours["fc_invocations"]     # polls of one function run warm
+    assert ours["fc_charged_s"] == pytest.approx(ours["fc_cold_starts"] * ours["cold_start_s"] +
+                                                 (ours["fc_invocations"] - ours["fc_cold_starts"]) * ours["warm_invocation_s"])
+    assert ours["flow_end_s"] == pytest.approx(sum(ours["waits_s"]) + ours["fc_charged_s"])
+    seed = workflow.run_seed("realistic")
+    assert (seed["fc_invocations"], seed["fc_cold_starts"], seed["fc_charged_s"]) == (0, 0, 0.0)
+    assert seed["flow_end_s"] == pytest.approx(sum(seed["waits_s"]))
+    # the disks each flow created, metered while its clock moved: ours keeps one alone after the release
+    assert ours["metered"]["disk_gib_seconds_total"] > 0 and seed["metered"]["disk_gib_seconds_total"] > 0
+    assert seed["metered"]["instance_seconds"] == pytest.approx(seed["host_seconds"])
+
+
 def test_benchmark_figures_become_rows_and_a_table():
     result = workflow.benchmark("immediate")
     assert result["unavoidable_to_available_s"] == 0
