@@ -45,17 +45,21 @@ def disk_of(env) -> str:
     return env.store.list_executions()[0].steps["wait_until_ready"].result["diskId"]
 
 
-def test_delete_instance_failing_at_the_release_leaves_nothing(tmp_path):
-    """DeleteInstance refused at the release (after DeleteWithInstance was turned off): the repair
-    fails with that cause, clean-up deletes the host and then the disk it no longer takes along."""
+# A call refused where the early release needs it: DeleteInstance at the release (after
+# DeleteWithInstance was turned off: clean-up deletes the host, then the disk it no longer takes
+# along), CreateSnapshot of the kept disk (clean-up deletes the disk).
+REFUSED = [("release_repair_host", "DeleteInstance", "QuotaExceed.ElasticQuota"),
+           ("snapshot_repaired_disk", "CreateSnapshot", "QuotaExceed.Snapshot")]
+
+
+@pytest.mark.parametrize("step, action, code", REFUSED, ids=[r[1] for r in REFUSED])
+def test_a_refused_release_or_snapshot_leaves_nothing(tmp_path, step, action, code):
     with WorkflowEnv(tmp_path) as env:
-        env.before_step["release_repair_host"] = lambda e: e.backend.faults.fail_next(
-            "DeleteInstance", "QuotaExceed.ElasticQuota")
+        env.before_step[step] = lambda e: e.backend.faults.fail_next(action, code)
         result, execution = env.repair()
         assert result.status == "Failed" and execution.status.value == "FAILED"
-        assert (execution.error["code"], execution.error["step"]) == ("QuotaExceed.ElasticQuota", "release_repair_host")
-        assert execution.report["error"]["code"] == "QuotaExceed.ElasticQuota"
-        assert execution.report["leftBehind"] == []
+        assert (execution.error["code"], execution.error["step"]) == (code, step)
+        assert execution.report["error"]["code"] == code and execution.report["leftBehind"] == []
         assert alive(env) == {}
         env.check_invariants(execution.execution_id)
 
@@ -76,20 +80,6 @@ def test_a_disk_never_available_is_the_one_thing_named_then_the_janitor_deletes_
         report = janitor(env.ecs, env.store, ttl_s=6 * HOUR, now=env.backend.clock.now())
         assert report.ids("deleted") == [disk] and not report.failed
         assert alive(env) == {}
-
-
-def test_create_snapshot_failing_deletes_the_kept_disk(tmp_path):
-    with WorkflowEnv(tmp_path) as env:
-        env.before_step["snapshot_repaired_disk"] = lambda e: e.backend.faults.fail_next(
-            "CreateSnapshot", "QuotaExceed.Snapshot")
-        result, execution = env.repair()
-        assert result.status == "Failed" and execution.status.value == "FAILED"
-        assert (execution.error["code"], execution.error["step"]) == ("QuotaExceed.Snapshot", "snapshot_repaired_disk")
-        assert execution.report["error"]["code"] == "QuotaExceed.Snapshot"
-        assert execution.report["leftBehind"] == []
-        assert not [c for c in env.backend.calls if c.action == "CreateSnapshot" and not c.error_code]
-        assert alive(env) == {}
-        env.check_invariants(execution.execution_id)
 
 
 def test_a_failed_snapshot_is_deleted_with_the_disk(tmp_path):

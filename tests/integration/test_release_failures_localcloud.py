@@ -20,7 +20,7 @@ import pytest
 from image_repair.cli.local_session import ScaledClock
 from image_repair.emulator.localcloud import LocalCloud
 
-from .test_release_failures import ExecutionStopped, alive, disk_of, kept_on_purpose
+from .test_release_failures import REFUSED, alive, disk_of, kept_on_purpose, stop_before_the_snapshot
 from .workflow_env import WorkflowEnv
 
 pytestmark = pytest.mark.needs_root
@@ -78,22 +78,12 @@ def assert_nothing_on_disk_but(env, kept: dict) -> None:
     assert env.loops() == []
 
 
-def test_delete_instance_failing_at_the_release(tmp_path, broken_debian):
+@pytest.mark.parametrize("step, action, code", REFUSED, ids=[r[1] for r in REFUSED])
+def test_a_refused_release_or_snapshot_leaves_nothing(tmp_path, broken_debian, step, action, code):
     with LocalCloudEnv(tmp_path, broken_debian) as env:
-        env.before_step["release_repair_host"] = lambda e: e.backend.faults.fail_next(
-            "DeleteInstance", "QuotaExceed.ElasticQuota")
+        env.before_step[step] = lambda e: e.backend.faults.fail_next(action, code)
         result, execution = env.repair()
-        assert execution.status.value == "FAILED" and execution.error["code"] == "QuotaExceed.ElasticQuota"
-        assert execution.report["leftBehind"] == [] and alive(env) == {}
-        assert_nothing_on_disk_but(env, {})
-
-
-def test_create_snapshot_failing(tmp_path, broken_debian):
-    with LocalCloudEnv(tmp_path, broken_debian) as env:
-        env.before_step["snapshot_repaired_disk"] = lambda e: e.backend.faults.fail_next(
-            "CreateSnapshot", "QuotaExceed.Snapshot")
-        result, execution = env.repair()
-        assert execution.status.value == "FAILED" and execution.error["code"] == "QuotaExceed.Snapshot"
+        assert execution.status.value == "FAILED" and execution.error["code"] == code
         assert execution.report["leftBehind"] == [] and alive(env) == {}
         assert_nothing_on_disk_but(env, {})
 
@@ -104,13 +94,7 @@ def test_delete_disk_failing_everywhere_then_stopped_and_resumed(tmp_path, broke
     clean-up: the repair succeeds and names the disk, whose file is all that is left with the new
     image's snapshot."""
     with LocalCloudEnv(tmp_path, broken_debian) as env:
-        def stop(e):
-            e.before_step.pop("snapshot_repaired_disk")
-            raise ExecutionStopped()
-        env.before_step["snapshot_repaired_disk"] = stop
-        execution_id, _ = env.start()
-        with pytest.raises(ExecutionStopped):
-            env.run(execution_id)
+        execution_id = stop_before_the_snapshot(env)
         disk = disk_of(env)
         assert alive(env) == {"disk": [disk]} and env.files("disks") == [disk] and env.loops() == []
         env.backend.faults.fail_next("DeleteDisk", "InvalidDiskStatus.DeleteProtection", times=100)
