@@ -13,7 +13,8 @@ disk past its host (release_repair_host), that disk, unless the snapshot step de
 The disk is known from the store before any call could have changed it (wait_until_ready records
 it), so no tag lookup is needed for it. Already gone is success. "Not yet" answers
 (``IncorrectInstanceStatus.Initializing``, the protection window after creation; a disk still
-Detaching or with a snapshot in progress) make the flow's Wait loop come back. A resource
+Detaching or with a snapshot in progress) make the flow's Wait loop come back, up to its last
+attempt (ATTEMPTS), which names what is still "not yet" as not deleted. A resource
 that cannot be deleted is recorded (``cleanUp.notDeleted``), the others are still deleted, and the
 answer says ``incomplete``. A transient error is raised to the handler, which answers "retry": every
 deletion here is idempotent. Then releases the lock, and on failure records the execution as FAILED
