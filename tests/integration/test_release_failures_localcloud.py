@@ -9,9 +9,8 @@ loop device while attached, a file after its host's release, and CreateSnapshot 
 The flow runs as tests/integration/workflow_env.py runs it, on the local cloud's clock as the CLI
 uses it (cli/local_session.py ScaledClock, scale 0: waits last only while real work runs). Needs root.
 
-Not here: the disk that never becomes Available (test_release_failures.py has it). With the local
-sessions' "immediate" latency the detach ends within the DeleteInstance call, before a fault can
-hold it; each local-cloud repair also costs ~6 s of real agent work, and the suite's time is kept small."""
+Each local-cloud repair costs ~6 s of real agent work: the paths are the ones where the local
+cloud's files and loop devices matter; the others are in test_release_failures.py."""
 import subprocess
 from pathlib import Path
 
@@ -108,3 +107,35 @@ def test_delete_disk_failing_everywhere_then_stopped_and_resumed(tmp_path, broke
         env.backend.faults.reset()
         env.ecs.delete_disk(disk)
         assert env.files("disks") == [] and not Path(env.cloud_dir / "disks" / (disk + ".img")).exists()
+
+
+def test_a_disk_never_available(tmp_path, broken_debian):
+    """The repaired disk never comes off its released host (its detach frozen by the emulator's
+    transition override): the root cause and the disk are named; the disk's file, still on its loop
+    device while the cloud says Detaching, is the one thing left, and the local cloud's close
+    releases the device."""
+    with LocalCloudEnv(tmp_path, broken_debian) as env:
+        env.backend.set_transition("disk.detach", manual=True)
+        result, execution = env.repair()
+        disk = disk_of(env)
+        assert execution.status.value == "FAILED" and execution.error["code"] == "FlowWaitTimedOut"
+        assert [(i["kind"], i["id"]) for i in execution.report["leftBehind"]] == [("disk", disk)]
+        assert alive(env) == {"disk": [disk]}
+        env.cloud.wait_idle(60)
+        assert env.files("disks") == [disk] and [line.rsplit("/", 1)[1] for line in env.loops()] == [disk + ".img"]
+        loops = env.loops
+    assert loops() == []
+
+
+def test_a_failed_snapshot(tmp_path, broken_debian):
+    """The snapshot ends failed (the emulator's end_in fault, while or after the local cloud copies
+    the disk): clean-up deletes the snapshot and the disk; no file of either is left."""
+    with LocalCloudEnv(tmp_path, broken_debian) as env:
+        def fail_snapshot(e):
+            snapshot = e.store.list_executions()[0].steps["snapshot_repaired_disk.create"].result["snapshotId"]
+            e.backend.faults.end_in(snapshot, "failed")
+        env.after_step["snapshot_repaired_disk"] = fail_snapshot
+        result, execution = env.repair()
+        assert execution.status.value == "FAILED" and execution.error["step"] == "snapshot_repaired_disk"
+        assert execution.report["leftBehind"] == [] and alive(env) == {}
+        assert_nothing_on_disk_but(env, {})
