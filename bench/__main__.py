@@ -77,7 +77,8 @@ def main(argv=None) -> int:
         print("FAILED %s: %s" % (name, error))
     document = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
-                "machine": machine(), "packages": package_versions(), "rows": rows, "errors": errors, "results": results}
+                "machine": machine(), "packages": package_versions(), "rows": rows, "errors": errors,
+                "results": results}
     path = Path(args.json)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=1, default=str) + "\n")

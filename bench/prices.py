@@ -41,6 +41,12 @@ def table() -> dict:
                                       for k, (p, s, d) in DISK_USD_PER_GIB_HOUR.items()}}
 
 
+def documented() -> bool:
+    """Every unit price in the table is documented (then the money row prints USD)."""
+    return all(entry[0] is not None for table_ in (INSTANCE_USD_PER_HOUR, DISK_USD_PER_GIB_HOUR)
+               for entry in table_.values())
+
+
 def _price(prices: Dict[str, tuple], key: str) -> Optional[float]:
     return (prices.get(key) or (None,))[0]
 

@@ -5,6 +5,8 @@ import subprocess
 from importlib import metadata
 from typing import List, Optional
 
+from . import prices
+
 # The distributions whose versions move the figures (SDKs, validation, the store), recorded in
 # every result so that two runs are compared knowing what they ran.
 PACKAGES = ("alibabacloud-ecs20140526", "alibabacloud-tea-openapi", "darabonba-core", "alibabacloud-tea-util",
@@ -207,14 +209,13 @@ def _draw_rows(draws: dict) -> List[dict]:
                         host["mean"], "<= 0.5 x", host["mean"] <= 0.5, "", _spread(host)))
     money = figures.get("ratio_money_upper")
     if money:
-        documented = all(v["price"] is not None for part in ("instance_usd_per_hour", "disk_usd_per_gib_hour")
-                         for v in (draws.get("prices") or {}).get(part, {}).values()) if draws.get("prices") else False
-        rows.append(row("1 money: repair host and disks per image, ours / seed%s %s" % (
-            "" if documented else ", upper bound (no documented price)", label), None, None,
-            money["mean"], "(info)", None, "", _spread(money)))
-    for figure, name, unit in (("fc_invocations", "FC function invocations per execution (the seed 0, OOS has no FC)", "calls"),
-                               ("fc_cold_starts", "FC expected cold starts per execution", "starts"),
-                               ("fc_charged_s", "FC seconds charged on our flow's clock", "s")):
+        bound = "" if prices.documented() else ", upper bound (no documented price)"
+        rows.append(row("1 money: repair host and disks per image, ours / seed%s %s" % (bound, label), None, None,
+                        money["mean"], "(info)", None, "", _spread(money)))
+    for figure, name, unit in (
+            ("fc_invocations", "FC function invocations per execution (the seed 0, OOS has no FC)", "calls"),
+            ("fc_cold_starts", "FC expected cold starts per execution", "starts"),
+            ("fc_charged_s", "FC seconds charged on our flow's clock", "s")):
         if figures.get(figure):
             rows.append(row("1 %s %s" % (name, label), figures[figure]["mean"], 0, None, "(info)", None, unit,
                             _spread(figures[figure])))

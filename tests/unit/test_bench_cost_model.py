@@ -61,7 +61,7 @@ def flows(ours_host, seed_host, ours_disk, seed_disk):
 
 def test_no_price_is_invented_and_the_money_ratio_is_bounded_by_the_billed_quantities():
     assert all(price is None for price, _, _ in prices.INSTANCE_USD_PER_HOUR.values())
-    assert all(price is None for price, _, _ in prices.DISK_USD_PER_GIB_HOUR.values())
+    assert all(price is None for price, _, _ in prices.DISK_USD_PER_GIB_HOUR.values()) and not prices.documented()
     money = prices.money_per_image(*flows(170.0, 314.0, 9000.0, 12560.0), "ecs.g7.large")
     assert money["usd_ours"] is None and money["usd_seed"] is None and "ratio" not in money
     assert money["ratio_lower"] == pytest.approx(170 / 314) and money["ratio_upper"] == pytest.approx(9000 / 12560)
