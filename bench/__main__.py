@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from .report import calls_by_action, machine, rows_for, table
+from .report import calls_by_action, goal_summary, machine, package_versions, rows_for, table
 
 BENCHMARKS = ("workflow", "coldstart", "agent", "sweep", "demo")
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
@@ -72,11 +72,13 @@ def main(argv=None) -> int:
     print(table(rows))
     if calls_by_action(results):
         print(calls_by_action(results))
+    print(goal_summary(rows))
     for name, error in errors.items():
         print("FAILED %s: %s" % (name, error))
     document = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
-                "machine": machine(), "rows": rows, "errors": errors, "results": results}
+                "machine": machine(), "packages": package_versions(), "rows": rows, "errors": errors,
+                "results": results}
     path = Path(args.json)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=1, default=str) + "\n")

@@ -34,13 +34,32 @@ def test_both_flows_repair_on_the_immediate_emulator():
     assert "RebootInstance" not in ours["calls"] and ours["to_checked_image_s"] is not None
 
 
+def test_our_function_invocations_are_charged_on_the_flows_clock_and_the_seeds_none():
+    """Issue 12: each Task state of ours is one FC invocation, charged before it runs (bench/fc_model.py):
+    the flow's virtual time is its waits plus those charges, nothing else; the seed's OOS has no FC."""
+    ours = workflow.run_ours("realistic")
+    assert ours["status"] == "Succeeded", ours["error"]
+    assert ours["fc_invocations"] == ours["function_invocations"] > 0
+    assert 1 <= ours["fc_cold_starts"] < ours["fc_invocations"]     # polls of one function run warm
+    assert ours["fc_charged_s"] == pytest.approx(ours["fc_cold_starts"] * ours["cold_start_s"] +
+                                                 (ours["fc_invocations"] - ours["fc_cold_starts"]) * ours["warm_invocation_s"])
+    assert ours["flow_end_s"] == pytest.approx(sum(ours["waits_s"]) + ours["fc_charged_s"])
+    seed = workflow.run_seed("realistic")
+    assert (seed["fc_invocations"], seed["fc_cold_starts"], seed["fc_charged_s"]) == (0, 0, 0.0)
+    assert seed["flow_end_s"] == pytest.approx(sum(seed["waits_s"]))
+    # the disks each flow created, metered while its clock moved: ours keeps one alone after the release
+    assert ours["metered"]["disk_gib_seconds_total"] > 0 and seed["metered"]["disk_gib_seconds_total"] > 0
+    assert seed["metered"]["instance_seconds"] == pytest.approx(seed["host_seconds"])
+
+
 def test_benchmark_figures_become_rows_and_a_table():
     result = workflow.benchmark("immediate")
     assert result["unavoidable_to_available_s"] == 0
     rows = rows_for({"workflow": {"realistic": dict(result, ratio_to_available=0.5, overhead_to_available=0.01,
                                                     overhead_to_checked=0.02)}})
     # the single point is for reference only: the goals are judged over the draws
-    assert [r["met"] for r in rows if "typical point" in r["benchmark"]] == [None] * 4
+    point = [r["met"] for r in rows if "typical point" in r["benchmark"]]
+    assert len(point) >= 4 and set(point) == {None}
     calls = next(r for r in rows if r["benchmark"].startswith("2 ECS API calls"))
     assert calls["reference"] == sum(result["seed"]["calls"].values()) + 5
     text = table(rows)
@@ -71,7 +90,8 @@ def test_draws_are_seeded_and_each_is_fed_to_both_flows(monkeypatch):
     spread = result["figures"]["ratio_host_seconds"]
     assert spread["min"] <= spread["median"] <= spread["max"]
     rows = rows_for({"workflow": {"draws": result}})
-    assert [r["goal"] for r in rows] == ["<= 0.65 x (p90 <= 0.75)", "<= 1.05 x (p90 <= 1.08)", "<= 0.5 x"]
+    assert [r["goal"] for r in rows if r["goal"] != "(info)"] == [
+        "<= 0.65 x (p90 <= 0.75)", "<= 1.05 x (p90 <= 1.08)", "<= 0.5 x"]
 
 
 def test_host_seconds_run_from_the_launch_to_the_accepted_delete():
@@ -154,4 +174,5 @@ def test_every_benchmark_has_its_rows():
                      "sweep": {"images": 10, "calls": 1, "minimum_calls": 1, "calls_ratio": 1.0, "seconds": 1.0}})
     names = [r["benchmark"] for r in rows]
     assert any(n.startswith("6 demo") for n in names) and any(n.startswith("5 sweep") for n in names)
-    assert sum(n.startswith("1 ") for n in names) == 3
+    # the three goals, then the money bound and the FC invocations, cold starts and seconds (info)
+    assert sum(n.startswith("1 ") for n in names) == 7

@@ -104,6 +104,9 @@ class EcsBackend(ImageBackend, InstanceBackend, InstanceTypeBackend, StorageBack
             self.release_expired_instances()
             for kind in (self.instances, self.disks, self.snapshots):
                 for res in list(kind.values()):
+                    ended = self.faults.ending.pop(res.id, None)
+                    if ended is not None:                 # a fault: the resource ends there, now
+                        res.progress.status, res.progress.steps = ended, []
                     if not res.progress.steps:
                         continue
                     res.progress.stuck_in = self.faults.stuck.get(res.id)

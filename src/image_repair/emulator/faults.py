@@ -5,6 +5,8 @@
 - ``lose_response(action, times, mode)``: the call is committed, then its response is lost:
   the client sees ``InternalError`` (mode "error") or a dropped connection (mode "timeout").
 - ``stick(resource_id, status)``: the resource never leaves ``status``.
+- ``end_in(resource_id, status)``: an instance, disk or snapshot ends in ``status`` at once, its
+  steps ahead dropped (a snapshot ``failed``, as ECS reports one that could not be made).
 - ``fail_command(match, exit_code, output)`` / ``timeout_command(match)``: commands whose name
   or content contains ``match`` fail with that exit code, or run past their Timeout.
 - ``cloud_assistant_down(instance_id)``: the instance's Cloud Assistant agent is not running.
@@ -29,6 +31,7 @@ class Faults:
         self._errors: Dict[str, List[str]] = {}
         self._lost: Dict[str, List[str]] = {}
         self.stuck: Dict[str, str] = {}
+        self.ending: Dict[str, str] = {}
         self.command_faults: List[CommandFault] = []
         self.assistant_down: set = set()
 
@@ -47,6 +50,9 @@ class Faults:
 
     def stick(self, resource_id: str, status: str) -> None:
         self.stuck[resource_id] = status
+
+    def end_in(self, resource_id: str, status: str) -> None:
+        self.ending[resource_id] = status
 
     def fail_command(self, match: str, exit_code: int = 1, output: str = "") -> None:
         self.command_faults.append(CommandFault(match, exit_code, output))

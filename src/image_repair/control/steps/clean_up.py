@@ -13,7 +13,8 @@ disk past its host (release_repair_host), that disk, unless the snapshot step de
 The disk is known from the store before any call could have changed it (wait_until_ready records
 it), so no tag lookup is needed for it. Already gone is success. "Not yet" answers
 (``IncorrectInstanceStatus.Initializing``, the protection window after creation; a disk still
-Detaching or with a snapshot in progress) make the flow's Wait loop come back. A resource
+Detaching or with a snapshot in progress) make the flow's Wait loop come back, up to its last
+attempt (ATTEMPTS), which names what is still "not yet" as not deleted. A resource
 that cannot be deleted is recorded (``cleanUp.notDeleted``), the others are still deleted, and the
 answer says ``incomplete``. A transient error is raised to the handler, which answers "retry": every
 deletion here is idempotent. Then releases the lock, and on failure records the execution as FAILED
@@ -44,6 +45,11 @@ NOT_YET = {"instance": ("IncorrectInstanceStatus.Initializing", "IncorrectInstan
 # repaired disk may outlive the host only once the release step may have run.
 LAUNCH_AFTER, SNAPSHOT_AFTER, IMAGE_AFTER = "choose_base_image", "release_repair_host", "snapshot_repaired_disk"
 RELEASE_AFTER = "wait_for_repair"
+# The flow's IsCleanedUp gives up once the attempt reaches this (state_machine/repair_image.yaml,
+# "$Input.attempt >= 20"). The last attempt names what is still not deletable and ends the
+# execution with its first cause: gone past the bound, it would stay RUNNING with no report, and
+# the janitor never touches a RUNNING execution's resources (a disk stuck Detaching, issue 12).
+ATTEMPTS = 20
 
 
 def record_failure(ports: Ports, event: FlowEvent) -> None:
@@ -106,6 +112,7 @@ class Deleter:
         self.ports = ports
         self.not_deleted: List[dict] = []
         self.not_yet: List[str] = []
+        self.not_yet_why: dict = {}           # resource id -> (kind, code)
 
     def delete(self, kind: str, resource_id: str) -> None:
         try:
@@ -116,6 +123,7 @@ class Deleter:
                 raise                                   # the whole step again, after a wait
             if error.service_code in NOT_YET.get(kind, ()):
                 self.not_yet.append(resource_id)
+                self.not_yet_why[resource_id] = (kind, error.service_code)
                 return
             self.not_deleted.append({"kind": kind, "id": resource_id, "code": error.service_code,
                                      "message": str(error)[:300]})
@@ -155,8 +163,17 @@ class Deleter:
                                      % (stuck[0], outcome)})
         elif any(host in self.not_yet for host in host_ids):
             self.not_yet.append(disk_id)
+            self.not_yet_why[disk_id] = ("disk", "HostNotDeletedYet")
         else:
             self.delete("disk", disk_id)
+
+    def give_up_waiting(self, attempts: int) -> None:
+        """The flow's last clean-up attempt: what is still "not yet" is left behind, named."""
+        for resource_id in self.not_yet:
+            kind, code = self.not_yet_why.get(resource_id, ("resource", "NotDeletableYet"))
+            self.not_deleted.append({"kind": kind, "id": resource_id, "code": code,
+                                     "message": "still not deletable after %d clean-up attempts" % attempts})
+        self.not_yet = []
 
     def tagged(self, execution_id: str, kinds: tuple) -> Set[tuple]:
         if not kinds:
@@ -211,11 +228,13 @@ def run(ports: Ports, event: FlowEvent) -> FlowState:
         disks = kept_disks(ports, execution) | ({rid for kind, rid in tagged if kind == "disk"} if failed else set())
         for disk_id in sorted(disks):
             deleter.delete_pooled_disk(execution, disk_id)
-        if not deleter.not_yet:
-            give_back_everything(ports, execution)    # after the disk is off the host: the slot is free
     else:
         for disk_id in sorted(kept_disks(ports, execution)):
             deleter.delete_kept_disk(disk_id, instances)
+    if deleter.not_yet and event.attempt + 1 >= ATTEMPTS:
+        deleter.give_up_waiting(event.attempt + 1)
+    if pooled(execution) and not deleter.not_yet:
+        give_back_everything(ports, execution)        # after the disk is off the host: the slot is free
     if deleter.not_yet:
         wait = next_wait(FIRST_WAIT_S, event.attempt)
         ports.say("clean_up: %s not deletable yet, again in %d s" % (", ".join(deleter.not_yet), wait))
