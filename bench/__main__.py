@@ -2,7 +2,8 @@
 benchmarks, print one table, write the JSON (bench/results/latest.json by default).
 
 NAMES (comma-separated): workflow (1 and 2: critical path and API calls), coldstart (3),
-agent (4, root), sweep (5), demo (6, root: the README's first command, warm). Default: all."""
+agent (4, root), sweep (5), demo (6, root: the README's first command, warm), pool (7: many images
+through the warm pool of repair hosts). Default: all."""
 import argparse
 import datetime
 import json
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from .report import calls_by_action, goal_summary, machine, package_versions, rows_for, table
 
-BENCHMARKS = ("workflow", "coldstart", "agent", "sweep", "demo")
+BENCHMARKS = ("workflow", "coldstart", "agent", "sweep", "demo", "pool")
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
 
 
@@ -32,6 +33,9 @@ def run(name: str, args) -> dict:
     if name == "demo":
         from . import demo
         return demo.benchmark()
+    if name == "pool":
+        from . import pool
+        return pool.run_all(draws=args.draws, progress=sys.stderr)
     raise ValueError(name)
 
 

@@ -143,6 +143,9 @@ def rows_for(results: dict) -> List[dict]:
     if demo:
         rows.append(row("6 demo, warm (scripts/demo.sh's job): wall clock", demo["seconds"], demo["goal_s"],
                         demo["seconds"] / demo["goal_s"], "<= 150 s", demo["seconds"] <= demo["goal_s"], "s"))
+    if results.get("pool"):
+        from .pool import rows as pool_rows
+        rows += pool_rows(results["pool"])
     return rows
 
 
