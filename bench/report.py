@@ -82,14 +82,14 @@ def rows_for(results: dict) -> List[dict]:
             worst = cold.get(kind)
             if worst is None:              # a result written before this kind was measured
                 continue
-            rows.append(row("3 cold start CPU: %s (slowest: %s)" % (label, worst["worst_handler"].rsplit(".", 1)[1]),
-                            worst["cpu_seconds"], bare, worst["ratio_to_bare"], goal,
-                            worst["ratio_to_bare"] <= 1.15 if "1.15" in goal else None, "s",
-                            "wall %.3f s vs bare %.3f s (%.2f x)%s" % (
-                                worst["seconds"], cold["bare"]["seconds"], worst["wall_ratio_to_bare"],
-                                "; median handler %.3f s (%.2f x)" % (worst["median_handler_cpu_seconds"],
-                                                                      worst["median_handler_ratio_to_bare"])
-                                if "median_handler_cpu_seconds" in worst else "")))
+            # judged on the median handler (issue 12: the slowest of 13+ noisy medians adds noise); the slowest in the note
+            typical = worst.get("median_handler_cpu_seconds", worst["cpu_seconds"])
+            ratio = worst.get("median_handler_ratio_to_bare", worst["ratio_to_bare"])
+            rows.append(row("3 cold start CPU: %s (median handler)" % label, typical, bare, ratio, goal,
+                            ratio <= 1.15 if "1.15" in goal else None, "s",
+                            "slowest %s %.3f s (%.2f x); wall %.3f s vs bare %.3f s (%.2f x)" % (
+                                worst["worst_handler"].rsplit(".", 1)[1], worst["cpu_seconds"], worst["ratio_to_bare"],
+                                worst["seconds"], cold["bare"]["seconds"], worst["wall_ratio_to_bare"])))
         raw = cold.get("without_bytecode")
         if raw:
             rows.append(row("3 cold start CPU without bytecode (no .pyc): first event (%s) vs bare, both without"

@@ -52,12 +52,6 @@ def _words(choices: Sequence[Any]) -> str:
     return quoted[0] if len(quoted) == 1 else "%s or %s" % (", ".join(quoted[:-1]), quoted[-1])
 
 
-def _compiled(pattern: str, cache: Dict[str, "re.Pattern"] = {}) -> "re.Pattern":   # noqa: B006 (a cache)
-    if pattern not in cache:
-        cache[pattern] = re.compile(pattern)
-    return cache[pattern]
-
-
 class Fields:
     """Reads a raw mapping one named field at a time: each method returns the field's converted
     value (or its default) and records a problem instead of raising, so one ``Invalid`` names
@@ -106,7 +100,7 @@ class Fields:
         if len(value) > max_length:       # before the pattern: a long value is never matched
             return self.problem(name, "string_too_long", "String should have at most %d characters" % max_length,
                                 value, max_length=max_length)
-        if pattern is not None and not _compiled(pattern).search(value):
+        if pattern is not None and not re.search(pattern, value):     # re caches what it compiles
             return self.problem(name, "string_pattern_mismatch", "String should match pattern '%s'" % pattern,
                                 value, pattern=pattern)
         return value
