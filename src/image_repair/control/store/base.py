@@ -21,8 +21,6 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Optional
 
-from pydantic import BaseModel
-
 from .models import (NEVER_MS, ConcurrentUpdate, Execution, ExecutionNotFound, ExecutionStatus, Lock,
                      LockHeld, StepClaimLost, StepInProgress, StepPayloadMismatch, StepRecord, StepResult,
                      StepStatus)
@@ -52,7 +50,8 @@ class StoredRow:
     updated_at_ms: int
 
 
-class StepClaim(BaseModel):
+@dataclass(frozen=True)
+class StepClaim:
     """The answer of ``begin_step``: either run the step (``completed`` False, we own the record)
     or use the result a previous attempt recorded (``completed`` True)."""
     execution_id: str
