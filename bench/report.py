@@ -95,13 +95,8 @@ def rows_for(results: dict) -> List[dict]:
     if cold:
         bare = cold["bare"]["cpu_seconds"]
         package = "deployed package%s" % (", no numpy" if not cold.get("package", {}).get("numpy", True) else "")
-        median = cold["first_event"].get("median_handler_ratio_to_bare")
-        if median is not None:     # issue 12's goal is on the median handler (the slowest is noise-led)
-            rows.append(row("3 cold start CPU: first event, median handler, Tablestore store (%s)" % package,
-                            cold["first_event"]["median_handler_cpu_seconds"], bare, median, "<= 1.15 x",
-                            median <= 1.15, "s"))
         for kind, label, goal in (("first_event", "first event, Tablestore store (%s)" % package,
-                                   "(info) <= 1.15 x" if median is not None else "<= 1.15 x"),
+                                   "<= 1.15 x"),
                                   ("first_event_sqlite", "first event, SQLite store (%s)" % package, "(info) <= 1.15 x"),
                                   ("first_event_with_numpy", "first event, Tablestore store, numpy installed",
                                    "(info) <= 1.15 x"),
@@ -109,14 +104,14 @@ def rows_for(results: dict) -> List[dict]:
             worst = cold.get(kind)
             if worst is None:              # a result written before this kind was measured
                 continue
-            rows.append(row("3 cold start CPU: %s (slowest: %s)" % (label, worst["worst_handler"].rsplit(".", 1)[1]),
-                            worst["cpu_seconds"], bare, worst["ratio_to_bare"], goal,
-                            worst["ratio_to_bare"] <= 1.15 if "1.15" in goal else None, "s",
-                            "wall %.3f s vs bare %.3f s (%.2f x)%s" % (
-                                worst["seconds"], cold["bare"]["seconds"], worst["wall_ratio_to_bare"],
-                                "; median handler %.3f s (%.2f x)" % (worst["median_handler_cpu_seconds"],
-                                                                      worst["median_handler_ratio_to_bare"])
-                                if "median_handler_cpu_seconds" in worst else "")))
+            # judged on the median handler (issue 12: the slowest of 13+ noisy medians adds noise); the slowest in the note
+            typical = worst.get("median_handler_cpu_seconds", worst["cpu_seconds"])
+            ratio = worst.get("median_handler_ratio_to_bare", worst["ratio_to_bare"])
+            rows.append(row("3 cold start CPU: %s (median handler)" % label, typical, bare, ratio, goal,
+                            ratio <= 1.15 if "1.15" in goal else None, "s",
+                            "slowest %s %.3f s (%.2f x); wall %.3f s vs bare %.3f s (%.2f x)" % (
+                                worst["worst_handler"].rsplit(".", 1)[1], worst["cpu_seconds"], worst["ratio_to_bare"],
+                                worst["seconds"], cold["bare"]["seconds"], worst["wall_ratio_to_bare"])))
         raw = cold.get("without_bytecode")
         if raw:
             rows.append(row("3 cold start CPU without bytecode (no .pyc): first event (%s) vs bare, both without"
@@ -236,7 +231,8 @@ ISSUE_12_GOALS = (
      "<= 0.65 (p90 <= 0.75)"),
     ("our overhead above the unavoidable work (mean; p90)", "1 workflow: our overhead above the unavoidable",
      "<= 5 % (p90 <= 8 %)"),
-    ("FC first event, median handler / bare SDK import", "3 cold start CPU: first event, median handler", "<= 1.15"),
+    ("FC first event, median handler / bare SDK import", "3 cold start CPU: first event, Tablestore store (deployed",
+     "<= 1.15"),
     ("FC first event, peak memory", "3 cold start: peak memory", "<= 100 MB"),
     ("ECS API calls per repair, ours / seed (with its internal calls)", "2 ECS API calls per successful repair",
      "<= 1.0"),

@@ -28,7 +28,7 @@ LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"     # the venv's, wi
 # The control plane's packages and modules: the layers' units (pyproject.toml, control-layers).
 CONTROL_PACKAGES = {
     "handlers", "triggers", "launchers", "local_run", "steps", "settings", "flow", "clients", "store", "models", "policy",
-    "pool", "cloud_config", "agent_build", "inputs", "logs", "cloud_errors",
+    "pool", "cloud_config", "agent_build", "inputs", "logs", "records", "cloud_errors",
 }
 
 # Files whose function-level imports are checked elsewhere or not yet: the agent has its own list

@@ -21,10 +21,8 @@ import json
 import sys
 from typing import List
 
-from pydantic import ValidationError
-
 from ..control.launchers import LocalLauncher
-from ..control.models import WatchPolicy, describe_validation_error
+from ..control.models import Invalid, WatchPolicy, describe_validation_error
 from ..control.triggers.events import Ignore, as_cloud_event, handle_delivery, image_request, split_delivery
 from . import args as cli_args
 from .args import progress
@@ -62,7 +60,7 @@ def deliver(args, payload: bytes, ecs, defaults: dict, clock, store, launcher_wr
     defaults.update(args.defaults or {})
     try:
         policy = WatchPolicy.model_validate(args.policy) if args.policy is not None else None
-    except ValidationError as error:
+    except Invalid as error:
         return cli_args.fail("events", describe_validation_error(error, "bad --policy"))
     launcher = LocalLauncher(command_ports(args.settings, store, ecs, clock), clock=clock)
     summary = handle_delivery(payload, store, launcher_wrapper(launcher) if launcher_wrapper else launcher,

@@ -1,18 +1,23 @@
 """The workflow's data at its edges: the start parameters (the seed template's names) and the small
 object the flow passes between states. Validation errors name the parameter and what is expected.
 
+Dataclasses checked by ``records.Fields``, not pydantic models: every Function Compute step reads
+its event and the execution's parameters on its first invocation, and building pydantic models
+was most of that cold start (records.py, docs/bench.md section 3). The messages keep pydantic's
+wording, so describe_validation_error words both kinds of error alike.
+
 Heavy state (instances, snapshots, reports) lives in the store, never in the flow: the flow only
 carries the execution id, a poll's attempt counter and wait, and a failure flag.
 """
 import hashlib
 import json
-from typing import Any, List, Literal, Optional, Union
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Union
 
 from ..agent.errors import BadInput
 from ..agent.items import ITEM_NAMES, SEED_DEFAULT, parse_item_list
 from .inputs import load_json, shorten
+from .records import Fields, Invalid, Record
 
 # ID shapes (ECS documentation): custom images m-..., public images by name (aliyun_3_x64_...).
 # Lengths (docs/cloud-contracts.md, "Start parameters"): the SDK documents no length for ZoneId,
@@ -37,78 +42,116 @@ class InvalidRequest(ValueError):
     code = "InvalidInput"
 
 
-class WatchPolicy(BaseModel):
+RISK_LEVELS = ("High", "Medium")
+ENGINES = ("agent", "alibaba")
+
+
+def _known_items(value: Optional[List[str]]) -> Optional[List[str]]:
+    unknown = [v for v in value or [] if v not in ITEM_NAMES]
+    if unknown:
+        raise ValueError("unknown repair items %s (known: %s)" % (shorten(unknown), ", ".join(ITEM_NAMES)))
+    return value
+
+
+@dataclass(frozen=True)
+class WatchPolicy(Record):
     """When a watched image (an event's) is repaired: a repairable item whose check item is at risk
     at one of ``riskLevels``, among ``items`` (None: every repairable item). Default: any
     repairable item at High risk (the sweep's default too)."""
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    forbid_extra = True
 
-    items: Optional[List[str]] = Field(default=None, max_length=MAX_ITEM_ENTRIES)
-    riskLevels: List[Literal["High", "Medium"]] = Field(default_factory=lambda: ["High"], min_length=1)
+    items: Optional[List[str]] = None
+    riskLevels: List[str] = field(default_factory=lambda: ["High"])
 
-    @field_validator("items")
     @classmethod
-    def _known_items(cls, value: Optional[List[str]]) -> Optional[List[str]]:
-        unknown = [v for v in value or [] if v not in ITEM_NAMES]
-        if unknown:
-            raise ValueError("unknown repair items %s (known: %s)" % (shorten(unknown), ", ".join(ITEM_NAMES)))
-        return value
+    def check(cls, fields: Fields) -> Dict[str, Any]:
+        items = fields.text_list("items", None, optional=True, max_items=MAX_ITEM_ENTRIES, max_length=MAX_ID)
+        levels = fields.text_list("riskLevels", ["High"], min_items=1, max_items=len(RISK_LEVELS) * 4)
+        for index, level in enumerate(levels or []):
+            if level not in RISK_LEVELS:
+                fields.problem(("riskLevels", index), "literal_error", "Input should be 'High' or 'Medium'", level)
+        return {"items": fields.custom("items", _known_items, items), "riskLevels": levels}
 
 
-class RepairRequest(BaseModel):
+def _repair_items(value: Any) -> List[str]:
+    """``repairItems``: a list (the seed's type) or one string ("auto", "all", "virtio,fstab"),
+    normalised to a list of known items (or ["auto"])."""
+    if isinstance(value, str) and len(value) > MAX_ITEMS_TEXT:
+        raise ValueError("the item list is %d characters, more than %d" % (len(value), MAX_ITEMS_TEXT))
+    if isinstance(value, (list, tuple)) and len(value) > MAX_ITEM_ENTRIES:
+        raise ValueError("%d items listed, more than %d" % (len(value), MAX_ITEM_ENTRIES))
+    if isinstance(value, (list, tuple)) and any(isinstance(v, str) and len(v) > MAX_ID for v in value):
+        raise ValueError("an item name is longer than %d characters" % MAX_ID)
+    try:
+        names, auto = parse_item_list(value)   # the agent's own parser: one list of known items
+    except BadInput as error:
+        raise ValueError(str(error))
+    if isinstance(value, (list, tuple)) and len(value) == 1 and value[0] in ("auto", "all"):
+        value = value[0]
+    if value == "auto" and auto:
+        return ["auto"]
+    return names
+
+
+@dataclass(frozen=True)
+class RepairRequest(Record):
     """Start parameters of one repair, under the seed template's names plus engine/allowPartial/dryRun.
 
     ``watch`` (events): first wait until the image is Available and its check Finished, then
     repair only when ``policy`` finds an item at risk (else the execution ends healthy)."""
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    forbid_extra = True
 
-    regionId: str = Field(max_length=MAX_ID, pattern=REGION_ID)
-    zoneId: str = Field(max_length=MAX_ID, pattern=ZONE_ID)
-    repairImageId: str = Field(max_length=MAX_ID, pattern=CUSTOM_IMAGE_ID)
-    baseImageId: Optional[str] = Field(default=None, max_length=MAX_ID, pattern=ANY_IMAGE_ID)
-    instanceType: str = Field(max_length=MAX_ID, pattern=INSTANCE_TYPE)
-    securityGroupId: str = Field(max_length=MAX_ID, pattern=SECURITY_GROUP_ID)
-    vSwitchId: str = Field(max_length=MAX_ID, pattern=VSWITCH_ID)
-    systemDiskCategory: Literal[DISK_CATEGORIES] = "cloud_essd"
+    regionId: str
+    zoneId: str
+    repairImageId: str
+    instanceType: str
+    securityGroupId: str
+    vSwitchId: str
+    baseImageId: Optional[str] = None
+    systemDiskCategory: str = "cloud_essd"
     # A list (the seed's type) or one string ("auto", "all", "virtio,fstab"); normalised to a list.
-    repairItems: List[str] = Field(default_factory=lambda: list(SEED_DEFAULT))
-    engine: Literal["agent", "alibaba"] = "agent"
+    repairItems: List[str] = field(default_factory=lambda: list(SEED_DEFAULT))
+    engine: str = "agent"
     allowPartial: bool = False
     dryRun: bool = False
     watch: bool = False
     policy: Optional[WatchPolicy] = None
     # Run a finished repair again with the same parameters: 1, 2... make new executions (the same
     # retry number asked twice is still one execution).
-    retry: int = Field(default=0, ge=0, le=99)
+    retry: int = 0
     # Repair on a shared, warm pool host (docs/pool.md) instead of a host of its own.
     pool: bool = False
 
-    @field_validator("repairItems", mode="before")
     @classmethod
-    def _items(cls, value: Any) -> List[str]:
-        if isinstance(value, str) and len(value) > MAX_ITEMS_TEXT:
-            raise ValueError("the item list is %d characters, more than %d" % (len(value), MAX_ITEMS_TEXT))
-        if isinstance(value, (list, tuple)) and len(value) > MAX_ITEM_ENTRIES:
-            raise ValueError("%d items listed, more than %d" % (len(value), MAX_ITEM_ENTRIES))
-        if isinstance(value, (list, tuple)) and any(isinstance(v, str) and len(v) > MAX_ID for v in value):
-            raise ValueError("an item name is longer than %d characters" % MAX_ID)
-        try:
-            names, auto = parse_item_list(value)   # the agent's own parser: one list of known items
-        except BadInput as error:
-            raise ValueError(str(error))
-        if isinstance(value, (list, tuple)) and len(value) == 1 and value[0] in ("auto", "all"):
-            value = value[0]
-        if value == "auto" and auto:
-            return ["auto"]
-        return names
+    def check(cls, fields: Fields) -> Dict[str, Any]:
+        items = fields.raw.get("repairItems", MISSING_ITEMS)
+        fields.seen.add("repairItems")
+        return {
+            "regionId": fields.text("regionId", max_length=MAX_ID, pattern=REGION_ID),
+            "zoneId": fields.text("zoneId", max_length=MAX_ID, pattern=ZONE_ID),
+            "repairImageId": fields.text("repairImageId", max_length=MAX_ID, pattern=CUSTOM_IMAGE_ID),
+            "baseImageId": fields.text("baseImageId", None, optional=True, max_length=MAX_ID, pattern=ANY_IMAGE_ID),
+            "instanceType": fields.text("instanceType", max_length=MAX_ID, pattern=INSTANCE_TYPE),
+            "securityGroupId": fields.text("securityGroupId", max_length=MAX_ID, pattern=SECURITY_GROUP_ID),
+            "vSwitchId": fields.text("vSwitchId", max_length=MAX_ID, pattern=VSWITCH_ID),
+            "systemDiskCategory": fields.choice("systemDiskCategory", DISK_CATEGORIES, "cloud_essd"),
+            "repairItems": list(SEED_DEFAULT) if items is MISSING_ITEMS
+            else fields.custom("repairItems", _repair_items, items),
+            "engine": fields.choice("engine", ENGINES, "agent"),
+            "allowPartial": fields.boolean("allowPartial", False),
+            "dryRun": fields.boolean("dryRun", False),
+            "watch": fields.boolean("watch", False),
+            "policy": fields.record("policy", WatchPolicy, None, optional=True),
+            "retry": fields.integer("retry", 0, ge=0, le=99),
+            "pool": fields.boolean("pool", False),
+        }
 
-    @model_validator(mode="after")
-    def _engine_items(self) -> "RepairRequest":
-        if self.engine == "alibaba" and self.dryRun:
+    @classmethod
+    def after_check(cls, request: "RepairRequest") -> None:
+        if request.engine == "alibaba" and request.dryRun:
             raise ValueError("dryRun needs engine 'agent' (the public command has no dry run)")
-        if self.policy is not None and not self.watch:
+        if request.policy is not None and not request.watch:
             raise ValueError("policy applies to watched images only (watch: true)")
-        return self
 
     @property
     def auto_items(self) -> bool:
@@ -120,10 +163,13 @@ class RepairRequest(BaseModel):
         # one hashes its policy too and is named watch-...: the flow's input flag comes from that.
         excluded = (set() if self.watch else {"watch", "policy"}) | (set() if self.retry else {"retry"}) | \
             (set() if self.pool else {"pool"})
-        fields = self.model_dump(exclude=excluded or None)
+        fields = self.model_dump(exclude=excluded)
         canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
         prefix = WATCH_PREFIX if self.watch else "repair-"
         return "%s%s-%s" % (prefix, self.repairImageId, hashlib.sha256(canonical.encode()).hexdigest()[:12])
+
+
+MISSING_ITEMS = object()     # repairItems not given: the seed's default
 
 
 WATCH_PREFIX = "watch-"
@@ -151,13 +197,14 @@ def parse_request(raw: Union[dict, str, bytes, None], defaults: Optional[dict] =
     merged.update({k: v for k, v in raw.items() if v is not None})
     try:
         return RepairRequest.model_validate(merged)
-    except ValidationError as error:
+    except Invalid as error:
         raise InvalidRequest(describe_validation_error(error))
 
 
-def describe_validation_error(error: ValidationError, what: str = "invalid repair parameters") -> str:
+def describe_validation_error(error: Any, what: str = "invalid repair parameters") -> str:
     """One line: ``what: field: problem; ...`` (at most MAX_PROBLEMS problems, every value and
-    unknown name quoted by a short prefix, so the line stays short whatever the input)."""
+    unknown name quoted by a short prefix, so the line stays short whatever the input). ``error``:
+    records.Invalid or a pydantic ValidationError (the triggers' models), alike in ``errors()``."""
     problems = error.errors(include_url=False)
     lines = [describe_problem(problem) for problem in problems[:MAX_PROBLEMS]]
     if len(problems) > MAX_PROBLEMS:
@@ -190,16 +237,21 @@ SHORT_WHERE = 80
 SHORT_MESSAGE = 300
 
 
-class FlowState(BaseModel):
+MAX_EXECUTION_ID = 128
+MAX_TEXT = 65_536
+
+
+@dataclass
+class FlowState(Record):
     """What every handler returns and the flow passes on (small: the store holds the rest).
 
     Two kinds of "not yet", both routed by the flow's Choice/Wait loops, never by error names:
     a poll that has not reached its state (``ready`` False) and a transient failure (``retry``
     True: throttling, a 5xx, a lost response, a concurrent attempt), decided by our code because
-    Function Compute transmits no error code of ours (docs/flow.md, "Errors")."""
-    model_config = ConfigDict(extra="ignore")
+    Function Compute transmits no error code of ours (docs/flow.md, "Errors").
 
-    executionId: str = Field(min_length=1, max_length=128)
+    Built by our own steps (not read from outside): the constructor checks the execution id only."""
+    executionId: str
     step: str = ""              # the step that answered (names the state in a give-up)
     ready: bool = True          # a poll: the awaited state was reached
     attempt: int = 0            # a poll: how many times it has looked (bounded by the flow's Choice)
@@ -219,19 +271,34 @@ class FlowState(BaseModel):
     itemsAtRiskBefore: Optional[List[str]] = None   # finish: check items at risk before and after
     itemsAtRiskAfter: Optional[List[str]] = None
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.executionId, str) or not 1 <= len(self.executionId) <= MAX_EXECUTION_ID:
+            raise ValueError("FlowState.executionId must be 1-%d characters" % MAX_EXECUTION_ID)
 
-class FlowEvent(BaseModel):
+
+@dataclass(frozen=True)
+class FlowEvent(Record):
     """A step handler's input: the execution and, for polls, the attempt; for retries their count;
-    Catch adds the error (``caught``: it escaped a function, which our code did not decide)."""
-    model_config = ConfigDict(extra="ignore")
-
-    executionId: str = Field(min_length=1, max_length=128)
-    attempt: int = Field(default=0, ge=0, le=10_000)
-    retries: int = Field(default=0, ge=0, le=10_000)
-    errorCode: Optional[str] = Field(default=None, max_length=256)
-    errorDetail: Optional[str] = Field(default=None, max_length=65_536)
-    failedState: Optional[str] = Field(default=None, max_length=128)
+    Catch adds the error (``caught``: it escaped a function, which our code did not decide).
+    Unknown names are ignored (the flow passes the whole state on)."""
+    executionId: str
+    attempt: int = 0
+    retries: int = 0
+    errorCode: Optional[str] = None
+    errorDetail: Optional[str] = None
+    failedState: Optional[str] = None
     caught: bool = False
 
+    @classmethod
+    def check(cls, fields: Fields) -> Dict[str, Any]:
+        return {"executionId": fields.text("executionId", min_length=1, max_length=MAX_EXECUTION_ID),
+                "attempt": fields.integer("attempt", 0, ge=0, le=10_000),
+                "retries": fields.integer("retries", 0, ge=0, le=10_000),
+                "errorCode": fields.text("errorCode", None, optional=True, max_length=256),
+                "errorDetail": fields.text("errorDetail", None, optional=True, max_length=MAX_TEXT),
+                "failedState": fields.text("failedState", None, optional=True, max_length=128),
+                "caught": fields.boolean("caught", False)}
 
-__all__ = ["RepairRequest", "WatchPolicy", "flow_input", "InvalidRequest", "parse_request", "FlowState", "FlowEvent", "ITEM_NAMES"]
+
+__all__ = ["RepairRequest", "WatchPolicy", "flow_input", "InvalidRequest", "parse_request", "FlowState", "FlowEvent", "ITEM_NAMES",
+           "describe_validation_error", "Invalid"]

@@ -19,19 +19,19 @@ What is read elsewhere, on purpose:
 * ``logs.py`` scans credential-named variables to mask their values in log lines (redaction,
   not configuration).
 
-Why not pydantic-settings: it is one more dependency (not installed here) on the functions' cold
-path for what 20 lines do here, and pydantic itself is already loaded by the models. Cost on a
-container's first invocation, measured with pydantic loaded: importing this module ~12 ms (it was
-~50 ms with length-bounded regex repeats, hence max_length beside plain patterns), reading the
-environment ~0.2 ms."""
+Why not pydantic (or pydantic-settings): this is on every function's first invocation, and
+building pydantic models was most of that cold start (records.py, docs/bench.md section 3); the
+fields are checked by ``records.Fields`` with pydantic's wording. Lengths are bounded by
+max_length beside plain patterns (a bounded repeat in a pattern costs the regex engine far more
+to compile)."""
 import json
 import os
 import re
-from typing import Any, Dict, Literal, Mapping, Optional
-
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from dataclasses import dataclass, field
+from typing import Any, Dict, Mapping, Optional
 
 from .cloud_errors import CloudError
+from .records import Fields, Invalid, Record
 from .store.settings import store_settings_from_env
 
 MAX_JSON_CHARS = 64 * 1024             # a defaults or policy object is under 2 KB
@@ -55,71 +55,121 @@ class SettingsError(ValueError):
         self.variable = variable
 
 
-class Settings(BaseModel):
-    """The environment's configuration, typed and bounded (field alias = variable name)."""
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+FANOUTS = ("cloudflow", "fc-async")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+JANITOR_TTL_HOURS = (1, 24 * 365)     # IMAGE_REPAIR_JANITOR_TTL_HOURS's bounds (the janitor's payload's)
 
-    # Set by Function Compute in every function's environment
-    function_region: Optional[str] = Field(None, alias="FC_REGION", **REGION)
-    account_id: Optional[str] = Field(None, alias="FC_ACCOUNT_ID", pattern=r"^[0-9]+$", max_length=32)
-    function_name: Optional[str] = Field(None, alias="FC_FUNCTION_NAME", max_length=128)
-    # Where the clients go
-    region_id: Optional[str] = Field(None, alias="ALIBABA_CLOUD_REGION_ID", **REGION)
-    ecs_endpoint: Optional[str] = Field(None, alias="IMAGE_REPAIR_ECS_ENDPOINT", **ENDPOINT)
-    fnf_endpoint: Optional[str] = Field(None, alias="IMAGE_REPAIR_FNF_ENDPOINT", **ENDPOINT)
-    fc_endpoint: Optional[str] = Field(None, alias="IMAGE_REPAIR_FC_ENDPOINT", **ENDPOINT)
-    flow_name: Optional[str] = Field(None, alias="IMAGE_REPAIR_FLOW_NAME", **NAME)
-    # How repairs are started and cleaned up
-    fanout: Literal["cloudflow", "fc-async"] = Field("cloudflow", alias="IMAGE_REPAIR_FANOUT")
-    start_function: Optional[str] = Field(None, alias="IMAGE_REPAIR_START_FUNCTION", **NAME)
-    janitor_ttl_hours: Optional[float] = Field(None, alias="IMAGE_REPAIR_JANITOR_TTL_HOURS", ge=1, le=24 * 365,
-                                               allow_inf_nan=False)
-    sweep_defaults: Optional[Dict[str, Any]] = Field(None, alias="IMAGE_REPAIR_SWEEP_DEFAULTS")
-    event_defaults: Optional[Dict[str, Any]] = Field(None, alias="IMAGE_REPAIR_EVENT_DEFAULTS")
-    event_policy: Optional[Dict[str, Any]] = Field(None, alias="IMAGE_REPAIR_EVENT_POLICY")
-    # What the agent is given (package sources)
-    mirror_url: Optional[str] = Field(None, alias="IMAGE_REPAIR_MIRROR_URL", **URL)
-    assist_package_url: Optional[str] = Field(None, alias="IMAGE_REPAIR_ASSIST_PACKAGE_URL", **URL)
-    aegis_package_url: Optional[str] = Field(None, alias="IMAGE_REPAIR_AEGIS_PACKAGE_URL", **URL)
-    # Logs and the CLI
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field("INFO", alias="IMAGE_REPAIR_LOG_LEVEL")
-    debug: bool = Field(False, alias="IMAGE_REPAIR_DEBUG")
-    # The store's variables, for store/settings.py's parser (credentials left out: see above)
-    store_variables: Dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
+# Every field's variable (the field's alias): docs/deploying.md's table lists them all.
+VARIABLES = {
+    "function_region": "FC_REGION", "account_id": "FC_ACCOUNT_ID", "function_name": "FC_FUNCTION_NAME",
+    "region_id": "ALIBABA_CLOUD_REGION_ID", "ecs_endpoint": "IMAGE_REPAIR_ECS_ENDPOINT",
+    "fnf_endpoint": "IMAGE_REPAIR_FNF_ENDPOINT", "fc_endpoint": "IMAGE_REPAIR_FC_ENDPOINT",
+    "flow_name": "IMAGE_REPAIR_FLOW_NAME", "fanout": "IMAGE_REPAIR_FANOUT",
+    "start_function": "IMAGE_REPAIR_START_FUNCTION", "janitor_ttl_hours": "IMAGE_REPAIR_JANITOR_TTL_HOURS",
+    "sweep_defaults": "IMAGE_REPAIR_SWEEP_DEFAULTS", "event_defaults": "IMAGE_REPAIR_EVENT_DEFAULTS",
+    "event_policy": "IMAGE_REPAIR_EVENT_POLICY", "mirror_url": "IMAGE_REPAIR_MIRROR_URL",
+    "assist_package_url": "IMAGE_REPAIR_ASSIST_PACKAGE_URL", "aegis_package_url": "IMAGE_REPAIR_AEGIS_PACKAGE_URL",
+    "log_level": "IMAGE_REPAIR_LOG_LEVEL", "debug": "IMAGE_REPAIR_DEBUG",
+}
 
-    _store = PrivateAttr(default=None)
 
-    @field_validator("sweep_defaults", "event_defaults", "event_policy", mode="before")
-    @classmethod
-    def _json_object(cls, value):
-        if not isinstance(value, str):
-            return value
-        if len(value) > MAX_JSON_CHARS:
-            raise ValueError("%d characters, at most %d" % (len(value), MAX_JSON_CHARS))
-        try:
-            value = json.loads(value)
-        except ValueError as error:
-            raise ValueError("not JSON (%s)" % error)
-        if not isinstance(value, dict):
-            raise ValueError("must be a JSON object, not %s" % type(value).__name__)
+def _json_object(value: Any) -> Any:
+    if not isinstance(value, str):
         return value
+    if len(value) > MAX_JSON_CHARS:
+        raise ValueError("%d characters, at most %d" % (len(value), MAX_JSON_CHARS))
+    try:
+        value = json.loads(value)
+    except ValueError as error:
+        raise ValueError("not JSON (%s)" % error)
+    if not isinstance(value, dict):
+        raise ValueError("must be a JSON object, not %s" % type(value).__name__)
+    return value
 
-    @field_validator("log_level", mode="before")
+
+@dataclass(frozen=True)
+class Settings(Record):
+    """The environment's configuration, typed and bounded (``VARIABLES``: each field's variable)."""
+    # Set by Function Compute in every function's environment
+    function_region: Optional[str] = None
+    account_id: Optional[str] = None
+    function_name: Optional[str] = None
+    # Where the clients go
+    region_id: Optional[str] = None
+    ecs_endpoint: Optional[str] = None
+    fnf_endpoint: Optional[str] = None
+    fc_endpoint: Optional[str] = None
+    flow_name: Optional[str] = None
+    # How repairs are started and cleaned up
+    fanout: str = "cloudflow"
+    start_function: Optional[str] = None
+    janitor_ttl_hours: Optional[float] = None
+    sweep_defaults: Optional[Dict[str, Any]] = None
+    event_defaults: Optional[Dict[str, Any]] = None
+    event_policy: Optional[Dict[str, Any]] = None
+    # What the agent is given (package sources)
+    mirror_url: Optional[str] = None
+    assist_package_url: Optional[str] = None
+    aegis_package_url: Optional[str] = None
+    # Logs and the CLI
+    log_level: str = "INFO"
+    debug: bool = False
+    # The store's variables, for store/settings.py's parser (credentials left out: see above)
+    store_variables: Dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    _store: Any = field(default=None, init=False, repr=False, compare=False)
+
     @classmethod
-    def _upper(cls, value):
-        return value.strip().upper() if isinstance(value, str) else value
+    def check(cls, fields: Fields) -> Dict[str, Any]:
+        v = VARIABLES
+
+        def text(name: str, **shape: Any) -> Optional[str]:
+            return fields.text(v[name], None, optional=True, **shape)
+
+        def json_object(name: str) -> Optional[dict]:
+            fields.seen.add(v[name])
+            value = fields.custom(v[name], _json_object, fields.raw.get(v[name]))
+            if value is not None and not isinstance(value, dict):
+                return fields.problem(v[name], "dict_type", "Input should be a valid dictionary", value)
+            return value
+
+        level = fields.raw.get(v["log_level"])
+        if isinstance(level, str):       # case and spaces do not matter (on a copy: the input is the caller's)
+            fields.raw = dict(fields.raw, **{v["log_level"]: level.strip().upper()})
+        return {
+            "function_region": text("function_region", **REGION),
+            "account_id": text("account_id", pattern=r"^[0-9]+$", max_length=32),
+            "function_name": text("function_name", max_length=128),
+            "region_id": text("region_id", **REGION),
+            "ecs_endpoint": text("ecs_endpoint", **ENDPOINT),
+            "fnf_endpoint": text("fnf_endpoint", **ENDPOINT),
+            "fc_endpoint": text("fc_endpoint", **ENDPOINT),
+            "flow_name": text("flow_name", **NAME),
+            "fanout": fields.choice(v["fanout"], FANOUTS, "cloudflow"),
+            "start_function": text("start_function", **NAME),
+            "janitor_ttl_hours": fields.number(v["janitor_ttl_hours"], None, optional=True,
+                                               ge=JANITOR_TTL_HOURS[0], le=JANITOR_TTL_HOURS[1]),
+            "sweep_defaults": json_object("sweep_defaults"),
+            "event_defaults": json_object("event_defaults"),
+            "event_policy": json_object("event_policy"),
+            "mirror_url": text("mirror_url", **URL),
+            "assist_package_url": text("assist_package_url", **URL),
+            "aegis_package_url": text("aegis_package_url", **URL),
+            "log_level": fields.choice(v["log_level"], LOG_LEVELS, "INFO"),
+            "debug": fields.boolean(v["debug"], False),
+            "store_variables": fields.mapping("store_variables", {}),
+        }
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
         """Read and check every variable now (``env``: os.environ by default); SettingsError
         names the first bad one."""
         env = os.environ if env is None else env
-        aliases = {field.alias for field in cls.model_fields.values() if field.alias}
+        aliases = set(VARIABLES.values())
         given = {name: value for name, value in env.items() if name in aliases and value.strip()}
         store = {name: value for name, value in env.items() if not CREDENTIAL_NAME.search(name)}
         try:
             return cls.model_validate(dict(given, store_variables=store))
-        except ValidationError as error:
+        except Invalid as error:
             problem = error.errors()[0]
             variable = str(problem["loc"][0]) if problem["loc"] else "configuration"
             message = problem["msg"].replace("Value error, ", "")
@@ -146,8 +196,8 @@ class Settings(BaseModel):
     def store_settings(self):
         """The store's settings, parsed once by store/settings.py from this object's snapshot
         (its errors name IMAGE_REPAIR_STORE or the variable at fault)."""
-        if self._store is None:
-            self._store = store_settings_from_env(self.store_variables)
+        if self._store is None:     # a cache on a frozen record: set once, through object's own setter
+            object.__setattr__(self, "_store", store_settings_from_env(self.store_variables))
         return self._store
 
 

@@ -9,11 +9,9 @@ Configuration (the container's settings, control/settings.py):
 * IMAGE_REPAIR_EVENT_POLICY: a JSON object ``{"items": [...] | null, "riskLevels": ["High"]}``,
   the policy of events that carry none (default: any repairable item at High risk);
 * FC_REGION (set by FC): events for images of other regions are ignored."""
-from pydantic import ValidationError
-
 from ..clients.cloudflow import cloudflow_starter
 from ..launchers import CloudFlowLauncher
-from ..models import WatchPolicy, describe_validation_error
+from ..models import Invalid, WatchPolicy, describe_validation_error
 from ..steps.runner import HandlerError
 from ..triggers.events import handle_delivery
 from .fc import ports_from_env, start_invocation
@@ -23,7 +21,7 @@ def event_policy(settings):
     """The settings' IMAGE_REPAIR_EVENT_POLICY as a WatchPolicy (HandlerError InvalidConfiguration)."""
     try:
         return WatchPolicy.model_validate(settings.event_policy or {})
-    except ValidationError as error:
+    except Invalid as error:
         raise HandlerError("InvalidConfiguration", describe_validation_error(error, "IMAGE_REPAIR_EVENT_POLICY"))
 
 

@@ -17,9 +17,7 @@ import logging
 import time
 from typing import Any, Callable, Optional, Union
 
-from pydantic import ValidationError
-
-from ..models import FlowEvent, FlowState, describe_validation_error
+from ..models import FlowEvent, FlowState, Invalid, describe_validation_error
 from ..store import ExecutionNotFound, StoreError
 from . import FUNCTIONS
 from .common import Ports
@@ -66,8 +64,8 @@ def run_step(step: str, event: Any, ports: Union[Ports, Callable[[], Ports]], re
     Logs step.started, then step.finished, step.retry or step.failed, with the execution id."""
     try:
         flow_event = FlowEvent.model_validate(parse_event(event))
-    except (ValueError, ValidationError, HandlerError, RecursionError) as error:
-        reason = describe_validation_error(error, "bad event for %s" % step) if isinstance(error, ValidationError) \
+    except (ValueError, HandlerError, RecursionError) as error:     # Invalid is a ValueError
+        reason = describe_validation_error(error, "bad event for %s" % step) if isinstance(error, Invalid) \
             else "bad event for %s: %s" % (step, " ".join(str(error).split()))    # one line, whatever came
         log.warning("step.failed", extra={"step": step, "execution_id": None, "request_id": request_id,
                                           "error_code": "InvalidInput", "error": clip(reason)})

@@ -19,9 +19,8 @@ import json
 import time
 import uuid
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Optional
-
-from pydantic import BaseModel
 
 from .models import (NEVER_MS, ConcurrentUpdate, Execution, ExecutionNotFound, ExecutionStatus, Lock,
                      LockHeld, StepClaimLost, StepInProgress, StepPayloadMismatch, StepRecord, StepResult,
@@ -39,7 +38,8 @@ DEFAULT_LOCK_TTL_S = 6 * 3600.0    # a repair that holds its image longer than t
 MAX_OPTIMISTIC_ATTEMPTS = 64
 
 
-class StepClaim(BaseModel):
+@dataclass(frozen=True)
+class StepClaim:
     """The answer of ``begin_step``: either run the step (``completed`` False, we own the record)
     or use the result a previous attempt recorded (``completed`` True)."""
     execution_id: str

@@ -20,10 +20,9 @@ settings delegate the store's part to them); ``open_store`` builds the store the
 import ipaddress
 import os
 import re
+from dataclasses import dataclass, field
 from typing import Callable, Literal, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
-
-from pydantic import BaseModel
 
 from ..cloud_config import keys_from_env, resolved_keys
 from ..cloud_errors import CloudError
@@ -37,15 +36,17 @@ REGION_ID = re.compile(r"[a-z]{2,4}(?:-[a-z0-9]{1,20}){1,4}")     # cn-hangzhou,
 LOOPBACK_NAMES = ("localhost",)
 
 
-class StoreSettings(BaseModel):
+@dataclass(frozen=True)
+class StoreSettings:
+    """What ``open_store`` builds (every value checked by the parser below)."""
     backend: Literal["sqlite", "tablestore"]
     sqlite_path: Optional[str] = None
     instance: Optional[str] = None
     table: Optional[str] = None
     endpoint: Optional[str] = None
     access_key_id: Optional[str] = None
-    access_key_secret: Optional[str] = None
-    security_token: Optional[str] = None
+    access_key_secret: Optional[str] = field(default=None, repr=False)    # never in a log line
+    security_token: Optional[str] = field(default=None, repr=False)
 
 
 def default_sqlite_path(env: Mapping[str, str]) -> str:

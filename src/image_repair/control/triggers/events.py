@@ -25,12 +25,12 @@ the launch itself (the store, CloudFlow) may raise: that is not the event's faul
 redelivery finds what was already recorded.
 """
 import logging
-from typing import Any, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..launchers import start_execution
-from ..models import InvalidRequest, RepairRequest, WatchPolicy, parse_request
+from ..models import Invalid, InvalidRequest, RepairRequest, WatchPolicy, parse_request
 from . import bounded
 from .actiontrail import IMAGE_MAKING_CALLS, Unusable, made_image, read_call
 from .bounded import cut, preview
@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 CUSTOM_EVENT_TYPE = "image-repair:Image:RepairRequested"
 ACTIONTRAIL_API_CALL = ":ActionTrail:ApiCall"
 # What a custom event may set besides the image: the start parameters, under the seed's names.
-CUSTOM_PARAMETERS = set(RepairRequest.model_fields) - {"repairImageId", "watch", "policy"}
+CUSTOM_PARAMETERS = set(RepairRequest.field_names()) - {"repairImageId", "watch", "policy"}
 
 # Bounds of event fields (docs/events.md "Bounds"; the delivery's own bounds: delivery.py).
 MAX_ID_CHARS = 128                  # event ids, image ids, names
@@ -68,7 +68,7 @@ class CustomRepairEvent(BaseModel):
 
     imageId: str = Field(min_length=1, max_length=MAX_ID_CHARS)
     regionId: Optional[str] = Field(default=None, max_length=64)
-    policy: Optional[WatchPolicy] = None
+    policy: Optional[Dict[str, Any]] = None      # checked by WatchPolicy (a dataclass, models.py)
 
 
 class Accepted(BaseModel):
@@ -137,8 +137,11 @@ def custom_request(event: CloudEvent) -> Tuple[str, Optional[str], dict]:
         _bounded_lists(policy, "policy.")
     try:
         custom = CustomRepairEvent.model_validate(event.data)
+        policy = None if custom.policy is None else WatchPolicy.model_validate(custom.policy)
     except ValidationError as error:
         raise Ignore("malformed %s data: %s" % (CUSTOM_EVENT_TYPE, _first_error(error)))
+    except Invalid as error:
+        raise Ignore("malformed %s data: %s" % (CUSTOM_EVENT_TYPE, _first_error(error, ("policy",))))
     extra = dict(custom.model_extra or {})
     unknown = sorted(set(extra) - CUSTOM_PARAMETERS)
     if unknown:
@@ -146,8 +149,8 @@ def custom_request(event: CloudEvent) -> Tuple[str, Optional[str], dict]:
                                                          ", ".join(cut(k, 20) for k in unknown[:5])))
     for name, value in extra.items():
         _bounded_parameter(name, value)
-    if custom.policy is not None:
-        extra["policy"] = custom.policy.model_dump()
+    if policy is not None:
+        extra["policy"] = policy.model_dump()
     return custom.imageId, custom.regionId or event.aliyunregionid, extra
 
 
@@ -289,9 +292,10 @@ def _ignore(summary: DeliverySummary, event_id: Optional[str], event_type: Optio
     log.warning("events.ignored", extra={"event_id": event_id, "event_type": event_type, "reason": reason})
 
 
-def _first_error(error: ValidationError) -> str:
+def _first_error(error: Any, under: Tuple = ()) -> str:
+    """pydantic's ValidationError or models.Invalid (alike in ``errors()``); ``under``: the loc's prefix."""
     problem = error.errors()[0]
-    where = ".".join(cut(str(p), 20) for p in problem["loc"])
+    where = ".".join(cut(str(p), 20) for p in under + tuple(problem["loc"]))
     return "%s: %s" % (where or "event", problem["msg"])
 
 
