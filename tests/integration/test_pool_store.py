@@ -15,7 +15,7 @@ from image_repair.control.store.models import NEVER_MS
 from tests.unit.test_store_contract import THREADS, clock, make_store, run_threads, store  # noqa: F401
 
 ZONE = "cn-hangzhou-h"
-SPEC = InstanceTypeSpec(InstanceTypeId="ecs.g7.large", CpuCoreCount=2, DiskQuantity=17)   # 2 slots
+SPEC = InstanceTypeSpec.model_validate({"InstanceTypeId": "ecs.g7.large", "CpuCoreCount": 2, "DiskQuantity": 17})   # 2 slots
 SETTINGS = PoolSettings(max_hosts=2, lease_ttl_s=600, launch_timeout_s=300, idle_release_s=120)
 
 
@@ -168,7 +168,7 @@ def test_a_launch_finishes_or_its_seat_goes_to_another(store, clock):
 def test_a_crashed_owners_lease_expires_and_is_taken(make_store, clock):
     store = make_store()
     single = SETTINGS.model_copy(update={"max_hosts": 1})
-    one_slot = InstanceTypeSpec(InstanceTypeId="ecs.g7.large", CpuCoreCount=1, DiskQuantity=17)
+    one_slot = InstanceTypeSpec.model_validate({"InstanceTypeId": "ecs.g7.large", "CpuCoreCount": 1, "DiskQuantity": 17})
     crashed = pool_leases.acquire_slot(store, "exec-crashed", ZONE, one_slot, single)
     pool_hosts.mark_host_ready(store, crashed.host, "i-1", 0, one_slot, single)
     with pytest.raises(PoolBusy):
@@ -288,7 +288,7 @@ def test_racing_acquirers_never_share_a_slot_nor_exceed_capacity_or_quota(make_s
 
 def test_racing_takers_of_a_crashed_owners_slot_get_it_once(make_store, clock):
     single = SETTINGS.model_copy(update={"max_hosts": 1})
-    one_slot = InstanceTypeSpec(InstanceTypeId="ecs.g7.large", CpuCoreCount=1, DiskQuantity=17)
+    one_slot = InstanceTypeSpec.model_validate({"InstanceTypeId": "ecs.g7.large", "CpuCoreCount": 1, "DiskQuantity": 17})
     store = make_store()
     crashed = pool_leases.acquire_slot(store, "exec-crashed", ZONE, one_slot, single)
     pool_hosts.mark_host_ready(store, crashed.host, "i-1", 0, one_slot, single)

@@ -11,7 +11,7 @@ from image_repair.control.pool import leases as pool_leases
 from image_repair.control.pool.models import InstanceTypeSpec, PoolSettings
 from image_repair.control.store.sqlite import SQLiteStore
 
-SPEC = InstanceTypeSpec(InstanceTypeId="ecs.g7.large", CpuCoreCount=2, DiskQuantity=17)
+SPEC = InstanceTypeSpec.model_validate({"InstanceTypeId": "ecs.g7.large", "CpuCoreCount": 2, "DiskQuantity": 17})
 SETTINGS = PoolSettings(max_hosts=3)
 
 

@@ -69,7 +69,7 @@ def lease_slot(ports: Ports, execution, request, base_image_id: str) -> dict:
         # RunInstances answered (the same ClientToken finds the first instance, if any).
         launch = grant.launch or (grant.host.state == HostState.LAUNCHING and grant.host.instance_id is None
                                   and grant.host.launched_by == execution.execution_id)
-        result = {"pooled": True, "lease": grant.lease.model_dump(mode="json"), "hostId": grant.host.host_id,
+        result = {"pooled": True, "lease": grant.lease.model_dump(), "hostId": grant.host.host_id,
                   "launched": launch, "autoReleaseTime": ""}
         if launch:
             when = release_time(ports.clock() + HOST_LIFETIME_S)

@@ -8,9 +8,10 @@ one host living in a seat (a new one each time the seat is claimed), so a lease 
 was released and replaced is never mistaken for a lease on its successor.
 """
 from enum import Enum
-from typing import Optional
+from dataclasses import dataclass
+from typing import Any, Dict, Optional
 
-from pydantic import BaseModel, Field
+from ..records import MISSING, Fields, Record
 
 from .models import StoreError
 
@@ -27,40 +28,72 @@ class HostState(str, Enum):
 USABLE_STATES = (HostState.LAUNCHING, HostState.READY)   # states on which a slot may be leased
 
 
-class PoolHost(BaseModel):
+def _id(fields: Fields, name: str, max_length: int = 64, optional: bool = False) -> Optional[str]:
+    return fields.text(name, None if optional else MISSING, optional=optional, min_length=0 if optional else 1,
+                       max_length=max_length)
+
+
+def _ms(fields: Fields, name: str, default=MISSING) -> int:
+    return fields.integer(name, default, ge=0)
+
+
+@dataclass
+class PoolHost(Record):
     """One repair host of the pool, in its seat."""
-    seat: int = Field(ge=0)
-    host_id: str = Field(min_length=1, max_length=64)
-    zone: str = Field(min_length=1, max_length=64)
-    instance_type: str = Field(min_length=1, max_length=64)
-    instance_id: Optional[str] = Field(default=None, max_length=64)   # None until launched
-    capacity: int = Field(ge=0, le=MAX_SLOTS_PER_HOST)                # disk slots
+    seat: int
+    host_id: str
+    zone: str
+    instance_type: str
+    capacity: int                # disk slots
     state: HostState
-    launched_by: str = Field(min_length=1, max_length=128)             # the execution that claimed the seat
+    launched_by: str             # the execution that claimed the seat
     created_at_ms: int
     last_used_at_ms: int         # the last lease taken or given back: idle time counts from here
     state_changed_at_ms: int
-    drain_reason: Optional[str] = Field(default=None, max_length=256)
-    releaser: Optional[str] = Field(default=None, max_length=64)     # who is deleting its instance
     # The seat is free again when this passes: never for a live host, a deadline for a launch
     # (a launcher that crashed frees it), now for a released host.
     expires_at_ms: int
+    instance_id: Optional[str] = None        # None until launched
+    drain_reason: Optional[str] = None
+    releaser: Optional[str] = None           # who is deleting its instance
     version: int = 1             # optimistic concurrency, as Execution.version
+
+    @classmethod
+    def check(cls, fields: Fields) -> Dict[str, Any]:
+        return {"seat": fields.integer("seat", ge=0), "host_id": _id(fields, "host_id"), "zone": _id(fields, "zone"),
+                "instance_type": _id(fields, "instance_type"),
+                "capacity": fields.integer("capacity", ge=0, le=MAX_SLOTS_PER_HOST),
+                "state": fields.choice("state", tuple(HostState)), "launched_by": _id(fields, "launched_by", 128),
+                "created_at_ms": _ms(fields, "created_at_ms"), "last_used_at_ms": _ms(fields, "last_used_at_ms"),
+                "state_changed_at_ms": _ms(fields, "state_changed_at_ms"),
+                "expires_at_ms": _ms(fields, "expires_at_ms"),
+                "instance_id": _id(fields, "instance_id", optional=True),
+                "drain_reason": _id(fields, "drain_reason", 256, optional=True),
+                "releaser": _id(fields, "releaser", optional=True),
+                "version": fields.integer("version", 1, ge=1)}
 
     def is_expired(self, now_ms: int) -> bool:
         return self.expires_at_ms <= now_ms
 
 
-class SlotLease(BaseModel):
+@dataclass
+class SlotLease(Record):
     """Slot ``slot`` of host ``host_id`` leased to execution ``owner`` until ``expires_at_ms``."""
-    host_id: str = Field(min_length=1, max_length=64)
-    seat: int = Field(ge=0)
-    zone: str = Field(min_length=1, max_length=64)
-    slot: int = Field(ge=0, lt=MAX_SLOTS_PER_HOST)
-    owner: str = Field(min_length=1, max_length=128)
+    host_id: str
+    seat: int
+    zone: str
+    slot: int
+    owner: str
     acquired_at_ms: int
     expires_at_ms: int
     version: int = 1
+
+    @classmethod
+    def check(cls, fields: Fields) -> Dict[str, Any]:
+        return {"host_id": _id(fields, "host_id"), "seat": fields.integer("seat", ge=0), "zone": _id(fields, "zone"),
+                "slot": fields.integer("slot", ge=0, le=MAX_SLOTS_PER_HOST - 1), "owner": _id(fields, "owner", 128),
+                "acquired_at_ms": _ms(fields, "acquired_at_ms"), "expires_at_ms": _ms(fields, "expires_at_ms"),
+                "version": fields.integer("version", 1, ge=1)}
 
     def is_expired(self, now_ms: int) -> bool:
         return self.expires_at_ms <= now_ms
