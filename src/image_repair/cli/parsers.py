@@ -61,6 +61,11 @@ def add_repair_commands(sub) -> None:
                              "(engine agent only)")
     repair.add_argument("--retry", dest="retry", metavar="N", type=cli_args.number(int, 0, MAX_RETRY), default=None,
                         help="run a finished repair again with the same parameters (1, 2...: a new execution each)")
+    repair.add_argument("--batch", metavar="FILE", type=cli_args.text(max_length=4096),
+                        help="repair every image listed in FILE (one id a line, or a JSON list; 1-100) at once, "
+                             "on the pool of repair hosts")
+    repair.add_argument("--all-at-risk", dest="all_at_risk", action="store_true",
+                        help="repair every image the sweep finds at risk (up to 100) at once, on the pool")
     repair.add_argument("--pool", dest="pool", action="store_true", default=None,
                         help="repair on a shared warm repair host of the pool (docs/pool.md) instead of a host "
                              "launched for this image alone")

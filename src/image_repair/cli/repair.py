@@ -28,8 +28,11 @@ from .local_repair import local_run_note, run_on_local_cloud
 
 def check_repair_args(args) -> None:
     """Arguments that depend on one another, before any work (UsageError: exit 2)."""
-    if args.image_file and args.image_id:
-        raise cli_args.UsageError("give IMAGE_ID or --image-file, not both")
+    sources = [name for name, given in (("IMAGE_ID", args.image_id), ("--image-file", args.image_file),
+                                        ("--batch", args.batch), ("--all-at-risk", args.all_at_risk)) if given]
+    if len(sources) > 1:
+        raise cli_args.UsageError("give one of IMAGE_ID, --image-file, --batch, --all-at-risk (not %s)"
+                                  % " and ".join(sources))
     if args.output and not args.image_file:
         raise cli_args.UsageError("--output needs --image-file (the local cloud's disk files)")
     if args.output and (args.dryRun or (args.params or {}).get("dryRun")):
@@ -43,6 +46,9 @@ def run_repair(args) -> int:
     check_repair_args(args)
     if args.image_file:
         return run_on_local_cloud(args)
+    if args.batch or args.all_at_risk:
+        from .batch import run_batch      # lazy: the flow runner, PyYAML and the sweep, for a batch only
+        return run_batch(args)
     target = cloud_target(args.settings, args.endpoint, args.regionId)
     try:
         request = request_from_args(args, target.defaults)
