@@ -157,18 +157,18 @@ FAULTS = {
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
-def test_four_images_through_the_pool_under_faults(tmp_path, fault):
-    images = more_images(4)
+def test_ten_images_through_the_pool_under_faults(tmp_path, fault):
+    images = more_images(10)
     with WorkflowEnv(tmp_path, seed=seed_with(*images)) as env:
         FAULTS[fault](env.backend)
         outcomes = run_together(env, [i["id"] for i in images])
         check_pool_invariants(env, outcomes)
         statuses = sorted(execution.status.value for _, execution in outcomes)
         if fault == "attach-fails":      # terminal for the one execution it hits, the others go on
-            assert statuses == ["FAILED", "SUCCEEDED", "SUCCEEDED", "SUCCEEDED"], statuses
+            assert statuses == ["FAILED"] + ["SUCCEEDED"] * 9, statuses
         else:
-            assert statuses == ["SUCCEEDED"] * 4, [(e.execution_id, e.error) for _, e in outcomes if e.error]
-        assert len({c.params["ClientToken"] for c in calls(env, "CreateDisk")}) == 4
+            assert statuses == ["SUCCEEDED"] * 10, [(e.execution_id, e.error) for _, e in outcomes if e.error]
+        assert len({c.params["ClientToken"] for c in calls(env, "CreateDisk")}) == 10
 
 
 def test_a_pool_host_lost_mid_repair_fails_its_repairs_clean_and_the_pool_goes_on(tmp_path):
@@ -264,3 +264,27 @@ def test_a_hundred_images_through_the_pool_under_api_flow_control(tmp_path):
         throttled = [c for c in env.backend.calls if c.error_code == "Throttling.User"]
         assert throttled, "the flow control never bit: the test would not show that throttling is absorbed"
         assert len(calls(env, "RunInstances")) <= 4
+
+
+def test_a_host_whose_cloud_assistant_went_silent_is_drained_replaced_and_released(tmp_path):
+    from image_repair.control.pool.models import PoolSettings
+    from image_repair.control.triggers.pool_janitor import tend_pool
+    images = more_images(2)
+    with WorkflowEnv(tmp_path, seed=seed_with(*images)) as env:
+        result, first = env.repair(pool=True)
+        assert result.status == "Succeeded"
+        silent = first.steps["wait_until_ready"].result["instanceId"]
+        env.backend.faults.cloud_assistant_down(silent)
+        # the next repair finds the host silent before its disk goes there: drained, this one fails clean
+        result, second = env.repair(repairImageId=images[0]["id"], pool=True)
+        assert result.status == "Failed" and "Cloud Assistant is silent" in second.error["detail"], second.error
+        assert pool_leftovers(env, second.execution_id) == [] and env.store.list_slot_leases() == []
+        (host,) = env.store.list_pool_hosts()
+        assert host.state == HostState.DRAINING
+        # the one after gets a new host; the janitor releases the drained one (no lease holds it)
+        result, third = env.repair(repairImageId=images[1]["id"], pool=True)
+        assert result.status == "Succeeded", (result.error_code, result.error_detail, third.error)
+        assert third.steps["wait_until_ready"].result["instanceId"] != silent
+        report = tend_pool(env.ecs, env.store, PoolSettings(idle_release_s=3600), now=env.clock.now())
+        assert [(a.kind, a.action) for a in report.actions] == [("host", "released")]
+        assert [c.params["InstanceId"] for c in calls(env, "DeleteInstance")] == [silent]
