@@ -124,7 +124,7 @@ def test_output_is_never_the_input_even_with_force(workdir, capsys, alias):
     (["repair", "--image-file", "{w}/disk.img", "--output", "{w}/new.img", "--params", '{"dryRun": true}'],
      "not a dry run"),
     (["repair", "--image-file", "{w}/disk.img", "--force"], "--force applies to --output only"),
-    (["repair", "m-bp1emulatorbrokenimg01", "--image-file", "{w}/disk.img"], "not both"),
+    (["repair", "m-bp1emulatorbrokenimg01", "--image-file", "{w}/disk.img"], "not IMAGE_ID and --image-file"),
 ])
 def test_arguments_that_depend_on_one_another(workdir, capsys, argv, message):
     err = refused([a.replace("{w}", str(workdir)) for a in argv], capsys)
