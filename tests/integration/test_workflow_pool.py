@@ -288,3 +288,25 @@ def test_a_host_whose_cloud_assistant_went_silent_is_drained_replaced_and_releas
         report = tend_pool(env.ecs, env.store, PoolSettings(idle_release_s=3600), now=env.clock.now())
         assert [(a.kind, a.action) for a in report.actions] == [("host", "released")]
         assert [c.params["InstanceId"] for c in calls(env, "DeleteInstance")] == [silent]
+
+
+def test_a_batchs_snapshots_stay_under_the_pools_bound(tmp_path):
+    """Ten images at once with at most two of the project's snapshots progressing: the others wait
+    (PoolBusy, retried), every image is repaired."""
+    from image_repair.control.pool.models import PoolSettings
+    images = more_images(10)
+    with WorkflowEnv(tmp_path, seed=seed_with(*images)) as env:
+        env.ports.pool = PoolSettings(max_hosts=5, max_snapshots_in_flight=2)
+        outcomes = run_together(env, [i["id"] for i in images])
+        check_pool_invariants(env, outcomes)
+        assert [e.status.value for _, e in outcomes] == ["SUCCEEDED"] * 10, [e.error for _, e in outcomes]
+        new = {e.report["newImageId"] for _, e in outcomes}
+        spans = [(s.created, s.progress.since) for s in env.backend.snapshots.values()
+                 if s.tags.get(TAG_EXECUTION) and s.status == "accomplished" and any(
+                     m.snapshot_id == s.id for image_id in new for m in env.backend.images[image_id].mappings)]
+        assert len(spans) == 10
+        at_once = max(sum(1 for start, end in spans if start <= t < end) for t, _ in spans)
+        assert at_once <= 2, spans
+        waited = [e for _, e in outcomes if e.steps.get("snapshot_repaired_disk.create")
+                  and e.steps["snapshot_repaired_disk.create"].finished_at_ms > e.steps["release_repair_host"].finished_at_ms + 30000]
+        assert waited, "no execution waited for a snapshot slot: the bound was never met"

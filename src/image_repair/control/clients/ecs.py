@@ -210,6 +210,14 @@ class EcsPort:
         found = body.get("Snapshots", {}).get("Snapshot", [])
         return found[0] if found else None
 
+    def snapshots_in_progress(self, tag_key: str) -> int:
+        """How many snapshots carrying ``tag_key`` (any value) are still progressing: DescribeSnapshots
+        with ``Status=progressing`` and ``Tag.1.Key``, its TotalCount (one call, one page of 10)."""
+        m = sdk_models()
+        body = self._call("DescribeSnapshots", m.DescribeSnapshotsRequest(
+            region_id=self.region, status="progressing", tag=[m.DescribeSnapshotsRequestTag(key=tag_key)], page_size=10))
+        return int(body.get("TotalCount") or 0)
+
     def delete_snapshot(self, snapshot_id: str) -> bool:
         m = sdk_models()
         return self._gone_is_fine("DeleteSnapshot", m.DeleteSnapshotRequest(snapshot_id=snapshot_id, force=True),

@@ -27,6 +27,10 @@ class PoolSettings(Record):
     lease_ttl_s: float = 1800.0      # a slot lease not renewed for this long is free again
     launch_timeout_s: float = 900.0  # a host still launching after this frees its seat
     idle_release_s: float = 600.0    # a ready host with no lease for this long is released
+    # Pooled repairs' snapshots progressing at once, all executions together: a bound of our own (ECS
+    # documents none for an account; one snapshot at a time per disk holds by construction), so a
+    # batch does not pile hundreds of snapshots on the account's snapshot service at once.
+    max_snapshots_in_flight: int = 20
 
     @classmethod
     def check(cls, fields: Fields) -> Dict[str, Any]:
@@ -34,7 +38,8 @@ class PoolSettings(Record):
                 "cpus_per_slot": fields.integer("cpus_per_slot", 1, ge=1, le=64),
                 "lease_ttl_s": fields.number("lease_ttl_s", 1800.0, ge=60.0, le=86400.0),
                 "launch_timeout_s": fields.number("launch_timeout_s", 900.0, ge=60.0, le=3600.0),
-                "idle_release_s": fields.number("idle_release_s", 600.0, ge=0.0, le=86400.0)}
+                "idle_release_s": fields.number("idle_release_s", 600.0, ge=0.0, le=86400.0),
+                "max_snapshots_in_flight": fields.integer("max_snapshots_in_flight", 20, ge=1, le=1000)}
 
     def __post_init__(self):
         # Built directly (PoolSettings(max_hosts=5)) it is checked too: one path to a bad value is none.

@@ -22,7 +22,9 @@ from typing import Optional, Tuple
 from ..cloud_errors import CloudError
 from ..pool.leases import acquire_slot, release_slot
 from ..pool.hosts import NotInState, abandon_launch, drain_host, mark_host_ready, mark_host_released
-from ..pool.models import HostState, InstanceTypeSpec, PoolHostChanged, PoolSettings, SlotLease, SlotLeaseLost
+from ..pool.models import (HostState, InstanceTypeSpec, PoolBusy, PoolHostChanged, PoolSettings, SlotLease,
+                           SlotLeaseLost)
+from ..policy import TAG_EXECUTION
 from .common import Ports, ResourceFailed, StepError, client_token, once, seconds_since, tags_for
 from .host_lifetime import HOST_LIFETIME_S, keep_alive, release_time
 
@@ -161,6 +163,18 @@ def check_host_alive(ports: Ports, host) -> None:
     raise ResourceFailed("pool host %s (%s) left the pool: %s" % (host.host_id, host.instance_id, why))
 
 
+def snapshot_room(ports: Ports) -> None:
+    """SnapshotRepairedDisk, pooled, before its CreateSnapshot: PoolBusy (retried, like a full pool)
+    while ``max_snapshots_in_flight`` of the project's snapshots are progressing. A soft bound: two
+    executions looking at once may both go (one over); it keeps a batch of a hundred from starting
+    a hundred snapshots at once, not an exact count."""
+    limit = settings_of(ports).max_snapshots_in_flight
+    busy = ports.ecs.snapshots_in_progress(TAG_EXECUTION)
+    if busy >= limit:
+        raise PoolBusy("%d of the project's snapshots are progressing (the pool's bound is %d): "
+                       "this one is taken when one is done" % (busy, limit))
+
+
 def detach_from_pool(ports: Ports, execution, disk_id: str, instance_id: str):
     """ReleaseRepairHost, pooled: a poll check. DetachDisk (once), the slot given back (once),
     then the disk Available: the host takes the next image meanwhile."""
@@ -269,5 +283,5 @@ def detach_for_clean_up(ports: Ports, execution, disk_id: str) -> bool:
     return False
 
 
-__all__ = ["placement", "keep_slot", "give_back_everything", "repair_host", "lease_slot", "wait_for_pooled_disk", "detach_from_pool", "release_held_slot", "pooled",
+__all__ = ["snapshot_room", "placement", "keep_slot", "give_back_everything", "repair_host", "lease_slot", "wait_for_pooled_disk", "detach_from_pool", "release_held_slot", "pooled",
            "detach_for_clean_up", "TAG_POOL_HOST"]

@@ -12,6 +12,7 @@ from ..models import FlowEvent, FlowState
 from .common import (Ports, ResourceFailed, client_token, load, once, poll, remaining_from_progress, result_of,
                      seconds_since, skipped_in_dry_run, tags_for)
 from .check_source_image import STEP as CHECK
+from .pool_host import pooled, snapshot_room
 from .transient import transient_kind
 from .wait_until_ready import STEP as READY
 
@@ -49,6 +50,8 @@ def run(ports: Ports, event: FlowEvent) -> FlowState:
             tags_for(execution), client_token(execution.execution_id, STEP))
         return {"snapshotId": snapshot_id}
 
+    if pooled(execution) and CREATE not in execution.steps:
+        snapshot_room(ports)            # a batch's snapshots under the pool's bound (PoolBusy: retried)
     snapshot_id = once(ports, execution.execution_id, CREATE, create)["snapshotId"]
 
     def check():
