@@ -15,7 +15,7 @@ import threading
 from typing import List
 
 from ..control.launchers import MAX_BATCH, start_batch
-from ..control.local_run import run_execution
+from ..control.local_run import import_steps, run_execution
 from ..control.models import InvalidRequest
 from ..control.store import ExecutionStatus
 from ..control.triggers.sweep import SweepPolicy, sweep
@@ -108,6 +108,7 @@ def run_side_by_side(ports, execution_ids: List[str], clock) -> None:
             run_execution(ports, execution_id, clock=clock)
         except Exception as error:     # reported per image; the others go on
             progress("execution %s stopped: %s (the same command resumes it)" % (execution_id, error))
+    import_steps()                       # before the threads: none imports a step half-initialised
     threads = [threading.Thread(target=one, args=(i,), name="repair-" + i, daemon=True) for i in execution_ids]
     for thread in threads:
         thread.start()

@@ -6,6 +6,7 @@ state_machine/repair_image.yaml in the source tree, the file itself in a wheel):
 package finds it without the source tree. Only this module loads the flow runner and PyYAML, and
 only local runs load this module (launchers.LocalLauncher, the CLI)."""
 import heapq
+import importlib
 import threading
 from importlib import resources
 from pathlib import Path
@@ -60,6 +61,15 @@ def run_execution(ports, execution_id: str, clock=None, definition=None):
     return result
 
 
+def import_steps() -> None:
+    """Import every step module now, in this thread. The step runner imports a step on its first
+    call; flows run side by side on threads would otherwise import step modules that import each
+    other at the same moment, and Python's import locks may then hand one thread a partially
+    initialised module (a precaution: Python documents the deadlock avoidance, not when it bites)."""
+    for step in sorted(set(FUNCTIONS.values())):
+        importlib.import_module("%s.steps.%s" % (__package__, step))
+
+
 class ConcurrentCloudClock:
     """Several flows on one emulated cloud's virtual time, each run in its own thread: a flow's Wait
     blocks its thread until every flow is waiting, then the cloud's clock moves to the earliest
@@ -111,6 +121,7 @@ class ConcurrentCloudClock:
     def run(self, flows) -> list:
         """Run each callable of ``flows`` in a thread on this clock; -> their results, in order (an
         exception a flow raised is its result)."""
+        import_steps()
         results = [None] * len(flows)
 
         def one(index, flow):
