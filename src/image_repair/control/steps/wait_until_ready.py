@@ -18,7 +18,7 @@ TYPICAL_BOOT_S = 30.0
 def run(ports: Ports, event: FlowEvent) -> FlowState:
     execution, request = load(ports, event.executionId)
     source, launched = result_of(execution, CHECK), result_of(execution, LAUNCH)
-    if launched.get("pooled"):
+    if request.pool:                     # the path the request chose, as LaunchRepairInstance read it
         return poll(ports, event, STEP, lambda: wait_for_pooled_disk(ports, execution, request, source), FIRST_WAIT_S)
     instance_id = launched["instanceId"]
 
